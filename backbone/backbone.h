@@ -1,0 +1,278 @@
+/*
+ * backbone: tensors, kernels, the TFLite reader and the network executor.
+ *
+ * Knows nothing of cameras or boxes: input is a float NHWC image tensor, output
+ * is whatever tensors the model declares as outputs (for SSD models: raw box
+ * encodings and class logits), plus a description of which head layer feeds
+ * which slice of an output, so that ssdlite/ can lay anchors over them.
+ *
+ * Errors: every fallible function returns 0 on success or a negative
+ * mnv_status and writes one human-readable line (no newline) into the
+ * caller's err buffer. Nothing here prints or exits.
+ */
+#ifndef MNV2DET_BACKBONE_H
+#define MNV2DET_BACKBONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum mnv_status {
+    MNV_OK = 0,
+    MNV_EIO = -1,          /* cannot open / read / map a file */
+    MNV_EFORMAT = -2,      /* malformed or truncated input */
+    MNV_EUNSUPPORTED = -3, /* well-formed but outside what we implement */
+    MNV_ENOMEM = -4,
+    MNV_EINVAL = -5,       /* bad argument from the caller */
+} mnv_status;
+
+/* printf into err (if non-NULL) and return code; a small convenience used by
+ * every folder so that error paths stay one line long. */
+int mnv_error(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ------------------------------------------------------------------------ */
+/* TFLite flatbuffer reader (tflite.c)                                       */
+/* ------------------------------------------------------------------------ */
+
+/* TFLite schema enums we refer to by name. */
+enum {
+    TFL_TYPE_FLOAT32 = 0, TFL_TYPE_FLOAT16 = 1, TFL_TYPE_INT32 = 2,
+    TFL_TYPE_UINT8 = 3, TFL_TYPE_INT64 = 4, TFL_TYPE_INT8 = 9,
+};
+enum {
+    TFL_OP_ADD = 0, TFL_OP_CONCATENATION = 2, TFL_OP_CONV_2D = 3,
+    TFL_OP_DEPTHWISE_CONV_2D = 4, TFL_OP_DEQUANTIZE = 6, TFL_OP_LOGISTIC = 14,
+    TFL_OP_RELU = 19, TFL_OP_RELU6 = 21, TFL_OP_RESHAPE = 22,
+    TFL_OP_SOFTMAX = 25, TFL_OP_CUSTOM = 32,
+};
+enum { TFL_PAD_SAME = 0, TFL_PAD_VALID = 1 };
+enum { TFL_ACT_NONE = 0, TFL_ACT_RELU = 1, TFL_ACT_RELU_N1_TO_1 = 2, TFL_ACT_RELU6 = 3 };
+
+#define TFL_MAX_RANK 6
+
+typedef struct tfl_tensor {
+    int type;                 /* TFL_TYPE_* */
+    int rank;                 /* 0..TFL_MAX_RANK */
+    int shape[TFL_MAX_RANK];  /* every dim >= 0 */
+    const uint8_t *data;      /* constant contents inside the mapped file, or NULL */
+    size_t size;              /* bytes at data (0 when data is NULL) */
+    char *name;               /* NUL-terminated copy, never NULL ("" if absent) */
+} tfl_tensor;
+
+typedef struct tfl_op {
+    int builtin;              /* BuiltinOperator code (TFL_OP_*); TFL_OP_CUSTOM for custom ops */
+    char *custom_code;        /* NUL-terminated copy for custom ops, else NULL */
+    int version;
+    int n_inputs, n_outputs;
+    int *inputs, *outputs;    /* tensor indices, validated < n_tensors; -1 = optional absent */
+    /* Options of the builtins we execute, decoded with the schema's defaults. */
+    int padding;              /* TFL_PAD_* */
+    int stride_w, stride_h;
+    int dilation_w, dilation_h;
+    int depth_multiplier;
+    int activation;           /* TFL_ACT_* (fused) */
+    int axis;                 /* CONCATENATION */
+    float beta;               /* SOFTMAX */
+    const uint8_t *custom_options; /* raw bytes inside the file (flexbuffer), or NULL */
+    size_t custom_options_size;
+} tfl_op;
+
+typedef struct tfl_model {
+    const uint8_t *buf;       /* the whole file */
+    size_t size;
+    int mapped;               /* 1: buf is an mmap owned by the model */
+    tfl_tensor *tensors; int n_tensors;
+    tfl_op *ops; int n_ops;   /* in execution order (subgraph 0) */
+    int *inputs; int n_inputs;
+    int *outputs; int n_outputs;
+} tfl_model;
+
+/* Map the file at path and parse it into m. Every offset, length and index is
+ * checked against the file before use; on failure m is left empty (nothing to
+ * close) and err names the file and the first problem found. */
+int tfl_open(tfl_model *m, const char *path, char *err, size_t errlen);
+
+/* Same as tfl_open on a caller-owned buffer that must outlive m (tests). */
+int tfl_parse(tfl_model *m, const uint8_t *buf, size_t size, char *err, size_t errlen);
+
+/* Release everything tfl_open/tfl_parse allocated (and the mapping). Safe on a
+ * zeroed model and idempotent. */
+void tfl_close(tfl_model *m);
+
+/* Schema names for messages: "CONV_2D", "MUL", ...; "op#N" if unknown. The
+ * returned string is static, except for unknown codes where buf is used. */
+const char *tfl_op_name(int builtin, char *buf, size_t buflen);
+/* "FLOAT32", "UINT8", ...; "type#N" if unknown (same buffer rule). */
+const char *tfl_type_name(int type, char *buf, size_t buflen);
+
+/* ------------------------------------------------------------------------ */
+/* Half precision (fp16.c)                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* IEEE binary16 -> binary32, exact for every input including subnormals,
+ * infinities and NaN. */
+float fp16_to_f32(uint16_t h);
+
+/* ------------------------------------------------------------------------ */
+/* CPU features and kernels (cpu.c, kernels_ref.c, kernels_*.c)              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mnv_isa {
+    MNV_ISA_REF = 0,   /* portable C: the reference every variant is tested against */
+    MNV_ISA_AVX2 = 1,  /* AVX2 + FMA */
+    MNV_ISA_AVX512 = 2,/* AVX-512F */
+    MNV_ISA_NEON = 3,  /* AArch64 Advanced SIMD */
+    MNV_ISA_COUNT
+} mnv_isa;
+
+/* Whether this CPU (and OS) can run code of the given ISA. */
+int cpu_supports(mnv_isa isa);
+/* "ref", "avx2", "avx512", "neon". */
+const char *isa_name(mnv_isa isa);
+/* Parse an ISA name; returns -1 for an unknown one. */
+int isa_parse(const char *name);
+/* The best ISA this CPU supports, capped by the environment variable
+ * MNV2DET_ISA (ref|avx2|avx512|neon) when it is set to a supported ISA. */
+mnv_isa isa_select(void);
+
+typedef enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU6 = 3 } act_kind;
+
+/* Geometry of one convolution (regular or depthwise), NHWC, batch 1. */
+typedef struct conv_desc {
+    int in_h, in_w, in_c;
+    int out_h, out_w, out_c;
+    int k_h, k_w;
+    int stride_h, stride_w;
+    int dil_h, dil_w;
+    int pad_top, pad_left;    /* bottom/right padding is implied by out_h/out_w */
+    int depthwise;            /* 1: one filter per input channel, out_c = in_c * depth_multiplier */
+    int depth_multiplier;
+    act_kind act;
+} conv_desc;
+
+/* Output size of TensorFlow's SAME or VALID padding, and SAME's leading pad
+ * (the smaller half; the larger half goes after). */
+int conv_out_size(int in, int k, int stride, int dil, int padding);
+int conv_pad_before(int in, int k, int stride, int dil, int padding);
+
+/* Reference kernels: straightforward loops, OpenMP over output rows.
+ * Weights in TFLite's layout: regular OHWI, depthwise 1HW(C*dm). bias may be
+ * NULL. residual (may be NULL) has the output's shape and is added after the
+ * activation, out = act(conv + bias) + residual, because that is what a
+ * TFLite conv followed by an ADD without activation computes (MobileNetV2's
+ * projection convs are linear, so act is ACT_NONE there anyway). */
+void conv2d_f32_nhwc_ref(const conv_desc *d, const float *in, const float *w,
+                         const float *bias, const float *residual, float *out);
+void dwconv2d_f32_nhwc_ref(const conv_desc *d, const float *in, const float *w,
+                           const float *bias, float *out);
+/* out[i] = act(a[i] + b[i]) for n elements. */
+void add_f32_ref(const float *a, const float *b, float *out, size_t n, act_kind act);
+
+/* A convolution micro-kernel variant. Weights are packed once at load into a
+ * variant-specific layout (pack), then run reads only the packed copy. run
+ * parallelizes internally with OpenMP (it is called outside any parallel
+ * region) and must give the reference's result within float rounding. */
+typedef struct conv_kernel {
+    const char *name;         /* e.g. "pwconv_f32_nhwc_avx512" */
+    mnv_isa isa;
+    /* 1 if this variant handles d. */
+    int (*supports)(const conv_desc *d);
+    /* Bytes of packed weights + bias for d (64-byte alignment is the caller's). */
+    size_t (*packed_size)(const conv_desc *d);
+    /* w in TFLite layout (see the reference kernels), bias may be NULL. */
+    void (*pack)(const conv_desc *d, const float *w, const float *bias, void *packed);
+    /* residual may be NULL; see conv2d_f32_nhwc_ref for where it is added. */
+    void (*run)(const conv_desc *d, const void *packed, const float *in,
+                const float *residual, float *out);
+} conv_kernel;
+
+/* All conv kernel variants compiled in, best first, NULL-terminated; the
+ * reference variants ("conv2d_f32_nhwc_ref", "dwconv2d_f32_nhwc_ref") are
+ * always present and last. Tests and the benchmark iterate this table. */
+const conv_kernel *const *conv_kernels_all(void);
+/* The first variant in the table whose ISA is <= max_isa, supported by the
+ * CPU, and that supports d. Never NULL for a valid d (the ref is general). */
+const conv_kernel *conv_kernel_choose(const conv_desc *d, mnv_isa max_isa);
+
+/* ------------------------------------------------------------------------ */
+/* Pre-processing (preprocess.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Resize an RGB24 image (any size, row stride in bytes) to out_w x out_h with
+ * a bilinear (triangle) filter whose support widens when downscaling, as
+ * PIL's BILINEAR does, and write (px - mean) / std as float NHWC into out.
+ * Same size in and out is an exact copy of the pixels. */
+void preprocess_rgb24(const uint8_t *rgb, int w, int h, size_t stride,
+                      int out_w, int out_h, float mean, float std, float *out);
+
+/* ------------------------------------------------------------------------ */
+/* Network (net.c)                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum layer_role {
+    ROLE_STEM = 0,    /* first convolution on the image */
+    ROLE_EXPAND,      /* 1x1 conv that feeds a depthwise conv */
+    ROLE_DEPTHWISE,
+    ROLE_PROJECT,     /* linear 1x1 conv after a depthwise conv */
+    ROLE_HEAD,        /* everything after the backbone: extra layers, predictors */
+    ROLE_OTHER,       /* adds not fused, copies */
+    ROLE_COUNT
+} layer_role;
+
+const char *layer_role_name(layer_role r);
+
+typedef struct net net;
+
+typedef struct net_options {
+    mnv_isa max_isa;          /* cap for kernel choice (isa_select() by default) */
+} net_options;
+
+/* One slice of a model output: rows [row_begin, row_begin + rows) of the
+ * output's second dimension come from a layer whose NHWC output is
+ * fm_h x fm_w x channels (rows = fm_h * fm_w * channels / last_dim). For SSD
+ * heads this is one predictor per feature map. */
+typedef struct net_segment {
+    int row_begin, rows;
+    int fm_h, fm_w, channels;
+} net_segment;
+
+typedef struct net_output_info {
+    const char *name;
+    int rank;
+    int shape[TFL_MAX_RANK];
+    int n_segments;           /* 0 when the output is not a concatenation of conv outputs */
+    const net_segment *segments;
+} net_output_info;
+
+/* Import a TFLite model and build the network: validates operators, types and
+ * shapes, converts float16 weights to float32, packs weights for the chosen
+ * kernels and plans the activation arena. */
+int net_load(net **out, const char *path, const net_options *opt, char *err, size_t errlen);
+void net_free(net *n);
+
+/* Input tensor shape (NHWC, batch 1). */
+void net_input_shape(const net *n, int *h, int *w, int *c);
+int net_output_count(const net *n);
+const net_output_info *net_output(const net *n, int i);
+
+/* Run on one NHWC float input; afterwards net_output_data(n, i) holds output
+ * i until the next run. Allocates nothing. */
+void net_run(net *n, const float *input);
+const float *net_output_data(const net *n, int i);
+
+/* Introspection for the benchmark. */
+typedef struct net_layer_info {
+    const char *name;         /* the TFLite output tensor's name */
+    const char *kernel;       /* conv_kernel name, or "add", "copy" */
+    layer_role role;
+    double macs;              /* multiply-adds per run */
+} net_layer_info;
+int net_layer_count(const net *n);
+void net_layer_get(const net *n, int i, net_layer_info *info);
+/* Like net_run, adding each layer's wall time in seconds to seconds[i]. */
+void net_run_timed(net *n, const float *input, double *seconds);
+/* Bytes of the activation arena and of packed weights. */
+size_t net_arena_bytes(const net *n);
+size_t net_weight_bytes(const net *n);
+
+#endif

@@ -1,0 +1,88 @@
+/* Which SIMD code this CPU can run: cpuid + xgetbv on x86-64 (the OS must
+ * save the wider registers too), compile-time on AArch64 where NEON is part
+ * of the base architecture. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backbone/backbone.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+static unsigned long long xgetbv0(void)
+{
+    unsigned eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+static int x86_supports(mnv_isa isa)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx)
+        return 0;
+    unsigned long long xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) /* XMM and YMM state */
+        return 0;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
+    if (isa == MNV_ISA_AVX2)
+        return avx2 && fma;
+    if (isa == MNV_ISA_AVX512)
+        return avx2 && fma && avx512f && (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM state */
+    return 0;
+}
+#endif
+
+int cpu_supports(mnv_isa isa)
+{
+    switch (isa) {
+    case MNV_ISA_REF:
+        return 1;
+#if defined(__x86_64__) && defined(MNV_X86_VARIANTS)
+    case MNV_ISA_AVX2:
+    case MNV_ISA_AVX512:
+        return x86_supports(isa);
+#endif
+#if defined(__aarch64__) && defined(MNV_NEON_VARIANTS)
+    case MNV_ISA_NEON:
+        return 1;
+#endif
+    default:
+        return 0;
+    }
+}
+
+static const char *const isa_names[MNV_ISA_COUNT] = {"ref", "avx2", "avx512", "neon"};
+
+const char *isa_name(mnv_isa isa)
+{
+    return (unsigned)isa < MNV_ISA_COUNT ? isa_names[isa] : "?";
+}
+
+int isa_parse(const char *name)
+{
+    for (int i = 0; i < MNV_ISA_COUNT; i++)
+        if (name && strcmp(name, isa_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+mnv_isa isa_select(void)
+{
+    mnv_isa best = MNV_ISA_REF;
+    for (int i = MNV_ISA_COUNT - 1; i > 0; i--)
+        if (cpu_supports((mnv_isa)i)) {
+            best = (mnv_isa)i;
+            break;
+        }
+    int forced = isa_parse(getenv("MNV2DET_ISA"));
+    if (forced >= 0 && cpu_supports((mnv_isa)forced))
+        return (mnv_isa)forced;
+    return best;
+}
