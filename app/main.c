@@ -1,1 +1,206 @@
-int main(void) { return 0; }
+/*
+ * mnv2det: command line.
+ * Exit status: 0 success, 2 bad usage or bad input (model, image, flag),
+ * 1 anything else. Every error is one line on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: mnv2det --input FILE [options]\n"
+        "       mnv2det bench [options]       (see mnv2det bench --help)\n"
+        "\n"
+        "Detect objects in images with a MobileNetV2 SSD/SSDLite TFLite model.\n"
+        "\n"
+        "  -i, --input FILE     image to run on (PNG, JPEG, PPM, BMP); repeatable,\n"
+        "                       and plain arguments are inputs too\n"
+        "  -m, --model PATH     TFLite model (default %s)\n"
+        "  -c, --config PATH    model settings (default: MODEL.cfg beside the model,\n"
+        "                       else the TF Object Detection API's SSD defaults)\n"
+        "  -l, --labels PATH    label map, one label per line (default: from the config,\n"
+        "                       else MODEL.labels.txt beside the model)\n"
+        "  -s, --score T        minimum score, 0..1 (default: the config's, 0.5)\n"
+        "      --nms T          IoU above which the weaker box is dropped (default 0.5)\n"
+        "      --max N          at most N detections per image (default 100)\n"
+        "  -t, --threads N      inference threads (default: all cores)\n"
+        "      --isa NAME       use kernels up to this ISA: ref, avx2, avx512, neon\n"
+        "                       (default: the best this CPU has)\n"
+        "  -j, --json           one JSON object per image instead of a table\n"
+        "  -h, --help           this help\n"
+        "  -V, --version        program version\n",
+        default_model_path());
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("mnv2det: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see mnv2det --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int parse_float(const char *s, float lo, float hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = (float)v;
+    return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+typedef struct cli {
+    detector_paths paths;
+    const char **inputs;
+    int n_inputs;
+    float score, nms;
+    int have_score, have_nms, max_dets, threads, json;
+    int isa;
+} cli;
+
+static int parse_args(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"model", required_argument, NULL, 'm'},
+        {"config", required_argument, NULL, 'c'},
+        {"labels", required_argument, NULL, 'l'},
+        {"score", required_argument, NULL, 's'},
+        {"nms", required_argument, NULL, 'N'},
+        {"max", required_argument, NULL, 'M'},
+        {"threads", required_argument, NULL, 't'},
+        {"isa", required_argument, NULL, 'I'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    c->inputs = calloc((size_t)argc + 1, sizeof *c->inputs);
+    if (!c->inputs)
+        return usage_error("%s", "out of memory");
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":i:m:c:l:s:t:jhV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'i': c->inputs[c->n_inputs++] = optarg; break;
+        case 'm': c->paths.model = optarg; break;
+        case 'c': c->paths.config = optarg; break;
+        case 'l': c->paths.labels = optarg; break;
+        case 's':
+            if (parse_float(optarg, 0.0f, 1.0f, &c->score))
+                return usage_error("--score wants a number from 0 to 1, not '%s'", optarg);
+            c->have_score = 1;
+            break;
+        case 'N':
+            if (parse_float(optarg, 0.0f, 1.0f, &c->nms))
+                return usage_error("--nms wants a number from 0 to 1, not '%s'", optarg);
+            c->have_nms = 1;
+            break;
+        case 'M':
+            if (parse_int(optarg, 1, DETECT_MAX, &c->max_dets))
+                return usage_error("--max wants a whole number from 1 to 1000, not '%s'", optarg);
+            break;
+        case 't':
+            if (parse_int(optarg, 1, 1024, &c->threads))
+                return usage_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
+            break;
+        case 'I':
+            c->isa = isa_parse(optarg);
+            if (c->isa < 0)
+                return usage_error("--isa wants ref, avx2, avx512 or neon, not '%s'", optarg);
+            if (!cpu_supports((mnv_isa)c->isa))
+                return usage_error("--isa %s: this CPU or build cannot run it", optarg);
+            break;
+        case 'j': c->json = 1; break;
+        case 'h': usage(stdout); return -1;
+        case 'V': printf("mnv2det %s\n", MNV2DET_VERSION); return -1;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        c->inputs[c->n_inputs++] = argv[i];
+    if (c->n_inputs == 0)
+        return usage_error("%s", "no input image: give --input FILE");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "bench") == 0)
+        return bench_main(argc - 1, argv + 1);
+
+    cli c = {0};
+    c.isa = -1;
+    int rc = parse_args(&c, argc, argv);
+    if (rc) {
+        free(c.inputs);
+        return rc < 0 ? 0 : rc;
+    }
+    if (c.threads > 0)
+        omp_set_num_threads(c.threads);
+
+    char err[512];
+    detector d;
+    net_options opt = {c.isa >= 0 ? (mnv_isa)c.isa : isa_select()};
+    if (detector_open(&d, &c.paths, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "mnv2det: %s\n", err);
+        free(c.inputs);
+        return EXIT_USAGE;
+    }
+    if (c.have_score)
+        d.cfg.score_threshold = c.score;
+    if (c.have_nms)
+        d.cfg.nms_iou = c.nms;
+    if (c.max_dets > 0)
+        d.cfg.max_detections = c.max_dets;
+
+    detection *dets = malloc(DETECT_MAX * sizeof *dets);
+    int status = dets ? 0 : 1;
+    for (int i = 0; dets && i < c.n_inputs; i++) {
+        frame f;
+        if (image_load(&f, c.inputs[i], err, sizeof err) != 0) {
+            fprintf(stderr, "mnv2det: %s\n", err);
+            status = EXIT_USAGE;
+            continue;
+        }
+        detect_timing t;
+        int n = detector_run(&d, &f, dets, DETECT_MAX, &t);
+        if (c.json)
+            report_json(stdout, &d, c.inputs[i], &f, dets, n, &t);
+        else
+            report_table(stdout, &d, c.inputs[i], &f, dets, n, &t);
+        frame_free(&f);
+    }
+    if (fflush(stdout) != 0 && status == 0) {
+        fprintf(stderr, "mnv2det: writing output: %s\n", strerror(errno));
+        status = 1;
+    }
+    free(dets);
+    detector_close(&d);
+    free(c.inputs);
+    return status;
+}

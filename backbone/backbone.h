@@ -206,6 +206,18 @@ void preprocess_rgb24(const uint8_t *rgb, int w, int h, size_t stride,
                       int out_w, int out_h, float mean, float std, float *out);
 
 /* ------------------------------------------------------------------------ */
+/* Memory plan (arena.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Place n buffers in one arena so that buffers whose lifetimes [first, last]
+ * (inclusive step numbers) overlap never share bytes, reusing the space of
+ * dead ones. Offsets are multiples of align (a power of two). Writes offsets
+ * and returns the arena size. Greedy: biggest buffers first, each at the
+ * lowest offset that fits beside the already placed ones it overlaps. */
+size_t arena_plan(const size_t *sizes, const int *first, const int *last, int n,
+                  size_t align, size_t *offsets);
+
+/* ------------------------------------------------------------------------ */
 /* Network (net.c)                                                           */
 /* ------------------------------------------------------------------------ */
 
@@ -255,8 +267,13 @@ void net_input_shape(const net *n, int *h, int *w, int *c);
 int net_output_count(const net *n);
 const net_output_info *net_output(const net *n, int i);
 
-/* Run on one NHWC float input; afterwards net_output_data(n, i) holds output
- * i until the next run. Allocates nothing. */
+/* Where the caller may write the NHWC float input in place (64-byte aligned,
+ * h*w*c floats), so that net_run(n, NULL) needs no copy. */
+float *net_input_buffer(net *n);
+
+/* Run on one NHWC float input (NULL: the input buffer as already written);
+ * afterwards net_output_data(n, i) holds output i until the next run.
+ * Allocates nothing. */
 void net_run(net *n, const float *input);
 const float *net_output_data(const net *n, int i);
 
@@ -269,7 +286,8 @@ typedef struct net_layer_info {
 } net_layer_info;
 int net_layer_count(const net *n);
 void net_layer_get(const net *n, int i, net_layer_info *info);
-/* Like net_run, adding each layer's wall time in seconds to seconds[i]. */
+/* Like net_run, adding each layer's wall time in seconds to seconds[i]
+ * (net_layer_count entries). */
 void net_run_timed(net *n, const float *input, double *seconds);
 /* Bytes of the activation arena and of packed weights. */
 size_t net_arena_bytes(const net *n);

@@ -1,1 +1,962 @@
-/* placeholder: being written */
+/*
+ * The network: a TFLite graph imported once into a flat list of layers that
+ * run in order over one planned activation arena.
+ *
+ * Import maps TFLite operators onto our own layer kinds:
+ *   CONV_2D, DEPTHWISE_CONV_2D -> LAYER_CONV (a conv_kernel chosen per layer,
+ *                                  weights packed once)
+ *   ADD                        -> fused into the preceding conv as its residual
+ *                                  when that conv feeds only the add, else LAYER_ADD
+ *   DEQUANTIZE                 -> done at load (float16 constants to float32)
+ *   RESHAPE                    -> no layer: the output aliases the input's bytes
+ *                                  (NHWC is contiguous, so a reshape is free)
+ *   CONCATENATION              -> LAYER_CONCAT (block copies)
+ *   LOGISTIC, RELU, RELU6      -> elementwise layers
+ * and rejects everything else with the operator's name and index.
+ *
+ * The input file is unmapped once the layers hold their packed weights, so a
+ * loaded network owns nothing but the arena, the packed weights and names.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backbone/backbone.h"
+
+enum layer_kind { LAYER_CONV, LAYER_ADD, LAYER_CONCAT, LAYER_LOGISTIC, LAYER_RELU, LAYER_RELU6 };
+
+typedef struct layer {
+    enum layer_kind kind;
+    layer_role role;
+    char *name;
+    int out;                  /* store ids (see below) */
+    int in0, in1;             /* in1: second ADD operand, or the fused residual, or -1 */
+    size_t count;             /* elements of the output (elementwise kinds, ADD) */
+    act_kind act;
+    /* LAYER_CONV */
+    conv_desc desc;
+    const conv_kernel *kernel;
+    void *packed;
+    double macs;
+    /* LAYER_CONCAT: n_parts inputs, each copied as outer blocks of part_inner floats */
+    int n_parts;
+    int *parts;
+    size_t *part_inner;
+    size_t outer, out_inner;
+} layer;
+
+/* A store is the memory of one or more tensors (a reshape shares its input's
+ * store). Store 0 is the network input. */
+typedef struct store {
+    size_t bytes;
+    int first, last;          /* layer steps that write / read it; input = -1 */
+    size_t offset;
+} store;
+
+struct net {
+    int in_h, in_w, in_c;
+    layer *layers; int n_layers;
+    store *stores; int n_stores;
+    float **ptr;              /* per store, inside the arena */
+    void *arena; size_t arena_bytes;
+    size_t weight_bytes;
+    net_output_info *outputs; int n_outputs;
+    int *output_store;
+    char **output_names;
+    net_segment *segments;    /* all outputs' segments, one allocation */
+    int *segment_layer;       /* per segment: the conv layer that writes it */
+};
+
+/* ---- import state, freed when net_load returns ---- */
+
+typedef struct importer {
+    const char *path;
+    const tfl_model *m;
+    net *n;
+    char *err; size_t errlen;
+    int *tensor_store;        /* per tensor: store id, or -1 */
+    int *tensor_layer;        /* per tensor: producing layer, or -1 */
+    int *tensor_uses;         /* per tensor: how many operators read it */
+    float **constf;           /* per tensor: float32 copy of a constant, or NULL */
+    int cap_layers, cap_stores;
+} importer;
+
+static void *xcalloc(size_t n, size_t size)
+{
+    return n ? calloc(n, size) : calloc(1, 1);
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *d = malloc(len);
+    if (d)
+        memcpy(d, s, len);
+    return d;
+}
+
+static size_t tensor_elems(const tfl_tensor *t)
+{
+    size_t e = 1;
+    for (int i = 0; i < t->rank; i++)
+        e *= (size_t)t->shape[i];
+    return e;
+}
+
+static const char *op_name(const tfl_op *op, char *buf, size_t len)
+{
+    return tfl_op_name(op->builtin, buf, len);
+}
+
+static int bad_type(importer *im, int t, int opi)
+{
+    char b1[32], b2[32];
+    const tfl_tensor *tt = &im->m->tensors[t];
+    return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                     "%s: tensor '%s' (index %d) of %s at index %d has unsupported type %s",
+                     im->path, tt->name, t, op_name(&im->m->ops[opi], b1, sizeof b1), opi,
+                     tfl_type_name(tt->type, b2, sizeof b2));
+}
+
+static int bad_shape(importer *im, int opi, const char *what)
+{
+    char b[32];
+    return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: %s at index %d: %s", im->path,
+                     op_name(&im->m->ops[opi], b, sizeof b), opi, what);
+}
+
+/* The float32 contents of a constant tensor (float32 in the file, or made by
+ * a DEQUANTIZE at load), copied to aligned memory because the file gives no
+ * alignment guarantee. NULL with an error set when t is not such a constant. */
+static const float *const_f32(importer *im, int t, int opi)
+{
+    if (t < 0)
+        return NULL;
+    if (im->constf[t])
+        return im->constf[t];
+    const tfl_tensor *tt = &im->m->tensors[t];
+    if (!tt->data) {
+        bad_shape(im, opi, "expects a constant weight or bias tensor");
+        return NULL;
+    }
+    if (tt->type != TFL_TYPE_FLOAT32) {
+        bad_type(im, t, opi);
+        return NULL;
+    }
+    size_t e = tensor_elems(tt);
+    float *f = malloc(e ? e * sizeof *f : 1);
+    if (!f) {
+        mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+        return NULL;
+    }
+    memcpy(f, tt->data, e * sizeof *f);
+    im->constf[t] = f;
+    return f;
+}
+
+static int is_activation(importer *im, int t)
+{
+    return t >= 0 && im->tensor_store[t] >= 0;
+}
+
+static int check_activation(importer *im, int t, int opi)
+{
+    if (t < 0 || !is_activation(im, t))
+        return bad_shape(im, opi, "input is not computed by an earlier operator");
+    if (im->m->tensors[t].type != TFL_TYPE_FLOAT32)
+        return bad_type(im, t, opi);
+    return 0;
+}
+
+static int new_store(importer *im, size_t bytes, int step)
+{
+    net *n = im->n;
+    if (n->n_stores == im->cap_stores) {
+        int cap = im->cap_stores ? im->cap_stores * 2 : 64;
+        store *s = realloc(n->stores, (size_t)cap * sizeof *s);
+        if (!s)
+            return -1;
+        n->stores = s;
+        im->cap_stores = cap;
+    }
+    n->stores[n->n_stores] = (store){bytes, step, step, 0};
+    return n->n_stores++;
+}
+
+static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int opi)
+{
+    net *n = im->n;
+    if (n->n_layers == im->cap_layers) {
+        int cap = im->cap_layers ? im->cap_layers * 2 : 64;
+        layer *l = realloc(n->layers, (size_t)cap * sizeof *l);
+        if (!l) {
+            mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+            return NULL;
+        }
+        n->layers = l;
+        im->cap_layers = cap;
+    }
+    const tfl_tensor *t = &im->m->tensors[out_tensor];
+    if (t->type != TFL_TYPE_FLOAT32) {
+        bad_type(im, out_tensor, opi);
+        return NULL;
+    }
+    int s = new_store(im, tensor_elems(t) * sizeof(float), n->n_layers);
+    layer *l = &n->layers[n->n_layers];
+    memset(l, 0, sizeof *l);
+    l->name = xstrdup(t->name);
+    if (s < 0 || !l->name) {
+        free(l->name);
+        mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+        return NULL;
+    }
+    l->kind = kind;
+    l->role = ROLE_OTHER;
+    l->out = s;
+    l->in0 = l->in1 = -1;
+    l->count = tensor_elems(t);
+    im->tensor_store[out_tensor] = s;
+    im->tensor_layer[out_tensor] = n->n_layers;
+    n->n_layers++;
+    return l;
+}
+
+/* A layer reads store s: keep s alive until this step. */
+static void use_store(importer *im, int s)
+{
+    if (s >= 0 && im->n->stores[s].last < im->n->n_layers - 1)
+        im->n->stores[s].last = im->n->n_layers - 1;
+}
+
+static int map_act(importer *im, int opi, int fused, act_kind *out)
+{
+    switch (fused) {
+    case TFL_ACT_NONE: *out = ACT_NONE; return 0;
+    case TFL_ACT_RELU: *out = ACT_RELU; return 0;
+    case TFL_ACT_RELU6: *out = ACT_RELU6; return 0;
+    default: {
+        char b[32];
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                         "%s: %s at index %d: unsupported fused activation %d", im->path,
+                         op_name(&im->m->ops[opi], b, sizeof b), opi, fused);
+    }
+    }
+}
+
+static int import_dequantize(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (op->n_inputs < 1 || op->n_outputs < 1 || op->inputs[0] < 0)
+        return bad_shape(im, opi, "needs one input and one output");
+    int ti = op->inputs[0], to = op->outputs[0];
+    const tfl_tensor *a = &im->m->tensors[ti], *b = &im->m->tensors[to];
+    if (!a->data)
+        return bad_shape(im, opi, "dequantizing a computed tensor is not supported");
+    if (a->type != TFL_TYPE_FLOAT16)
+        return bad_type(im, ti, opi);
+    if (b->type != TFL_TYPE_FLOAT32)
+        return bad_type(im, to, opi);
+    size_t e = tensor_elems(a);
+    if (tensor_elems(b) != e)
+        return bad_shape(im, opi, "input and output sizes differ");
+    float *f = malloc(e ? e * sizeof *f : 1);
+    if (!f)
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    for (size_t i = 0; i < e; i++) {
+        uint16_t h;
+        memcpy(&h, a->data + 2 * i, 2);
+        f[i] = fp16_to_f32(h);
+    }
+    free(im->constf[to]);
+    im->constf[to] = f;
+    return 0;
+}
+
+static int import_conv(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    int dw = op->builtin == TFL_OP_DEPTHWISE_CONV_2D;
+    if (op->n_inputs < 2 || op->n_outputs < 1)
+        return bad_shape(im, opi, "needs input, weights and output");
+    int ti = op->inputs[0], tw = op->inputs[1], tb = op->n_inputs > 2 ? op->inputs[2] : -1;
+    int to = op->outputs[0];
+    int rc = check_activation(im, ti, opi);
+    if (rc)
+        return rc;
+    const tfl_tensor *in = &im->m->tensors[ti], *w = &im->m->tensors[tw], *out = &im->m->tensors[to];
+    if (!im->constf[tw] && w->type != TFL_TYPE_FLOAT32)
+        return bad_type(im, tw, opi);
+    if (tb >= 0 && !im->constf[tb] && im->m->tensors[tb].type != TFL_TYPE_FLOAT32)
+        return bad_type(im, tb, opi);
+    if (in->rank != 4 || in->shape[0] != 1)
+        return bad_shape(im, opi, "input must be 1xHxWxC");
+    if (w->rank != 4)
+        return bad_shape(im, opi, "weights must have rank 4");
+    conv_desc d = {0};
+    d.in_h = in->shape[1], d.in_w = in->shape[2], d.in_c = in->shape[3];
+    d.k_h = w->shape[1], d.k_w = w->shape[2];
+    d.stride_h = op->stride_h, d.stride_w = op->stride_w;
+    d.dil_h = op->dilation_h, d.dil_w = op->dilation_w;
+    if (d.stride_h < 1 || d.stride_w < 1 || d.dil_h < 1 || d.dil_w < 1 || d.k_h < 1 || d.k_w < 1)
+        return bad_shape(im, opi, "stride, dilation and kernel size must be positive");
+    if (op->padding != TFL_PAD_SAME && op->padding != TFL_PAD_VALID)
+        return bad_shape(im, opi, "unknown padding");
+    if (dw) {
+        d.depthwise = 1;
+        d.depth_multiplier = op->depth_multiplier > 0 ? op->depth_multiplier : 1;
+        d.out_c = w->shape[3];
+        if (w->shape[0] != 1 || d.out_c != d.in_c * d.depth_multiplier)
+            return bad_shape(im, opi, "depthwise weights must be 1xKHxKWx(C*multiplier)");
+    } else {
+        d.out_c = w->shape[0];
+        if (w->shape[3] != d.in_c)
+            return bad_shape(im, opi, "weights' input channels differ from the input's");
+    }
+    d.out_h = conv_out_size(d.in_h, d.k_h, d.stride_h, d.dil_h, op->padding);
+    d.out_w = conv_out_size(d.in_w, d.k_w, d.stride_w, d.dil_w, op->padding);
+    d.pad_top = conv_pad_before(d.in_h, d.k_h, d.stride_h, d.dil_h, op->padding);
+    d.pad_left = conv_pad_before(d.in_w, d.k_w, d.stride_w, d.dil_w, op->padding);
+    if (out->rank != 4 || out->shape[0] != 1 || out->shape[1] != d.out_h ||
+        out->shape[2] != d.out_w || out->shape[3] != d.out_c)
+        return bad_shape(im, opi, "output shape does not match the convolution's");
+    if (d.out_h < 1 || d.out_w < 1 || d.out_c < 1 || d.in_c < 1)
+        return bad_shape(im, opi, "empty tensor");
+    if (tb >= 0) {
+        const tfl_tensor *b = &im->m->tensors[tb];
+        if (b->rank != 1 || b->shape[0] != d.out_c)
+            return bad_shape(im, opi, "bias must have one value per output channel");
+    }
+    rc = map_act(im, opi, op->activation, &d.act);
+    if (rc)
+        return rc;
+    const float *wf = const_f32(im, tw, opi);
+    const float *bf = tb >= 0 ? const_f32(im, tb, opi) : NULL;
+    if (!wf || (tb >= 0 && !bf))
+        return MNV_EUNSUPPORTED;
+
+    int in_store = im->tensor_store[ti];
+    layer *l = new_layer(im, LAYER_CONV, to, opi);
+    if (!l)
+        return MNV_ENOMEM;
+    l->in0 = in_store;
+    use_store(im, in_store);
+    l->desc = d;
+    l->act = d.act;
+    l->macs = (double)d.out_h * d.out_w * d.out_c * d.k_h * d.k_w * (dw ? 1 : d.in_c);
+    return 0;
+}
+
+/* ADD of a conv's output that nothing else reads, with no activation of its
+ * own: the conv adds the other operand in its epilogue and writes the sum. */
+static int try_fuse_add(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (op->activation != TFL_ACT_NONE)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        int ta = op->inputs[k], tb = op->inputs[1 - k];
+        int la = im->tensor_layer[ta];
+        if (la < 0 || la != im->n->n_layers - 1 || im->tensor_uses[ta] != 1)
+            continue;
+        layer *l = &im->n->layers[la];
+        if (l->kind != LAYER_CONV || l->in1 >= 0 || im->tensor_store[ta] != l->out)
+            continue;
+        int sb = im->tensor_store[tb];
+        if (sb == l->out)
+            continue;
+        l->in1 = sb;
+        use_store(im, sb);
+        /* the sum is the conv's output store, renamed */
+        im->tensor_store[op->outputs[0]] = l->out;
+        im->tensor_layer[op->outputs[0]] = la;
+        free(l->name);
+        l->name = xstrdup(im->m->tensors[op->outputs[0]].name);
+        return l->name ? 1 : mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    }
+    return 0;
+}
+
+static int same_shape(const tfl_tensor *a, const tfl_tensor *b)
+{
+    if (a->rank != b->rank)
+        return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i])
+            return 0;
+    return 1;
+}
+
+static int import_add(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (op->n_inputs != 2 || op->n_outputs < 1)
+        return bad_shape(im, opi, "needs two inputs");
+    for (int k = 0; k < 2; k++) {
+        int rc = check_activation(im, op->inputs[k], opi);
+        if (rc)
+            return rc;
+    }
+    const tfl_tensor *a = &im->m->tensors[op->inputs[0]], *b = &im->m->tensors[op->inputs[1]];
+    if (!same_shape(a, b) || !same_shape(a, &im->m->tensors[op->outputs[0]]))
+        return bad_shape(im, opi, "broadcasting is not supported");
+    act_kind act = ACT_NONE;
+    int rc = map_act(im, opi, op->activation, &act);
+    if (rc)
+        return rc;
+    rc = try_fuse_add(im, opi);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    int s0 = im->tensor_store[op->inputs[0]], s1 = im->tensor_store[op->inputs[1]];
+    layer *l = new_layer(im, LAYER_ADD, op->outputs[0], opi);
+    if (!l)
+        return MNV_ENOMEM;
+    l->in0 = s0, l->in1 = s1, l->act = act;
+    use_store(im, s0);
+    use_store(im, s1);
+    return 0;
+}
+
+static int import_reshape(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (op->n_inputs < 1 || op->n_outputs < 1)
+        return bad_shape(im, opi, "needs an input and an output");
+    int ti = op->inputs[0], to = op->outputs[0];
+    int rc = check_activation(im, ti, opi);
+    if (rc)
+        return rc;
+    if (im->m->tensors[to].type != TFL_TYPE_FLOAT32)
+        return bad_type(im, to, opi);
+    if (tensor_elems(&im->m->tensors[ti]) != tensor_elems(&im->m->tensors[to]))
+        return bad_shape(im, opi, "element counts of input and output differ");
+    im->tensor_store[to] = im->tensor_store[ti];
+    im->tensor_layer[to] = im->tensor_layer[ti];
+    return 0;
+}
+
+static int import_concat(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (op->n_inputs < 1 || op->n_outputs < 1)
+        return bad_shape(im, opi, "needs inputs and an output");
+    const tfl_tensor *out = &im->m->tensors[op->outputs[0]];
+    int axis = op->axis < 0 ? op->axis + out->rank : op->axis;
+    if (axis < 0 || axis >= out->rank)
+        return bad_shape(im, opi, "axis out of range");
+    if (op->activation != TFL_ACT_NONE)
+        return bad_shape(im, opi, "fused activation on a concatenation is not supported");
+    size_t outer = 1, inner_unit = 1;
+    for (int i = 0; i < axis; i++)
+        outer *= (size_t)out->shape[i];
+    for (int i = axis + 1; i < out->rank; i++)
+        inner_unit *= (size_t)out->shape[i];
+    long sum = 0;
+    for (int k = 0; k < op->n_inputs; k++) {
+        int t = op->inputs[k];
+        int rc = check_activation(im, t, opi);
+        if (rc)
+            return rc;
+        const tfl_tensor *in = &im->m->tensors[t];
+        if (in->rank != out->rank)
+            return bad_shape(im, opi, "inputs differ in rank");
+        for (int i = 0; i < out->rank; i++)
+            if (i != axis && in->shape[i] != out->shape[i])
+                return bad_shape(im, opi, "inputs differ outside the concatenation axis");
+        sum += in->shape[axis];
+    }
+    if (sum != out->shape[axis])
+        return bad_shape(im, opi, "output size along the axis is not the sum of the inputs'");
+    int *parts = malloc((size_t)op->n_inputs * sizeof *parts);
+    size_t *inner = malloc((size_t)op->n_inputs * sizeof *inner);
+    if (!parts || !inner) {
+        free(parts), free(inner);
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    }
+    for (int k = 0; k < op->n_inputs; k++) {
+        parts[k] = im->tensor_store[op->inputs[k]];
+        inner[k] = (size_t)im->m->tensors[op->inputs[k]].shape[axis] * inner_unit;
+    }
+    layer *l = new_layer(im, LAYER_CONCAT, op->outputs[0], opi);
+    if (!l) {
+        free(parts), free(inner);
+        return MNV_ENOMEM;
+    }
+    l->n_parts = op->n_inputs;
+    l->parts = parts;
+    l->part_inner = inner;
+    l->outer = outer;
+    l->out_inner = (size_t)out->shape[axis] * inner_unit;
+    for (int k = 0; k < op->n_inputs; k++)
+        use_store(im, parts[k]);
+    return 0;
+}
+
+static int import_elementwise(importer *im, int opi, enum layer_kind kind)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (op->n_inputs < 1 || op->n_outputs < 1)
+        return bad_shape(im, opi, "needs an input and an output");
+    int rc = check_activation(im, op->inputs[0], opi);
+    if (rc)
+        return rc;
+    if (!same_shape(&im->m->tensors[op->inputs[0]], &im->m->tensors[op->outputs[0]]))
+        return bad_shape(im, opi, "input and output shapes differ");
+    int s = im->tensor_store[op->inputs[0]];
+    layer *l = new_layer(im, kind, op->outputs[0], opi);
+    if (!l)
+        return MNV_ENOMEM;
+    l->in0 = s;
+    use_store(im, s);
+    return 0;
+}
+
+static int import_op(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    for (int k = 0; k < op->n_outputs; k++)
+        if (op->outputs[k] < 0)
+            return bad_shape(im, opi, "missing output tensor");
+    switch (op->builtin) {
+    case TFL_OP_DEQUANTIZE: return import_dequantize(im, opi);
+    case TFL_OP_CONV_2D:
+    case TFL_OP_DEPTHWISE_CONV_2D: return import_conv(im, opi);
+    case TFL_OP_ADD: return import_add(im, opi);
+    case TFL_OP_RESHAPE: return import_reshape(im, opi);
+    case TFL_OP_CONCATENATION: return import_concat(im, opi);
+    case TFL_OP_LOGISTIC: return import_elementwise(im, opi, LAYER_LOGISTIC);
+    case TFL_OP_RELU: return import_elementwise(im, opi, LAYER_RELU);
+    case TFL_OP_RELU6: return import_elementwise(im, opi, LAYER_RELU6);
+    case TFL_OP_CUSTOM:
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                         "%s: unsupported custom operator '%s' at index %d", im->path,
+                         op->custom_code ? op->custom_code : "", opi);
+    default: {
+        char b[32];
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                         "%s: unsupported operator %s at index %d", im->path,
+                         op_name(op, b, sizeof b), opi);
+    }
+    }
+}
+
+/* Describe an output that is a concatenation of conv results (through
+ * reshapes): one segment per conv, in order. */
+static int describe_output(importer *im, int out_index, int t, int *seg_used, int seg_cap)
+{
+    net *n = im->n;
+    net_output_info *o = &n->outputs[out_index];
+    const tfl_tensor *tt = &im->m->tensors[t];
+    int li = im->tensor_layer[t];
+    o->n_segments = 0;
+    if (li < 0 || n->layers[li].kind != LAYER_CONCAT || tt->rank < 2)
+        return 0;
+    layer *cat = &n->layers[li];
+    int last_dim = tt->shape[tt->rank - 1];
+    if (cat->outer != 1 || last_dim <= 0)
+        return 0;
+    net_segment *segs = n->segments + *seg_used;
+    int row = 0;
+    for (int k = 0; k < cat->n_parts; k++) {
+        /* find the conv that writes this part's store */
+        int src = -1;
+        for (int j = li - 1; j >= 0; j--)
+            if (n->layers[j].out == cat->parts[k]) {
+                src = j;
+                break;
+            }
+        if (src < 0 || n->layers[src].kind != LAYER_CONV || *seg_used + k >= seg_cap)
+            return 0;
+        const conv_desc *d = &n->layers[src].desc;
+        size_t elems = (size_t)d->out_h * d->out_w * d->out_c;
+        if (elems % (size_t)last_dim)
+            return 0;
+        segs[k] = (net_segment){row, (int)(elems / (size_t)last_dim), d->out_h, d->out_w, d->out_c};
+        n->segment_layer[*seg_used + k] = src;
+        row += segs[k].rows;
+    }
+    o->n_segments = cat->n_parts;
+    o->segments = segs;
+    *seg_used += cat->n_parts;
+    return 0;
+}
+
+/* Layer roles, for the benchmark's breakdown. The backbone is everything the
+ * second feature map depends on (SSD and SSDLite heads both take their first
+ * two feature maps from MobileNetV2 itself, and TFLite interleaves the first
+ * map's predictors with backbone layers, so this is a dependency walk, not an
+ * index range); within it, roles follow the inverted-residual pattern. */
+static int assign_roles(net *n)
+{
+    int *writer = malloc((size_t)n->n_stores * sizeof *writer);
+    char *in_backbone = calloc((size_t)n->n_layers + 1, 1);
+    if (!writer || !in_backbone) {
+        free(writer), free(in_backbone);
+        return MNV_ENOMEM;
+    }
+    for (int s = 0; s < n->n_stores; s++)
+        writer[s] = -1;
+    for (int i = 0; i < n->n_layers; i++)
+        writer[n->layers[i].out] = i;
+
+    int fm_layer = -1;
+    for (int o = 0; o < n->n_outputs && fm_layer < 0; o++) {
+        const net_output_info *out = &n->outputs[o];
+        if (out->n_segments < 2)
+            continue;
+        /* segment 1's predictor reads feature map 1, maybe through a
+         * depthwise stage (SSDLite predictors) */
+        const layer *pred = &n->layers[n->segment_layer[out->segments - n->segments + 1]];
+        int w = pred->in0 >= 0 ? writer[pred->in0] : -1;
+        if (w >= 0 && n->layers[w].kind == LAYER_CONV && n->layers[w].desc.depthwise &&
+            n->layers[w].in0 >= 0 && writer[n->layers[w].in0] >= 0 &&
+            n->layers[writer[n->layers[w].in0]].desc.out_c == n->layers[w].desc.out_c &&
+            n->layers[w].desc.stride_h == 1)
+            w = writer[n->layers[w].in0];
+        fm_layer = w;
+    }
+    if (fm_layer < 0)
+        fm_layer = n->n_layers - 1;
+    if (fm_layer >= 0)
+        in_backbone[fm_layer] = 1;
+    for (int i = fm_layer; i >= 0; i--) {
+        if (!in_backbone[i])
+            continue;
+        const layer *l = &n->layers[i];
+        int ins[2] = {l->in0, l->in1};
+        for (int k = 0; k < 2; k++)
+            if (ins[k] >= 0 && writer[ins[k]] >= 0)
+                in_backbone[writer[ins[k]]] = 1;
+        for (int k = 0; k < l->n_parts; k++)
+            if (writer[l->parts[k]] >= 0)
+                in_backbone[writer[l->parts[k]]] = 1;
+    }
+    for (int i = 0; i < n->n_layers; i++) {
+        layer *l = &n->layers[i];
+        if (!in_backbone[i])
+            l->role = ROLE_HEAD;
+        else if (l->kind != LAYER_CONV)
+            l->role = ROLE_OTHER;
+        else if (l->in0 == 0)
+            l->role = ROLE_STEM;
+        else if (l->desc.depthwise)
+            l->role = ROLE_DEPTHWISE;
+        else if (l->desc.k_h == 1 && l->desc.k_w == 1 && l->act == ACT_NONE)
+            l->role = ROLE_PROJECT;
+        else
+            l->role = ROLE_EXPAND;
+    }
+    free(writer);
+    free(in_backbone);
+    return 0;
+}
+
+void net_free(net *n)
+{
+    if (!n)
+        return;
+    for (int i = 0; i < n->n_layers; i++) {
+        free(n->layers[i].name);
+        free(n->layers[i].packed);
+        free(n->layers[i].parts);
+        free(n->layers[i].part_inner);
+    }
+    free(n->layers);
+    free(n->stores);
+    free(n->ptr);
+    free(n->arena);
+    if (n->output_names)
+        for (int i = 0; i < n->n_outputs; i++)
+            free(n->output_names[i]);
+    free(n->output_names);
+    free(n->outputs);
+    free(n->output_store);
+    free(n->segments);
+    free(n->segment_layer);
+    free(n);
+}
+
+static int finish(importer *im, const net_options *opt)
+{
+    net *n = im->n;
+    const tfl_model *m = im->m;
+    mnv_isa max_isa = opt ? opt->max_isa : isa_select();
+
+    /* outputs */
+    n->n_outputs = m->n_outputs;
+    n->outputs = xcalloc((size_t)m->n_outputs, sizeof *n->outputs);
+    n->output_store = xcalloc((size_t)m->n_outputs, sizeof *n->output_store);
+    n->output_names = xcalloc((size_t)m->n_outputs, sizeof *n->output_names);
+    int seg_cap = n->n_layers + 1;
+    n->segments = xcalloc((size_t)seg_cap, sizeof *n->segments);
+    n->segment_layer = xcalloc((size_t)seg_cap, sizeof *n->segment_layer);
+    if (!n->outputs || !n->output_store || !n->output_names || !n->segments || !n->segment_layer)
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    int seg_used = 0;
+    for (int i = 0; i < m->n_outputs; i++) {
+        int t = m->outputs[i];
+        if (t < 0 || !is_activation(im, t) || im->tensor_store[t] == 0)
+            return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                             "%s: graph output %d is not computed by the graph", im->path, i);
+        if (m->tensors[t].type != TFL_TYPE_FLOAT32)
+            return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                             "%s: graph output '%s' is not float32", im->path, m->tensors[t].name);
+        n->output_store[i] = im->tensor_store[t];
+        n->stores[n->output_store[i]].last = n->n_layers; /* outputs outlive the run */
+        n->output_names[i] = xstrdup(m->tensors[t].name);
+        if (!n->output_names[i])
+            return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+        net_output_info *o = &n->outputs[i];
+        o->name = n->output_names[i];
+        o->rank = m->tensors[t].rank;
+        memcpy(o->shape, m->tensors[t].shape, sizeof o->shape);
+        describe_output(im, i, t, &seg_used, seg_cap);
+    }
+    if (n->n_layers == 0)
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: the graph computes nothing", im->path);
+
+    /* kernels and packed weights */
+    for (int i = 0; i < n->n_layers; i++) {
+        layer *l = &n->layers[i];
+        if (l->kind != LAYER_CONV)
+            continue;
+        l->kernel = conv_kernel_choose(&l->desc, max_isa);
+        if (!l->kernel)
+            return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                             "%s: no kernel for layer '%s'", im->path, l->name);
+    }
+
+    /* arena: the input store is part of it too, alive from the start */
+    size_t *sizes = malloc((size_t)n->n_stores * sizeof *sizes);
+    int *first = malloc((size_t)n->n_stores * sizeof *first);
+    int *last = malloc((size_t)n->n_stores * sizeof *last);
+    size_t *offs = malloc((size_t)n->n_stores * sizeof *offs);
+    n->ptr = xcalloc((size_t)n->n_stores, sizeof *n->ptr);
+    if (!sizes || !first || !last || !offs || !n->ptr) {
+        free(sizes), free(first), free(last), free(offs);
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    }
+    for (int s = 0; s < n->n_stores; s++) {
+        sizes[s] = n->stores[s].bytes ? n->stores[s].bytes : 1;
+        first[s] = n->stores[s].first;
+        last[s] = n->stores[s].last;
+    }
+    n->arena_bytes = arena_plan(sizes, first, last, n->n_stores, 64, offs);
+    free(sizes), free(first), free(last);
+    if (n->arena_bytes == 0 || !(n->arena = aligned_alloc(64, n->arena_bytes))) {
+        free(offs);
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for activations", im->path);
+    }
+    memset(n->arena, 0, n->arena_bytes);
+    for (int s = 0; s < n->n_stores; s++) {
+        n->stores[s].offset = offs[s];
+        n->ptr[s] = (float *)((char *)n->arena + offs[s]);
+    }
+    free(offs);
+    return 0;
+}
+
+/* Pack every conv's weights once the layers are final (after add fusion). */
+static int pack_weights(importer *im)
+{
+    net *n = im->n;
+    const tfl_model *m = im->m;
+    for (int opi = 0; opi < m->n_ops; opi++) {
+        const tfl_op *op = &m->ops[opi];
+        if (op->builtin != TFL_OP_CONV_2D && op->builtin != TFL_OP_DEPTHWISE_CONV_2D)
+            continue;
+        /* find this op's layer: the one whose output store holds its output */
+        int lay = im->tensor_layer[op->outputs[0]];
+        if (lay < 0)
+            continue;
+        layer *l = &n->layers[lay];
+        size_t bytes = l->kernel->packed_size(&l->desc);
+        bytes = (bytes + 63) & ~(size_t)63;
+        l->packed = aligned_alloc(64, bytes ? bytes : 64);
+        if (!l->packed)
+            return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for weights", im->path);
+        int tb = op->n_inputs > 2 ? op->inputs[2] : -1;
+        l->kernel->pack(&l->desc, im->constf[op->inputs[1]], tb >= 0 ? im->constf[tb] : NULL, l->packed);
+        n->weight_bytes += bytes;
+    }
+    return 0;
+}
+
+int net_load(net **out, const char *path, const net_options *opt, char *err, size_t errlen)
+{
+    *out = NULL;
+    tfl_model m;
+    int rc = tfl_open(&m, path, err, errlen);
+    if (rc)
+        return rc;
+    net *n = calloc(1, sizeof *n);
+    importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL, 0, 0};
+    if (!n)
+        goto nomem;
+    im.tensor_store = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
+    im.tensor_layer = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
+    im.tensor_uses = calloc((size_t)m.n_tensors + 1, sizeof(int));
+    im.constf = calloc((size_t)m.n_tensors + 1, sizeof(float *));
+    if (!im.tensor_store || !im.tensor_layer || !im.tensor_uses || !im.constf)
+        goto nomem;
+    for (int t = 0; t < m.n_tensors; t++)
+        im.tensor_store[t] = im.tensor_layer[t] = -1;
+    for (int i = 0; i < m.n_ops; i++)
+        for (int k = 0; k < m.ops[i].n_inputs; k++)
+            if (m.ops[i].inputs[k] >= 0)
+                im.tensor_uses[m.ops[i].inputs[k]]++;
+    for (int i = 0; i < m.n_outputs; i++)
+        im.tensor_uses[m.outputs[i]]++;
+
+    if (m.n_inputs != 1 || m.inputs[0] < 0) {
+        rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: the graph must have exactly one input", path);
+        goto fail;
+    }
+    const tfl_tensor *in = &m.tensors[m.inputs[0]];
+    if (in->type != TFL_TYPE_FLOAT32) {
+        char b[32];
+        rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: input tensor '%s' has unsupported type %s",
+                       path, in->name, tfl_type_name(in->type, b, sizeof b));
+        goto fail;
+    }
+    if (in->rank != 4 || in->shape[0] != 1 || in->shape[1] < 1 || in->shape[2] < 1 ||
+        in->shape[3] < 1 || (size_t)in->shape[1] * in->shape[2] * in->shape[3] > (1u << 28)) {
+        rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: input tensor '%s' must be 1xHxWxC", path, in->name);
+        goto fail;
+    }
+    n->in_h = in->shape[1], n->in_w = in->shape[2], n->in_c = in->shape[3];
+    if (new_store(&im, tensor_elems(in) * sizeof(float), -1) != 0)
+        goto nomem;
+    im.tensor_store[m.inputs[0]] = 0;
+
+    for (int i = 0; i < m.n_ops; i++)
+        if ((rc = import_op(&im, i)) != 0)
+            goto fail;
+    if ((rc = finish(&im, opt)) != 0 || (rc = pack_weights(&im)) != 0)
+        goto fail;
+    if (assign_roles(n) != 0)
+        goto nomem;
+    goto done;
+
+nomem:
+    rc = mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", path);
+fail:
+    net_free(n);
+    n = NULL;
+done:
+    if (im.constf)
+        for (int t = 0; t < m.n_tensors; t++)
+            free(im.constf[t]);
+    free(im.constf);
+    free(im.tensor_store);
+    free(im.tensor_layer);
+    free(im.tensor_uses);
+    tfl_close(&m);
+    *out = n;
+    return rc;
+}
+
+/* ---- running ---- */
+
+static void run_layer(net *n, const layer *l)
+{
+    float *out = n->ptr[l->out];
+    switch (l->kind) {
+    case LAYER_CONV:
+        l->kernel->run(&l->desc, l->packed, n->ptr[l->in0], l->in1 >= 0 ? n->ptr[l->in1] : NULL, out);
+        break;
+    case LAYER_ADD:
+        add_f32_ref(n->ptr[l->in0], n->ptr[l->in1], out, l->count, l->act);
+        break;
+    case LAYER_CONCAT: {
+        size_t pos = 0;
+        for (int k = 0; k < l->n_parts; k++) {
+            const float *src = n->ptr[l->parts[k]];
+            for (size_t o = 0; o < l->outer; o++)
+                memcpy(out + o * l->out_inner + pos, src + o * l->part_inner[k],
+                       l->part_inner[k] * sizeof(float));
+            pos += l->part_inner[k];
+        }
+        break;
+    }
+    case LAYER_LOGISTIC: {
+        const float *in = n->ptr[l->in0];
+        for (size_t i = 0; i < l->count; i++)
+            out[i] = 1.0f / (1.0f + expf(-in[i]));
+        break;
+    }
+    case LAYER_RELU:
+    case LAYER_RELU6: {
+        const float *in = n->ptr[l->in0];
+        for (size_t i = 0; i < l->count; i++) {
+            float v = in[i] < 0.0f ? 0.0f : in[i];
+            out[i] = (l->kind == LAYER_RELU6 && v > 6.0f) ? 6.0f : v;
+        }
+        break;
+    }
+    }
+}
+
+float *net_input_buffer(net *n)
+{
+    return n->ptr[0];
+}
+
+void net_run(net *n, const float *input)
+{
+    if (input && input != n->ptr[0])
+        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    for (int i = 0; i < n->n_layers; i++)
+        run_layer(n, &n->layers[i]);
+}
+
+void net_run_timed(net *n, const float *input, double *seconds)
+{
+    if (input && input != n->ptr[0])
+        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    for (int i = 0; i < n->n_layers; i++) {
+        double t0 = omp_get_wtime();
+        run_layer(n, &n->layers[i]);
+        seconds[i] += omp_get_wtime() - t0;
+    }
+}
+
+void net_input_shape(const net *n, int *h, int *w, int *c)
+{
+    *h = n->in_h, *w = n->in_w, *c = n->in_c;
+}
+
+int net_output_count(const net *n) { return n->n_outputs; }
+
+const net_output_info *net_output(const net *n, int i)
+{
+    return i >= 0 && i < n->n_outputs ? &n->outputs[i] : NULL;
+}
+
+const float *net_output_data(const net *n, int i)
+{
+    return i >= 0 && i < n->n_outputs ? n->ptr[n->output_store[i]] : NULL;
+}
+
+int net_layer_count(const net *n) { return n->n_layers; }
+
+static const char *const kind_names[] = {"conv", "add", "concat", "logistic", "relu", "relu6"};
+
+void net_layer_get(const net *n, int i, net_layer_info *info)
+{
+    const layer *l = &n->layers[i];
+    info->name = l->name;
+    info->kernel = l->kind == LAYER_CONV ? l->kernel->name : kind_names[l->kind];
+    info->role = l->role;
+    info->macs = l->macs;
+}
+
+size_t net_arena_bytes(const net *n) { return n->arena_bytes; }
+size_t net_weight_bytes(const net *n) { return n->weight_bytes; }
+
+const char *layer_role_name(layer_role r)
+{
+    static const char *const names[ROLE_COUNT] = {"stem", "expand", "depthwise", "project", "head", "other"};
+    return (unsigned)r < ROLE_COUNT ? names[r] : "?";
+}

@@ -1,2 +1,84 @@
-#!/bin/sh
-exit 77
+#!/usr/bin/env bash
+# The mnv2det command line end to end: images in, JSON out matching the
+# golden detections; bad flags, missing and broken files rejected with exit
+# status 2 and one line on stderr.
+set -u
+bin=$1
+data=$MNV2DET_TEST_DATA
+model_dir=$MNV2DET_MODEL_DIR
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# expect_error STATUS PATTERN -- ARGS...: exit status, exactly one stderr line
+# matching PATTERN, nothing on stdout.
+expect_error() {
+  local want=$1 pattern=$2; shift 3
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  local lines; lines=$(wc -l <"$tmp/err")
+  if [ "$got" -ne "$want" ]; then fail "mnv2det $*: exit $got, want $want"; return; fi
+  if [ "$lines" -ne 1 ]; then fail "mnv2det $*: $lines stderr lines, want 1: $(cat "$tmp/err")"; return; fi
+  if ! grep -qE -- "$pattern" "$tmp/err"; then fail "mnv2det $*: stderr '$(cat "$tmp/err")' lacks /$pattern/"; return; fi
+  if [ -s "$tmp/out" ]; then fail "mnv2det $*: unexpected stdout"; return; fi
+  ok
+}
+
+# 1. every golden image through the CLI matches its golden detection list
+for img in "$data"/*.300.png; do
+  name=$(basename "$img" .300.png)
+  if "$bin" --input "$img" --json --score 0.3 >"$tmp/$name.json" 2>"$tmp/err"; then
+    if python3 - "$tmp/$name.json" "$data/$name.detections.json" <<'PY'
+import json, sys
+got = json.loads(open(sys.argv[1]).read())
+want = json.load(open(sys.argv[2]))["detections"]
+dets = got["detections"]
+assert len(dets) == len(want), f"{len(dets)} detections, golden {len(want)}"
+for d, w in zip(dets, want):
+    assert d["class_id"] == w["class_id"], (d, w)
+    assert d["label"] == w["label"], (d, w)
+    assert abs(d["score"] - w["score"]) <= 1e-3, (d, w)
+    for k in ("ymin", "xmin", "ymax", "xmax"):
+        assert abs(d["box_normalized"][k] - w[k]) <= 1e-3, (k, d, w)
+    # pixel corners: the normalized ones scaled to 300x300 and clipped
+    for k, nk, size in (("xmin", "xmin", 300), ("ymax", "ymax", 300)):
+        assert abs(d["box"][k] - min(max(w[nk] * size, 0), size)) <= 0.31, (k, d, w)
+assert got["width"] == 300 and got["height"] == 300
+PY
+    then ok; else fail "$name: JSON differs from the golden detections"; fi
+  else
+    fail "$name: mnv2det failed: $(cat "$tmp/err")"
+  fi
+done
+
+# 2. the human table names what it found
+"$bin" "$data/chelsea.300.png" >"$tmp/table" 2>&1 && grep -q "Cat" "$tmp/table" && ok || fail "table output lacks the cat: $(cat "$tmp/table")"
+
+# 3. several images in one run: one JSON object per line
+"$bin" --json "$data/chelsea.300.png" "$data/noise.300.png" >"$tmp/two" 2>/dev/null
+[ "$(wc -l <"$tmp/two")" -eq 2 ] && ok || fail "two inputs gave $(wc -l <"$tmp/two") JSON lines"
+
+# 4. help and version
+"$bin" --help | grep -q -- "--input" && ok || fail "--help lacks --input"
+"$bin" --version | grep -qE '^mnv2det [0-9]+\.[0-9]+' && ok || fail "--version"
+
+# 5. bad usage and bad input
+printf 'not an image at all\n' >"$tmp/text.png"
+head -c 1000 "$model_dir/object_detection_ssd_mobilenetv2_oidv4_fp16.tflite" >"$tmp/cut.tflite"
+printf 'TFL3 junk' >"$tmp/foreign.tflite"
+expect_error 2 "unknown option '--frobnicate'" -- --frobnicate --input "$data/chelsea.300.png"
+expect_error 2 "needs a value" -- --input
+expect_error 2 "--score wants a number" -- --score 1.5 --input "$data/chelsea.300.png"
+expect_error 2 "--threads wants" -- --threads 0 --input "$data/chelsea.300.png"
+expect_error 2 "no input image" --
+expect_error 2 "$tmp/missing.png: No such file" -- --input "$tmp/missing.png"
+expect_error 2 "$tmp/text.png: cannot decode image" -- --input "$tmp/text.png"
+expect_error 2 "$tmp/nomodel.tflite: No such file" -- --model "$tmp/nomodel.tflite" --input "$data/chelsea.300.png"
+expect_error 2 "$tmp/cut.tflite: .*(truncated|corrupt)" -- --model "$tmp/cut.tflite" --input "$data/chelsea.300.png"
+expect_error 2 "$tmp/foreign.tflite: " -- --model "$tmp/foreign.tflite" --input "$data/chelsea.300.png"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,66 @@
+/*
+ * app: the mnv2det program. The only folder with policy: which files to
+ * load, how to print, threads, timing, exit codes.
+ */
+#ifndef MNV2DET_APP_H
+#define MNV2DET_APP_H
+
+#include <stdio.h>
+
+#include "backbone/backbone.h"
+#include "capture/capture.h"
+#include "ssdlite/ssdlite.h"
+
+#define MNV2DET_VERSION "0.1.0"
+#define DETECT_MAX 1000
+
+/* A model ready to run: network, settings, labels and anchors. */
+typedef struct detector {
+    net *net;
+    ssd_config cfg;
+    labels labels;            /* count 0 when none could be found */
+    anchor *anchors;
+    int n_anchors;
+    int box_output, class_output;
+    int n_classes;
+    int in_h, in_w;
+    detection *scratch;       /* n_anchors entries, reused every frame */
+    char model_path[SSD_PATH_MAX];
+} detector;
+
+/* Paths the user gave; NULL means "find it": the config is MODEL.cfg beside
+ * the model if present (else built-in defaults), the labels come from the
+ * config, else MODEL.labels.txt beside the model. */
+typedef struct detector_paths {
+    const char *model, *config, *labels;
+} detector_paths;
+
+int detector_open(detector *d, const detector_paths *p, const net_options *opt,
+                  char *err, size_t errlen);
+void detector_close(detector *d);
+
+/* Timings of one detector_run, in milliseconds. */
+typedef struct detect_timing { double preprocess_ms, inference_ms, postprocess_ms; } detect_timing;
+
+/* Detect objects in one RGB frame; boxes stay normalized to the frame.
+ * Returns the number of detections written to out (at most max_out). */
+int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t);
+
+/* The label of a class, or a "class N" spelling written into buf. */
+const char *detector_label(const detector *d, int class_id, char *buf, size_t buflen);
+
+/* Results of one image, printed as one JSON object on one line, or as a
+ * readable table. */
+void report_json(FILE *out, const detector *d, const char *image, const frame *f,
+                 const detection *dets, int n, const detect_timing *t);
+void report_table(FILE *out, const detector *d, const char *image, const frame *f,
+                  const detection *dets, int n, const detect_timing *t);
+
+/* The default model path: models/ under the current directory when that
+ * exists, else the source tree's models/ folder the program was built from. */
+const char *default_model_path(void);
+
+/* `mnv2det bench ...`: returns the process exit status. */
+int bench_main(int argc, char **argv);
+
+#endif

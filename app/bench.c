@@ -1,0 +1,180 @@
+/*
+ * mnv2det bench: latency of the network alone on a fixed input, the way
+ * ../shared/tools/ort-bench measures ONNX Runtime (same noise input, same
+ * warm-up-then-median method), so that the two can be compared in one run.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "app/app.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void bench_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: mnv2det bench [options]\n"
+        "Times the network on a fixed noise input (ort-bench's) after warm-up.\n"
+        "  -m, --model PATH     TFLite model (default %s)\n"
+        "  -n, --iters N        timed runs (default 100)\n"
+        "  -w, --warmup N       untimed runs first (default 10)\n"
+        "  -t, --threads N      threads (default: all cores)\n"
+        "      --isa NAME       kernels up to this ISA: ref, avx2, avx512, neon\n"
+        "  -j, --json           one JSON object\n"
+        "  -h, --help\n",
+        default_model_path());
+}
+
+static int bench_error(const char *fmt, const char *arg)
+{
+    fputs("mnv2det bench: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+static int whole(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int bench_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"iters", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
+        {"isa", required_argument, NULL, 'I'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *model = NULL;
+    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":m:n:w:t:jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'm': model = optarg; break;
+        case 'n':
+            if (whole(optarg, 1, 1000000, &iters))
+                return bench_error("--iters wants a positive whole number, not '%s'", optarg);
+            break;
+        case 'w':
+            if (whole(optarg, 0, 1000000, &warmup))
+                return bench_error("--warmup wants a whole number, not '%s'", optarg);
+            break;
+        case 't':
+            if (whole(optarg, 1, 1024, &threads))
+                return bench_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
+            break;
+        case 'I':
+            isa = isa_parse(optarg);
+            if (isa < 0 || !cpu_supports((mnv_isa)isa))
+                return bench_error("--isa '%s' is unknown or not supported by this CPU", optarg);
+            break;
+        case 'j': json = 1; break;
+        case 'h': bench_usage(stdout); return 0;
+        case ':': return bench_error("option '%s' needs a value", argv[optind - 1]);
+        default: return bench_error("unknown option '%s' (see mnv2det bench --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return bench_error("unexpected argument '%s'", argv[optind]);
+    if (threads > 0)
+        omp_set_num_threads(threads);
+    threads = omp_get_max_threads();
+
+    char err[512];
+    net *n;
+    net_options opt = {isa >= 0 ? (mnv_isa)isa : isa_select()};
+    if (!model)
+        model = default_model_path();
+    if (net_load(&n, model, &opt, err, sizeof err) != 0)
+        return bench_error("%s", err);
+
+    int h, w, c;
+    net_input_shape(n, &h, &w, &c);
+    float *in = net_input_buffer(n);
+    unsigned seed = 1234;
+    for (size_t i = 0; i < (size_t)h * w * c; i++) {
+        seed = seed * 1103515245u + 12345u;
+        in[i] = (float)(seed >> 8) / 8388608.0f - 1.0f;
+    }
+
+    int nl = net_layer_count(n);
+    double *t = malloc((size_t)iters * sizeof *t);
+    double *layer_s = calloc((size_t)nl + 1, sizeof *layer_s);
+    if (!t || !layer_s) {
+        free(t), free(layer_s), net_free(n);
+        return bench_error("%s", "out of memory");
+    }
+    for (int i = 0; i < warmup; i++)
+        net_run(n, NULL);
+    for (int i = 0; i < iters; i++) {
+        double t0 = omp_get_wtime();
+        net_run(n, NULL);
+        t[i] = (omp_get_wtime() - t0) * 1e3;
+    }
+    /* The per-layer breakdown comes from separate timed runs so that the
+     * timer calls do not disturb the latency figures above. */
+    int breakdown_runs = iters < 20 ? iters : 20;
+    for (int i = 0; i < breakdown_runs; i++)
+        net_run_timed(n, NULL, layer_s);
+
+    double role_ms[ROLE_COUNT] = {0}, macs = 0, total_layer = 0;
+    for (int i = 0; i < nl; i++) {
+        net_layer_info li;
+        net_layer_get(n, i, &li);
+        role_ms[li.role] += layer_s[i] * 1e3 / breakdown_runs;
+        total_layer += layer_s[i] * 1e3 / breakdown_runs;
+        macs += li.macs;
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_double);
+    double median = t[iters / 2], p90 = t[(int)(iters * 0.9) < iters ? (int)(iters * 0.9) : iters - 1];
+    double min = t[0], gflops = 2.0 * macs / (median * 1e-3) / 1e9;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = ru.ru_maxrss / 1024.0;
+
+    /* which kernels ran: the first conv layer's variant names the ISA */
+    mnv_isa used = opt.max_isa;
+    if (json) {
+        printf("{\"model\":\"%s\",\"threads\":%d,\"isa\":\"%s\",\"iters\":%d,\"median_ms\":%.3f,"
+               "\"p90_ms\":%.3f,\"min_ms\":%.3f,\"gmacs\":%.4f,\"gflops\":%.2f,"
+               "\"arena_bytes\":%zu,\"weight_bytes\":%zu,\"peak_rss_mb\":%.1f,\"layers_ms\":{",
+               model, threads, isa_name(used), iters, median, p90, min, macs / 1e9, gflops,
+               net_arena_bytes(n), net_weight_bytes(n), rss_mb);
+        for (int r = 0; r < ROLE_COUNT; r++)
+            printf("%s\"%s\":%.3f", r ? "," : "", layer_role_name((layer_role)r), role_ms[r]);
+        printf("}}\n");
+    } else {
+        printf("model    %s\n", model);
+        printf("threads  %d, kernels up to %s, %d runs after %d warm-up\n", threads,
+               isa_name(used), iters, warmup);
+        printf("latency  median %.3f ms, p90 %.3f ms, min %.3f ms\n", median, p90, min);
+        printf("compute  %.3f G multiply-adds per run, %.1f GFLOP/s at the median\n", macs / 1e9, gflops);
+        printf("memory   arena %.1f MB, packed weights %.1f MB, peak RSS %.1f MB\n",
+               net_arena_bytes(n) / 1048576.0, net_weight_bytes(n) / 1048576.0, rss_mb);
+        printf("layers   (mean of %d timed runs, %.3f ms in all)\n", breakdown_runs, total_layer);
+        for (int r = 0; r < ROLE_COUNT; r++)
+            printf("  %-10s %8.3f ms  %5.1f%%\n", layer_role_name((layer_role)r), role_ms[r],
+                   total_layer > 0 ? 100.0 * role_ms[r] / total_layer : 0.0);
+    }
+    free(t);
+    free(layer_s);
+    net_free(n);
+    return 0;
+}

@@ -1,0 +1,183 @@
+/*
+ * The glue between backbone/ and ssdlite/: find the model's settings and
+ * labels, check that the anchors fit the head the model actually has, then
+ * run image -> input tensor -> network -> detections.
+ */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+
+#define DEFAULT_MODEL_NAME "object_detection_ssd_mobilenetv2_oidv4_fp16.tflite"
+
+const char *default_model_path(void)
+{
+    static const char local[] = "models/" DEFAULT_MODEL_NAME;
+    if (access(local, F_OK) == 0)
+        return local;
+    return MNV2DET_SOURCE_DIR "/models/" DEFAULT_MODEL_NAME;
+}
+
+/* path with its ".tflite" ending (if any) replaced by suffix. */
+static int sibling(char *out, size_t len, const char *path, const char *suffix)
+{
+    size_t n = strlen(path);
+    if (n >= 7 && strcmp(path + n - 7, ".tflite") == 0)
+        n -= 7;
+    return snprintf(out, len, "%.*s%s", (int)n, path, suffix) < (int)len ? 0 : -1;
+}
+
+static int file_exists(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+/* Outputs: the one whose rows are 4 wide is the box encodings, the other the
+ * class logits; both [1, anchors, ...] with the same number of anchors. */
+static int find_outputs(detector *d, char *err, size_t errlen)
+{
+    int nout = net_output_count(d->net), box = -1, cls = -1;
+    for (int i = 0; i < nout; i++) {
+        const net_output_info *o = net_output(d->net, i);
+        int last = o->shape[o->rank - 1];
+        if (o->rank >= 2 && last == 4 && box < 0)
+            box = i;
+        else if (o->rank >= 2 && cls < 0)
+            cls = i;
+    }
+    if (box < 0 || cls < 0)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                         "%s: not an SSD model: expected box encodings [1,N,4] and class scores [1,N,C] outputs",
+                         d->model_path);
+    const net_output_info *ob = net_output(d->net, box), *oc = net_output(d->net, cls);
+    if (ob->shape[1] != oc->shape[1])
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                         "%s: box and class outputs disagree on the number of anchors (%d vs %d)",
+                         d->model_path, ob->shape[1], oc->shape[1]);
+    d->box_output = box;
+    d->class_output = cls;
+    d->n_classes = oc->shape[oc->rank - 1];
+    return 0;
+}
+
+/* Anchors from the feature maps the box predictors actually read. */
+static int make_anchors(detector *d, char *err, size_t errlen)
+{
+    const net_output_info *o = net_output(d->net, d->box_output);
+    int n = o->shape[1];
+    if (o->n_segments <= 0 || o->n_segments > SSD_MAX_LAYERS)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                         "%s: box output '%s' is not a concatenation of predictor convolutions",
+                         d->model_path, o->name);
+    int fm_h[SSD_MAX_LAYERS], fm_w[SSD_MAX_LAYERS];
+    for (int i = 0; i < o->n_segments; i++) {
+        const net_segment *s = &o->segments[i];
+        fm_h[i] = s->fm_h;
+        fm_w[i] = s->fm_w;
+        int per_cell = s->channels / 4;
+        if (i < d->cfg.num_layers && per_cell != anchors_per_cell(&d->cfg, i))
+            return mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                             "%s: feature map %d has %d anchors per cell but the config gives %d",
+                             d->model_path, i, per_cell, anchors_per_cell(&d->cfg, i));
+    }
+    d->anchors = malloc((size_t)n * sizeof *d->anchors);
+    if (!d->anchors)
+        return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
+    int got = anchors_generate(&d->cfg, fm_h, fm_w, o->n_segments, d->anchors, n, err, errlen);
+    if (got < 0)
+        return got;
+    if (got != n)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: the config makes %d anchors, the model has %d",
+                         d->model_path, got, n);
+    d->n_anchors = n;
+    return 0;
+}
+
+int detector_open(detector *d, const detector_paths *p, const net_options *opt,
+                  char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    char buf[SSD_PATH_MAX];
+    const char *model = p->model ? p->model : default_model_path();
+    snprintf(d->model_path, sizeof d->model_path, "%s", model);
+
+    ssd_config_defaults(&d->cfg);
+    int rc = 0;
+    if (p->config)
+        rc = ssd_config_load(&d->cfg, p->config, err, errlen);
+    else if (sibling(buf, sizeof buf, model, ".cfg") == 0 && file_exists(buf))
+        rc = ssd_config_load(&d->cfg, buf, err, errlen);
+    if (rc)
+        return rc;
+
+    if ((rc = net_load(&d->net, model, opt, err, errlen)) != 0)
+        goto fail;
+    int c;
+    net_input_shape(d->net, &d->in_h, &d->in_w, &c);
+    if (c != 3) {
+        rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: input has %d channels, expected 3 (RGB)", model, c);
+        goto fail;
+    }
+    if ((rc = find_outputs(d, err, errlen)) != 0 || (rc = make_anchors(d, err, errlen)) != 0)
+        goto fail;
+
+    const char *lab = p->labels;
+    if (!lab && d->cfg.labels[0])
+        lab = d->cfg.labels;
+    if (!lab && sibling(buf, sizeof buf, model, ".labels.txt") == 0 && file_exists(buf))
+        lab = buf;
+    if (lab && (rc = labels_load(&d->labels, lab, err, errlen)) != 0)
+        goto fail;
+
+    d->scratch = malloc((size_t)d->n_anchors * sizeof *d->scratch);
+    if (!d->scratch) {
+        rc = mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
+        goto fail;
+    }
+    return 0;
+fail:
+    detector_close(d);
+    return rc;
+}
+
+void detector_close(detector *d)
+{
+    net_free(d->net);
+    labels_free(&d->labels);
+    free(d->anchors);
+    free(d->scratch);
+    memset(d, 0, sizeof *d);
+}
+
+int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t)
+{
+    double t0 = omp_get_wtime();
+    preprocess_rgb24(f->rgb, f->width, f->height, f->stride, d->in_w, d->in_h,
+                     d->cfg.input_mean, d->cfg.input_std, net_input_buffer(d->net));
+    double t1 = omp_get_wtime();
+    net_run(d->net, NULL);
+    double t2 = omp_get_wtime();
+    int n = ssd_postprocess(&d->cfg, d->anchors, d->n_anchors,
+                            net_output_data(d->net, d->box_output),
+                            net_output_data(d->net, d->class_output), d->n_classes,
+                            d->scratch, out, max_out);
+    double t3 = omp_get_wtime();
+    if (t) {
+        t->preprocess_ms = (t1 - t0) * 1e3;
+        t->inference_ms = (t2 - t1) * 1e3;
+        t->postprocess_ms = (t3 - t2) * 1e3;
+    }
+    return n;
+}
+
+const char *detector_label(const detector *d, int class_id, char *buf, size_t buflen)
+{
+    const char *l = labels_get(&d->labels, class_id);
+    if (l && *l)
+        return l;
+    snprintf(buf, buflen, "class %d", class_id);
+    return buf;
+}

@@ -1,0 +1,87 @@
+/*
+ * Printing results: one JSON object per image (one line, for tools), or a
+ * table (for people). Boxes are given in pixels of the original image,
+ * clipped to it; JSON also carries the unclipped normalized corners that the
+ * model produced, which is what comparisons against a reference need.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "app/app.h"
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static float clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Pixel corners in the frame, clipped. */
+static void pixel_box(const detection *d, const frame *f, float px[4])
+{
+    px[0] = clampf(d->bbox.xmin * f->width, 0, (float)f->width);
+    px[1] = clampf(d->bbox.ymin * f->height, 0, (float)f->height);
+    px[2] = clampf(d->bbox.xmax * f->width, 0, (float)f->width);
+    px[3] = clampf(d->bbox.ymax * f->height, 0, (float)f->height);
+}
+
+void report_json(FILE *out, const detector *d, const char *image, const frame *f,
+                 const detection *dets, int n, const detect_timing *t)
+{
+    fputs("{\"image\":", out);
+    json_string(out, image);
+    fprintf(out, ",\"width\":%d,\"height\":%d,\"model\":", f->width, f->height);
+    json_string(out, d->model_path);
+    fprintf(out, ",\"score_threshold\":%.6g,\"nms_iou\":%.6g", d->cfg.score_threshold, d->cfg.nms_iou);
+    if (t)
+        fprintf(out, ",\"timing_ms\":{\"preprocess\":%.3f,\"inference\":%.3f,\"postprocess\":%.3f}",
+                t->preprocess_ms, t->inference_ms, t->postprocess_ms);
+    fputs(",\"detections\":[", out);
+    for (int i = 0; i < n; i++) {
+        char buf[32];
+        float px[4];
+        pixel_box(&dets[i], f, px);
+        fprintf(out, "%s{\"label\":", i ? "," : "");
+        json_string(out, detector_label(d, dets[i].class_id, buf, sizeof buf));
+        fprintf(out, ",\"class_id\":%d,\"score\":%.6f", dets[i].class_id, dets[i].score);
+        fprintf(out, ",\"box\":{\"xmin\":%.2f,\"ymin\":%.2f,\"xmax\":%.2f,\"ymax\":%.2f}",
+                px[0], px[1], px[2], px[3]);
+        fprintf(out, ",\"box_normalized\":{\"ymin\":%.6f,\"xmin\":%.6f,\"ymax\":%.6f,\"xmax\":%.6f}}",
+                dets[i].bbox.ymin, dets[i].bbox.xmin, dets[i].bbox.ymax, dets[i].bbox.xmax);
+    }
+    fputs("]}\n", out);
+}
+
+void report_table(FILE *out, const detector *d, const char *image, const frame *f,
+                  const detection *dets, int n, const detect_timing *t)
+{
+    fprintf(out, "%s: %dx%d, %d detection%s", image, f->width, f->height, n, n == 1 ? "" : "s");
+    if (t)
+        fprintf(out, " (inference %.1f ms, pre %.1f ms, post %.1f ms)", t->inference_ms,
+                t->preprocess_ms, t->postprocess_ms);
+    fputc('\n', out);
+    if (n == 0)
+        return;
+    fprintf(out, "  %-20s %6s %7s %7s %7s %7s\n", "label", "score", "xmin", "ymin", "xmax", "ymax");
+    for (int i = 0; i < n; i++) {
+        char buf[32];
+        float px[4];
+        pixel_box(&dets[i], f, px);
+        fprintf(out, "  %-20s %6.3f %7.1f %7.1f %7.1f %7.1f\n",
+                detector_label(d, dets[i].class_id, buf, sizeof buf), dets[i].score,
+                px[0], px[1], px[2], px[3]);
+    }
+}
