@@ -106,6 +106,16 @@ const char *tfl_op_name(int builtin, char *buf, size_t buflen);
 const char *tfl_type_name(int type, char *buf, size_t buflen);
 
 /* ------------------------------------------------------------------------ */
+/* FlexBuffers (flexbuf.c): custom operator options                          */
+/* ------------------------------------------------------------------------ */
+
+/* Look up key in the root map of a FlexBuffer (how TFLite stores a custom
+ * operator's options) and give its numeric value (int, uint, float or bool,
+ * inline or indirect) in *out. Returns 0, or -1 when the buffer is malformed,
+ * its root is not a map, or the key is absent or not a number. */
+int flexbuf_map_number(const uint8_t *buf, size_t size, const char *key, double *out);
+
+/* ------------------------------------------------------------------------ */
 /* Half precision (fp16.c)                                                   */
 /* ------------------------------------------------------------------------ */
 
