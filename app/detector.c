@@ -60,12 +60,40 @@ static int find_outputs(detector *d, char *err, size_t errlen)
     d->box_output = box;
     d->class_output = cls;
     d->n_classes = oc->shape[oc->rank - 1];
+    if (oc->sigmoid_applied) /* the graph already turned logits into scores */
+        d->cfg.score = SCORE_IDENTITY;
+    return 0;
+}
+
+/* A model ending in TFLite_Detection_PostProcess brings its own anchors and
+ * decoding settings; they take precedence over the config's. */
+static int use_model_postprocess(detector *d, const net_postprocess *p, char *err, size_t errlen)
+{
+    const net_output_info *o = net_output(d->net, d->box_output);
+    if (p->n_anchors != o->shape[1])
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: %d anchors for %d boxes", d->model_path,
+                         p->n_anchors, o->shape[1]);
+    d->anchors = malloc((size_t)p->n_anchors * sizeof *d->anchors);
+    if (!d->anchors)
+        return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
+    for (int i = 0; i < p->n_anchors; i++)
+        d->anchors[i] = (anchor){p->anchors[4 * i], p->anchors[4 * i + 1], p->anchors[4 * i + 2],
+                                 p->anchors[4 * i + 3]};
+    d->n_anchors = p->n_anchors;
+    memcpy(d->cfg.box_scales, p->scales, sizeof d->cfg.box_scales);
+    d->cfg.nms_iou = p->nms_iou_threshold;
+    d->cfg.max_detections = p->max_detections;
+    d->cfg.per_class_nms = p->use_regular_nms;
+    d->cfg.background_class = d->n_classes > p->num_classes;
     return 0;
 }
 
 /* Anchors from the feature maps the box predictors actually read. */
 static int make_anchors(detector *d, char *err, size_t errlen)
 {
+    const net_postprocess *post = net_detection_postprocess(d->net);
+    if (post)
+        return use_model_postprocess(d, post, err, errlen);
     const net_output_info *o = net_output(d->net, d->box_output);
     int n = o->shape[1];
     if (o->n_segments <= 0 || o->n_segments > SSD_MAX_LAYERS)

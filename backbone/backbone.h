@@ -264,7 +264,27 @@ typedef struct net_output_info {
     int shape[TFL_MAX_RANK];
     int n_segments;           /* 0 when the output is not a concatenation of conv outputs */
     const net_segment *segments;
+    int sigmoid_applied;      /* 1 when a LOGISTIC operator computes this output */
 } net_output_info;
+
+/* A model that ends in the custom operator TFLite_Detection_PostProcess
+ * carries its own anchors and decoding settings. The network then stops
+ * before that operator: its outputs are the operator's box and class inputs,
+ * and this describes the rest (the detection itself is ssdlite/'s job). */
+typedef struct net_postprocess {
+    int max_detections;
+    int max_classes_per_detection;
+    int detections_per_class;
+    int use_regular_nms;      /* 1: per-class NMS; 0: class-agnostic (the "fast" variant) */
+    int num_classes;          /* without background */
+    float nms_score_threshold, nms_iou_threshold;
+    float scales[4];          /* y, x, h, w */
+    const float *anchors;     /* n_anchors x (cy, cx, h, w), owned by the net */
+    int n_anchors;
+} net_postprocess;
+
+/* The model's TFLite_Detection_PostProcess settings, or NULL if it has none. */
+const net_postprocess *net_detection_postprocess(const net *n);
 
 /* Import a TFLite model and build the network: validates operators, types and
  * shapes, converts float16 weights to float32, packs weights for the chosen

@@ -66,6 +66,10 @@ struct net {
     int *output_store;
     char **output_names;
     net_segment *segments;    /* all outputs' segments, one allocation */
+    net_postprocess post;     /* valid when has_post */
+    float *post_anchors;
+    int has_post;
+    int post_inputs[2];       /* tensors: box encodings, class predictions */
     int *segment_layer;       /* per segment: the conv layer that writes it */
 };
 
@@ -512,6 +516,78 @@ static int import_elementwise(importer *im, int opi, enum layer_kind kind)
     return 0;
 }
 
+/* Options of TFLite_Detection_PostProcess, with TFLite's defaults for the
+ * optional ones. */
+static int read_postprocess_options(importer *im, const tfl_op *op, net_postprocess *p)
+{
+    static const struct { const char *key; int required; } keys[] = {
+        {"max_detections", 1}, {"max_classes_per_detection", 1}, {"num_classes", 1},
+        {"nms_score_threshold", 1}, {"nms_iou_threshold", 1}, {"y_scale", 1}, {"x_scale", 1},
+        {"h_scale", 1}, {"w_scale", 1}, {"detections_per_class", 0}, {"use_regular_nms", 0},
+    };
+    double v[11] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        if (flexbuf_map_number(op->custom_options, op->custom_options_size, keys[k].key, &v[k]) != 0 &&
+            keys[k].required)
+            return mnv_error(im->err, im->errlen, MNV_EFORMAT,
+                             "%s: TFLite_Detection_PostProcess: option '%s' missing or malformed",
+                             im->path, keys[k].key);
+    if (v[0] < 1 || v[0] > 100000 || v[2] < 1 || v[2] > 100000 || v[1] < 1 || v[9] < 1 ||
+        !(v[4] >= 0 && v[4] <= 1) || !(v[5] > 0 && v[6] > 0 && v[7] > 0 && v[8] > 0))
+        return mnv_error(im->err, im->errlen, MNV_EFORMAT,
+                         "%s: TFLite_Detection_PostProcess: options out of range", im->path);
+    p->max_detections = (int)v[0];
+    p->max_classes_per_detection = (int)v[1];
+    p->num_classes = (int)v[2];
+    p->nms_score_threshold = (float)v[3];
+    p->nms_iou_threshold = (float)v[4];
+    p->scales[0] = (float)v[5], p->scales[1] = (float)v[6];
+    p->scales[2] = (float)v[7], p->scales[3] = (float)v[8];
+    p->detections_per_class = (int)v[9];
+    p->use_regular_nms = v[10] != 0;
+    return 0;
+}
+
+/* The network stops before this operator; remember its inputs, options and
+ * anchors for the detection stage. */
+static int import_detection_postprocess(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    if (im->n->has_post)
+        return bad_shape(im, opi, "a second TFLite_Detection_PostProcess");
+    if (op->n_inputs != 3)
+        return bad_shape(im, opi, "TFLite_Detection_PostProcess needs boxes, scores and anchors");
+    int tb = op->inputs[0], tc = op->inputs[1], ta = op->inputs[2];
+    int rc;
+    if ((rc = check_activation(im, tb, opi)) || (rc = check_activation(im, tc, opi)))
+        return rc;
+    const tfl_tensor *b = &im->m->tensors[tb], *c = &im->m->tensors[tc], *a = &im->m->tensors[ta];
+    if (b->rank != 3 || b->shape[0] != 1 || b->shape[2] != 4 || c->rank != 3 || c->shape[0] != 1 ||
+        c->shape[1] != b->shape[1])
+        return bad_shape(im, opi, "boxes must be [1,N,4] and scores [1,N,C]");
+    if (a->rank != 2 || a->shape[0] != b->shape[1] || a->shape[1] != 4)
+        return bad_shape(im, opi, "anchors must be a constant [N,4] tensor");
+    const float *af = const_f32(im, ta, opi);
+    if (!af)
+        return MNV_EUNSUPPORTED;
+    net_postprocess *p = &im->n->post;
+    if ((rc = read_postprocess_options(im, op, p)) != 0)
+        return rc;
+    if (p->num_classes > c->shape[2])
+        return bad_shape(im, opi, "num_classes exceeds the score tensor's classes");
+    size_t bytes = (size_t)a->shape[0] * 4 * sizeof(float);
+    im->n->post_anchors = malloc(bytes);
+    if (!im->n->post_anchors)
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    memcpy(im->n->post_anchors, af, bytes);
+    p->anchors = im->n->post_anchors;
+    p->n_anchors = a->shape[0];
+    im->n->has_post = 1;
+    im->n->post_inputs[0] = tb;
+    im->n->post_inputs[1] = tc;
+    return 0;
+}
+
 static int import_op(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
@@ -529,6 +605,8 @@ static int import_op(importer *im, int opi)
     case TFL_OP_RELU: return import_elementwise(im, opi, LAYER_RELU);
     case TFL_OP_RELU6: return import_elementwise(im, opi, LAYER_RELU6);
     case TFL_OP_CUSTOM:
+        if (op->custom_code && strcmp(op->custom_code, "TFLite_Detection_PostProcess") == 0)
+            return import_detection_postprocess(im, opi);
         return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
                          "%s: unsupported custom operator '%s' at index %d", im->path,
                          op->custom_code ? op->custom_code : "", opi);
@@ -674,6 +752,7 @@ void net_free(net *n)
     free(n->output_store);
     free(n->segments);
     free(n->segment_layer);
+    free(n->post_anchors);
     free(n);
 }
 
@@ -683,19 +762,20 @@ static int finish(importer *im, const net_options *opt)
     const tfl_model *m = im->m;
     mnv_isa max_isa = opt ? opt->max_isa : isa_select();
 
-    /* outputs */
-    n->n_outputs = m->n_outputs;
-    n->outputs = xcalloc((size_t)m->n_outputs, sizeof *n->outputs);
-    n->output_store = xcalloc((size_t)m->n_outputs, sizeof *n->output_store);
-    n->output_names = xcalloc((size_t)m->n_outputs, sizeof *n->output_names);
+    /* outputs: the graph's, or the detection operator's inputs */
+    const int *graph_outputs = n->has_post ? n->post_inputs : m->outputs;
+    n->n_outputs = n->has_post ? 2 : m->n_outputs;
+    n->outputs = xcalloc((size_t)n->n_outputs, sizeof *n->outputs);
+    n->output_store = xcalloc((size_t)n->n_outputs, sizeof *n->output_store);
+    n->output_names = xcalloc((size_t)n->n_outputs, sizeof *n->output_names);
     int seg_cap = n->n_layers + 1;
     n->segments = xcalloc((size_t)seg_cap, sizeof *n->segments);
     n->segment_layer = xcalloc((size_t)seg_cap, sizeof *n->segment_layer);
     if (!n->outputs || !n->output_store || !n->output_names || !n->segments || !n->segment_layer)
         return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
     int seg_used = 0;
-    for (int i = 0; i < m->n_outputs; i++) {
-        int t = m->outputs[i];
+    for (int i = 0; i < n->n_outputs; i++) {
+        int t = graph_outputs[i];
         if (t < 0 || !is_activation(im, t) || im->tensor_store[t] == 0)
             return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
                              "%s: graph output %d is not computed by the graph", im->path, i);
@@ -711,6 +791,8 @@ static int finish(importer *im, const net_options *opt)
         o->name = n->output_names[i];
         o->rank = m->tensors[t].rank;
         memcpy(o->shape, m->tensors[t].shape, sizeof o->shape);
+        int producer = im->tensor_layer[t];
+        o->sigmoid_applied = producer >= 0 && n->layers[producer].kind == LAYER_LOGISTIC;
         describe_output(im, i, t, &seg_used, seg_cap);
     }
     if (n->n_layers == 0)
@@ -950,6 +1032,11 @@ void net_layer_get(const net *n, int i, net_layer_info *info)
     info->kernel = l->kind == LAYER_CONV ? l->kernel->name : kind_names[l->kind];
     info->role = l->role;
     info->macs = l->macs;
+}
+
+const net_postprocess *net_detection_postprocess(const net *n)
+{
+    return n->has_post ? &n->post : NULL;
 }
 
 size_t net_arena_bytes(const net *n) { return n->arena_bytes; }
