@@ -84,6 +84,7 @@ typedef struct importer {
     int *tensor_layer;        /* per tensor: producing layer, or -1 */
     int *tensor_uses;         /* per tensor: how many operators read it */
     float **constf;           /* per tensor: float32 copy of a constant, or NULL */
+    mnv_isa max_isa;
     int cap_layers, cap_stores;
 } importer;
 
@@ -278,6 +279,32 @@ static int import_dequantize(importer *im, int opi)
     return 0;
 }
 
+/* Choose the layer's kernel and pack its weights now, so that the float
+ * copies of the file's weights can go at once: load-time memory then peaks
+ * near the packed size instead of twice it. */
+static int pack_layer(importer *im, layer *l, const float *w, const float *bias)
+{
+    l->kernel = conv_kernel_choose(&l->desc, im->max_isa);
+    if (!l->kernel)
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: no kernel for layer '%s'", im->path, l->name);
+    size_t bytes = (l->kernel->packed_size(&l->desc) + 63) & ~(size_t)63;
+    l->packed = aligned_alloc(64, bytes ? bytes : 64);
+    if (!l->packed)
+        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for weights", im->path);
+    l->kernel->pack(&l->desc, w, bias, l->packed);
+    im->n->weight_bytes += bytes;
+    return 0;
+}
+
+/* One reader of constant t is done with it; free its float copy after the last. */
+static void release_const(importer *im, int t)
+{
+    if (--im->tensor_uses[t] <= 0) {
+        free(im->constf[t]);
+        im->constf[t] = NULL;
+    }
+}
+
 static int import_conv(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
@@ -348,6 +375,11 @@ static int import_conv(importer *im, int opi)
     use_store(im, in_store);
     l->desc = d;
     l->act = d.act;
+    if ((rc = pack_layer(im, l, wf, bf)) != 0)
+        return rc;
+    release_const(im, tw);
+    if (tb >= 0)
+        release_const(im, tb);
     l->macs = (double)d.out_h * d.out_w * d.out_c * d.k_h * d.k_w * (dw ? 1 : d.in_c);
     return 0;
 }
@@ -756,11 +788,10 @@ void net_free(net *n)
     free(n);
 }
 
-static int finish(importer *im, const net_options *opt)
+static int finish(importer *im)
 {
     net *n = im->n;
     const tfl_model *m = im->m;
-    mnv_isa max_isa = opt ? opt->max_isa : isa_select();
 
     /* outputs: the graph's, or the detection operator's inputs */
     const int *graph_outputs = n->has_post ? n->post_inputs : m->outputs;
@@ -798,17 +829,6 @@ static int finish(importer *im, const net_options *opt)
     if (n->n_layers == 0)
         return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: the graph computes nothing", im->path);
 
-    /* kernels and packed weights */
-    for (int i = 0; i < n->n_layers; i++) {
-        layer *l = &n->layers[i];
-        if (l->kind != LAYER_CONV)
-            continue;
-        l->kernel = conv_kernel_choose(&l->desc, max_isa);
-        if (!l->kernel)
-            return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
-                             "%s: no kernel for layer '%s'", im->path, l->name);
-    }
-
     /* arena: the input store is part of it too, alive from the start */
     size_t *sizes = malloc((size_t)n->n_stores * sizeof *sizes);
     int *first = malloc((size_t)n->n_stores * sizeof *first);
@@ -839,32 +859,6 @@ static int finish(importer *im, const net_options *opt)
     return 0;
 }
 
-/* Pack every conv's weights once the layers are final (after add fusion). */
-static int pack_weights(importer *im)
-{
-    net *n = im->n;
-    const tfl_model *m = im->m;
-    for (int opi = 0; opi < m->n_ops; opi++) {
-        const tfl_op *op = &m->ops[opi];
-        if (op->builtin != TFL_OP_CONV_2D && op->builtin != TFL_OP_DEPTHWISE_CONV_2D)
-            continue;
-        /* find this op's layer: the one whose output store holds its output */
-        int lay = im->tensor_layer[op->outputs[0]];
-        if (lay < 0)
-            continue;
-        layer *l = &n->layers[lay];
-        size_t bytes = l->kernel->packed_size(&l->desc);
-        bytes = (bytes + 63) & ~(size_t)63;
-        l->packed = aligned_alloc(64, bytes ? bytes : 64);
-        if (!l->packed)
-            return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for weights", im->path);
-        int tb = op->n_inputs > 2 ? op->inputs[2] : -1;
-        l->kernel->pack(&l->desc, im->constf[op->inputs[1]], tb >= 0 ? im->constf[tb] : NULL, l->packed);
-        n->weight_bytes += bytes;
-    }
-    return 0;
-}
-
 int net_load(net **out, const char *path, const net_options *opt, char *err, size_t errlen)
 {
     *out = NULL;
@@ -873,7 +867,8 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
     if (rc)
         return rc;
     net *n = calloc(1, sizeof *n);
-    importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL, 0, 0};
+    importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL,
+                   opt ? opt->max_isa : isa_select(), 0, 0};
     if (!n)
         goto nomem;
     im.tensor_store = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
@@ -915,7 +910,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
     for (int i = 0; i < m.n_ops; i++)
         if ((rc = import_op(&im, i)) != 0)
             goto fail;
-    if ((rc = finish(&im, opt)) != 0 || (rc = pack_weights(&im)) != 0)
+    if ((rc = finish(&im)) != 0)
         goto fail;
     if (assign_roles(n) != 0)
         goto nomem;
