@@ -29,6 +29,7 @@ static void bench_usage(FILE *out)
         "  -w, --warmup N       untimed runs first (default 10)\n"
         "  -t, --threads N      threads (default: all cores)\n"
         "      --isa NAME       kernels up to this ISA: ref, avx2, avx512, neon\n"
+        "  -l, --layers         also print every layer's time\n"
         "  -j, --json           one JSON object\n"
         "  -h, --help\n",
         default_model_path());
@@ -59,13 +60,14 @@ int bench_main(int argc, char **argv)
         {"model", required_argument, NULL, 'm'}, {"iters", required_argument, NULL, 'n'},
         {"warmup", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
         {"isa", required_argument, NULL, 'I'}, {"json", no_argument, NULL, 'j'},
+        {"layers", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *model = NULL;
-    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, ch;
+    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, layers = 0, ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, ":m:n:w:t:jh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":m:n:w:t:jlh", opts, NULL)) != -1) {
         switch (ch) {
         case 'm': model = optarg; break;
         case 'n':
@@ -86,6 +88,7 @@ int bench_main(int argc, char **argv)
                 return bench_error("--isa '%s' is unknown or not supported by this CPU", optarg);
             break;
         case 'j': json = 1; break;
+        case 'l': layers = 1; break;
         case 'h': bench_usage(stdout); return 0;
         case ':': return bench_error("option '%s' needs a value", argv[optind - 1]);
         default: return bench_error("unknown option '%s' (see mnv2det bench --help)", argv[optind - 1]);
@@ -172,6 +175,13 @@ int bench_main(int argc, char **argv)
         for (int r = 0; r < ROLE_COUNT; r++)
             printf("  %-10s %8.3f ms  %5.1f%%\n", layer_role_name((layer_role)r), role_ms[r],
                    total_layer > 0 ? 100.0 * role_ms[r] / total_layer : 0.0);
+        for (int i = 0; layers && i < nl; i++) {
+            net_layer_info li;
+            net_layer_get(n, i, &li);
+            double ms = layer_s[i] * 1e3 / breakdown_runs;
+            printf("  %3d %-9s %-28s %7.3f ms %7.1f GFLOP/s  %s\n", i, layer_role_name(li.role), li.kernel,
+                   ms, ms > 0 ? 2.0 * li.macs / (ms * 1e-3) / 1e9 : 0.0, li.name);
+        }
     }
     free(t);
     free(layer_s);
