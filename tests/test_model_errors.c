@@ -1,1 +1,216 @@
-int main(void) { return 77; } /* placeholder: being written */
+/*
+ * net_load on models written by the test writer: what it must reject (and
+ * how the error reads), and small graphs it must run exactly like the
+ * reference kernels called by hand (conv, depthwise, residual add fusion,
+ * reshape, concatenation, logistic).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backbone/backbone.h"
+#include "check.h"
+#include "tflite_builder.h"
+
+static char tmpdir[256];
+
+static const char *write_model(const tfb_model *m, const char *name, size_t cut)
+{
+    static char path[512];
+    size_t n;
+    uint8_t *b = tfb_build(m, &n);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    if (!b || tfb_write_file(path, b, cut && cut < n ? cut : n) != 0)
+        fprintf(stderr, "cannot write %s\n", path);
+    free(b);
+    return path;
+}
+
+static void expect_error(const tfb_model *m, const char *name, int code, const char *want1, const char *want2)
+{
+    const char *path = write_model(m, name, 0);
+    net *n = NULL;
+    char err[512] = "";
+    int rc = net_load(&n, path, NULL, err, sizeof err);
+    CHECK(rc == code && n == NULL, "%s: rc %d (want %d), net %p", name, rc, code, (void *)n);
+    CHECK(strstr(err, path) && strstr(err, want1) && (!want2 || strstr(err, want2)),
+          "%s: error '%s' lacks path or '%s'/'%s'", name, err, want1, want2 ? want2 : "");
+    net_free(n);
+}
+
+static float frand(unsigned *s)
+{
+    *s ^= *s << 13, *s ^= *s >> 17, *s ^= *s << 5;
+    return (float)(*s >> 8) / 8388608.0f - 1.0f;
+}
+
+static void fill(float *v, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand(&seed);
+}
+
+static void test_rejections(void)
+{
+    float w[4 * 3 * 3 * 3], bias[4];
+    fill(w, 108, 1);
+    fill(bias, 4, 2);
+    uint8_t w8[108] = {0};
+
+    /* an operator we do not run */
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 2, 2, 3}, "x", NULL, 0);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 2, 2, 3}, "y", NULL, 0);
+    int z = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 2, 2, 3}, "z", NULL, 0);
+    tfb_add_op(&m, TFL_OP_RELU, (int[]){x}, 1, (int[]){y}, 1)->with_options = 0;
+    tfb_add_op(&m, 18 /* MUL */, (int[]){y, y}, 2, (int[]){z}, 1)->with_options = 0;
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = z, m.n_outputs = 1;
+    expect_error(&m, "mul.tflite", MNV_EUNSUPPORTED, "unsupported operator MUL", "at index 1");
+
+    /* an unknown custom operator */
+    m.ops[1].builtin = TFL_OP_CUSTOM;
+    m.ops[1].custom_code = "MyOp";
+    expect_error(&m, "custom.tflite", MNV_EUNSUPPORTED, "unsupported custom operator 'MyOp'", "index 1");
+
+    /* quantized weights */
+    tfb_model q = {0};
+    x = tfb_add_tensor(&q, TFL_TYPE_FLOAT32, 4, (int[]){1, 5, 5, 3}, "x", NULL, 0);
+    int wt = tfb_add_tensor(&q, TFL_TYPE_UINT8, 4, (int[]){4, 3, 3, 3}, "w", w8, sizeof w8);
+    y = tfb_add_tensor(&q, TFL_TYPE_FLOAT32, 4, (int[]){1, 5, 5, 4}, "y", NULL, 0);
+    tfb_add_op(&q, TFL_OP_CONV_2D, (int[]){x, wt}, 2, (int[]){y}, 1);
+    q.inputs[0] = x, q.n_inputs = 1, q.outputs[0] = y, q.n_outputs = 1;
+    expect_error(&q, "uint8.tflite", MNV_EUNSUPPORTED, "tensor 'w' (index 1) of CONV_2D at index 0",
+                 "unsupported type UINT8");
+
+    /* a uint8 input (a fully quantized model) */
+    q.tensors[0].type = TFL_TYPE_UINT8;
+    expect_error(&q, "uint8_input.tflite", MNV_EUNSUPPORTED, "input tensor 'x'", "UINT8");
+
+    /* a shape that does not add up */
+    tfb_model s = {0};
+    x = tfb_add_tensor(&s, TFL_TYPE_FLOAT32, 4, (int[]){1, 5, 5, 3}, "x", NULL, 0);
+    wt = tfb_add_tensor(&s, TFL_TYPE_FLOAT32, 4, (int[]){4, 3, 3, 3}, "w", w, sizeof w);
+    int bt = tfb_add_tensor(&s, TFL_TYPE_FLOAT32, 1, (int[]){4}, "b", bias, sizeof bias);
+    y = tfb_add_tensor(&s, TFL_TYPE_FLOAT32, 4, (int[]){1, 5, 5, 5}, "y", NULL, 0);
+    tfb_add_op(&s, TFL_OP_CONV_2D, (int[]){x, wt, bt}, 3, (int[]){y}, 1);
+    s.inputs[0] = x, s.n_inputs = 1, s.outputs[0] = y, s.n_outputs = 1;
+    expect_error(&s, "shape.tflite", MNV_EUNSUPPORTED, "CONV_2D at index 0", "output shape");
+
+    /* missing and truncated files */
+    net *n = NULL;
+    char err[512];
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s/absent.tflite", tmpdir);
+    int rc = net_load(&n, missing, NULL, err, sizeof err);
+    CHECK(rc == MNV_EIO && strstr(err, missing) && strstr(err, "No such file"), "missing: %s", err);
+    s.tensors[3].shape[3] = 4;
+    for (size_t cut = 16; cut < 400; cut += 37) {
+        const char *path = write_model(&s, "cut.tflite", cut);
+        rc = net_load(&n, path, NULL, err, sizeof err);
+        CHECK(rc != 0 && n == NULL && strstr(err, path), "cut at %zu: rc %d '%s'", cut, rc, err);
+        net_free(n);
+        n = NULL;
+    }
+}
+
+static float max_diff(const float *a, const float *b, size_t n)
+{
+    float m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmaxf(m, fabsf(a[i] - b[i]));
+    return m;
+}
+
+/* input 1x7x6x3 -> conv 3x3 s2 RELU6 (8) -> depthwise 3x3 s1 RELU (8)
+ * -> conv 1x1 linear (8) -> add with the first conv -> reshape [1,16,2]
+ * -> concat with a logistic of itself along axis 1 -> [1,32,2] */
+static void test_small_graph(mnv_isa isa)
+{
+    enum { H = 7, W = 6, C = 3, K = 8, OH = 4, OW = 3 };
+    static float w1[K * 3 * 3 * C], b1[K], wd[3 * 3 * K], bd[K], w2[K * K], b2[K], input[H * W * C];
+    fill(w1, sizeof w1 / 4, 3), fill(b1, K, 4), fill(wd, sizeof wd / 4, 5), fill(bd, K, 6);
+    fill(w2, sizeof w2 / 4, 7), fill(b2, K, 8), fill(input, sizeof input / 4, 9);
+    for (size_t i = 0; i < sizeof w1 / 4; i++)
+        w1[i] *= 3; /* some values beyond 6 so that RELU6 clips */
+
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, C}, "x", NULL, 0);
+    int tw1 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){K, 3, 3, C}, "w1", w1, sizeof w1);
+    int tb1 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){K}, "b1", b1, sizeof b1);
+    int a = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, K}, "a", NULL, 0);
+    int twd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 3, 3, K}, "wd", wd, sizeof wd);
+    int tbd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){K}, "bd", bd, sizeof bd);
+    int d = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, K}, "d", NULL, 0);
+    int tw2 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){K, 1, 1, K}, "w2", w2, sizeof w2);
+    int tb2 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){K}, "b2", b2, sizeof b2);
+    int p = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, K}, "p", NULL, 0);
+    int s = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, K}, "s", NULL, 0);
+    int r = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, OH * OW * K / 2, 2}, "r", NULL, 0);
+    int l = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, OH * OW * K / 2, 2}, "l", NULL, 0);
+    int o = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, OH * OW * K, 2}, "o", NULL, 0);
+    tfb_op *op = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw1, tb1}, 3, (int[]){a}, 1);
+    op->stride_w = op->stride_h = 2, op->activation = TFL_ACT_RELU6;
+    tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){a, twd, tbd}, 3, (int[]){d}, 1)->activation = TFL_ACT_RELU;
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){d, tw2, tb2}, 3, (int[]){p}, 1);
+    tfb_add_op(&m, TFL_OP_ADD, (int[]){p, a}, 2, (int[]){s}, 1);
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){s}, 1, (int[]){r}, 1)->with_options = 0;
+    tfb_add_op(&m, TFL_OP_LOGISTIC, (int[]){r}, 1, (int[]){l}, 1)->with_options = 0;
+    tfb_add_op(&m, TFL_OP_CONCATENATION, (int[]){r, l}, 2, (int[]){o}, 1)->axis = 1;
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = o, m.n_outputs = 1;
+    const char *path = write_model(&m, "small.tflite", 0);
+
+    net *n = NULL;
+    char err[512];
+    net_options opt = {isa};
+    int rc = net_load(&n, path, &opt, err, sizeof err);
+    CHECK(rc == 0, "[%s] %s", isa_name(isa), err);
+    if (rc)
+        return;
+    /* the add was fused into the projection: conv, dw, conv, logistic, concat */
+    CHECK(net_layer_count(n) == 5, "[%s] %d layers, want 5 (add fused)", isa_name(isa), net_layer_count(n));
+    net_run(n, input);
+    const float *got = net_output_data(n, 0);
+
+    /* the same by hand with the reference kernels */
+    conv_desc d1 = {H, W, C, OH, OW, K, 3, 3, 2, 2, 1, 1, conv_pad_before(H, 3, 2, 1, TFL_PAD_SAME),
+                    conv_pad_before(W, 3, 2, 1, TFL_PAD_SAME), 0, 1, ACT_RELU6};
+    conv_desc dd = {OH, OW, K, OH, OW, K, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, ACT_RELU};
+    conv_desc d2 = {OH, OW, K, OH, OW, K, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE};
+    float ra[OH * OW * K], rd[OH * OW * K], rs[OH * OW * K], want[2 * OH * OW * K];
+    conv2d_f32_nhwc_ref(&d1, input, w1, b1, NULL, ra);
+    dwconv2d_f32_nhwc_ref(&dd, ra, wd, bd, rd);
+    conv2d_f32_nhwc_ref(&d2, rd, w2, b2, ra, rs);
+    for (int i = 0; i < OH * OW * K; i++) {
+        want[i] = rs[i];
+        want[OH * OW * K + i] = 1.0f / (1.0f + expf(-rs[i]));
+    }
+    float diff = max_diff(got, want, 2 * OH * OW * K);
+    CHECK(diff <= 1e-5f, "[%s] small graph differs from the reference by %g", isa_name(isa), diff);
+    int clipped = 0;
+    for (int i = 0; i < OH * OW * K; i++)
+        clipped += ra[i] == 6.0f;
+    CHECK(clipped > 0, "the test input never reaches the RELU6 clip");
+    const net_output_info *oi = net_output(n, 0);
+    CHECK(oi->rank == 3 && oi->shape[1] == OH * OW * K && oi->shape[2] == 2, "output shape");
+    net_free(n);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mnv2det-test-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_rejections();
+    for (int isa = 0; isa < MNV_ISA_COUNT; isa++)
+        if (cpu_supports((mnv_isa)isa))
+            test_small_graph((mnv_isa)isa);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_finish("model errors");
+}
