@@ -55,7 +55,44 @@ static const conv_kernel dwconv2d_ref = {
     "dwconv2d_f32_nhwc_ref", MNV_ISA_REF, ref_supports_dw, ref_packed_size, ref_pack, ref_run_dw,
 };
 
+/* The SIMD variants: one template (kernels_simd.inc) compiled per ISA with
+ * that ISA's flags into kernels_<isa>.c. */
+#if defined(MNV_X86_VARIANTS)
+extern const conv_kernel pwconv_f32_nhwc_avx512;
+extern const conv_kernel dwconv3x3s1_f32_nhwc_avx512;
+extern const conv_kernel dwconv3x3s2_f32_nhwc_avx512;
+extern const conv_kernel conv_f32_nhwc_avx512;
+extern const conv_kernel pwconv_f32_nhwc_avx2;
+extern const conv_kernel dwconv3x3s1_f32_nhwc_avx2;
+extern const conv_kernel dwconv3x3s2_f32_nhwc_avx2;
+extern const conv_kernel conv_f32_nhwc_avx2;
+#endif
+#if defined(MNV_NEON_VARIANTS)
+extern const conv_kernel pwconv_f32_nhwc_neon;
+extern const conv_kernel dwconv3x3s1_f32_nhwc_neon;
+extern const conv_kernel dwconv3x3s2_f32_nhwc_neon;
+extern const conv_kernel conv_f32_nhwc_neon;
+#endif
+
+/* Within an ISA the specialized kernels come before the general conv, which
+ * would also accept 1x1 layers. */
 static const conv_kernel *const all_kernels[] = {
+#if defined(MNV_X86_VARIANTS)
+    &pwconv_f32_nhwc_avx512,
+    &dwconv3x3s1_f32_nhwc_avx512,
+    &dwconv3x3s2_f32_nhwc_avx512,
+    &conv_f32_nhwc_avx512,
+    &pwconv_f32_nhwc_avx2,
+    &dwconv3x3s1_f32_nhwc_avx2,
+    &dwconv3x3s2_f32_nhwc_avx2,
+    &conv_f32_nhwc_avx2,
+#endif
+#if defined(MNV_NEON_VARIANTS)
+    &pwconv_f32_nhwc_neon,
+    &dwconv3x3s1_f32_nhwc_neon,
+    &dwconv3x3s2_f32_nhwc_neon,
+    &conv_f32_nhwc_neon,
+#endif
     &conv2d_ref,
     &dwconv2d_ref,
     NULL,
