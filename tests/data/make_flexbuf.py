@@ -18,3 +18,10 @@ small = {'a': 1, 'b': -2, 'c': True, 'name': 'x', 'z': 300}
 open(out + '/flexbuf_small.bin', 'wb').write(flexbuffers.Dumps(small))
 # A root that is not a map.
 open(out + '/flexbuf_vector.bin', 'wb').write(flexbuffers.Dumps([1, 2, 3]))
+# The options of the small detection model tests/test_postprocess_model.c builds.
+small_model = {
+    'max_detections': 5, 'max_classes_per_detection': 1, 'detections_per_class': 100,
+    'use_regular_nms': False, 'nms_score_threshold': 0.0, 'nms_iou_threshold': 0.45,
+    'num_classes': 3, 'y_scale': 10.0, 'x_scale': 10.0, 'h_scale': 5.0, 'w_scale': 5.0,
+}
+open(out + '/flexbuf_small_model.bin', 'wb').write(flexbuffers.Dumps(small_model))
