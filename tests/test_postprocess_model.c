@@ -160,6 +160,22 @@ int main(void)
     rc = detector_open(&d, &paths, NULL, err, sizeof err);
     CHECK(rc != 0 && strstr(err, "anchors"), "wrong anchors: rc %d '%s'", rc, err);
 
+    /* a model of another shape: one plain convolution output */
+    {
+        tfb_model m = {0};
+        int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, G, G, 3}, "image", NULL, 0);
+        int w = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){4, 1, 1, 3}, "w", p.wb, sizeof p.wb);
+        int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, G, G, 4}, "y", NULL, 0);
+        tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, w}, 2, (int[]){y}, 1);
+        m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+        size_t n;
+        uint8_t *b = tfb_build(&m, &n);
+        CHECK(b && tfb_write_file(model, b, n) == 0, "write");
+        free(b);
+        rc = detector_open(&d, &paths, NULL, err, sizeof err);
+        CHECK(rc == MNV_EUNSUPPORTED && strstr(err, "not an SSD model"), "plain conv model: rc %d '%s'", rc, err);
+    }
+
     unlink(model);
     rmdir(dir);
     return check_finish("detection post-process model");
