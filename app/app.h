@@ -60,6 +60,11 @@ void report_table(FILE *out, const detector *d, const char *image, const frame *
  * exists, else the source tree's models/ folder the program was built from. */
 const char *default_model_path(void);
 
+/* Command-line numbers: the whole string must be a number within [lo, hi];
+ * 0 on success, -1 otherwise (out untouched). */
+int arg_int(const char *s, long lo, long hi, int *out);
+int arg_float(const char *s, float lo, float hi, float *out);
+
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
 

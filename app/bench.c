@@ -43,17 +43,6 @@ static int bench_error(const char *fmt, const char *arg)
     return 2;
 }
 
-static int whole(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 int bench_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -71,15 +60,15 @@ int bench_main(int argc, char **argv)
         switch (ch) {
         case 'm': model = optarg; break;
         case 'n':
-            if (whole(optarg, 1, 1000000, &iters))
+            if (arg_int(optarg, 1, 1000000, &iters))
                 return bench_error("--iters wants a positive whole number, not '%s'", optarg);
             break;
         case 'w':
-            if (whole(optarg, 0, 1000000, &warmup))
+            if (arg_int(optarg, 0, 1000000, &warmup))
                 return bench_error("--warmup wants a whole number, not '%s'", optarg);
             break;
         case 't':
-            if (whole(optarg, 1, 1024, &threads))
+            if (arg_int(optarg, 1, 1024, &threads))
                 return bench_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
             break;
         case 'I':

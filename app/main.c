@@ -50,28 +50,6 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-static int parse_float(const char *s, float lo, float hi, float *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = (float)v;
-    return 0;
-}
-
-static int parse_int(const char *s, long lo, long hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 typedef struct cli {
     detector_paths paths;
     const char **inputs;
@@ -110,21 +88,21 @@ static int parse_args(cli *c, int argc, char **argv)
         case 'c': c->paths.config = optarg; break;
         case 'l': c->paths.labels = optarg; break;
         case 's':
-            if (parse_float(optarg, 0.0f, 1.0f, &c->score))
+            if (arg_float(optarg, 0.0f, 1.0f, &c->score))
                 return usage_error("--score wants a number from 0 to 1, not '%s'", optarg);
             c->have_score = 1;
             break;
         case 'N':
-            if (parse_float(optarg, 0.0f, 1.0f, &c->nms))
+            if (arg_float(optarg, 0.0f, 1.0f, &c->nms))
                 return usage_error("--nms wants a number from 0 to 1, not '%s'", optarg);
             c->have_nms = 1;
             break;
         case 'M':
-            if (parse_int(optarg, 1, DETECT_MAX, &c->max_dets))
+            if (arg_int(optarg, 1, DETECT_MAX, &c->max_dets))
                 return usage_error("--max wants a whole number from 1 to 1000, not '%s'", optarg);
             break;
         case 't':
-            if (parse_int(optarg, 1, 1024, &c->threads))
+            if (arg_int(optarg, 1, 1024, &c->threads))
                 return usage_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
             break;
         case 'I':
