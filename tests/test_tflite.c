@@ -189,6 +189,27 @@ static size_t find_u32(const uint8_t *b, size_t n, size_t from, uint32_t v)
     return n;
 }
 
+/* Some 32-bit word equal to match, once set to value, makes the reader
+ * report want: tries every such word (which one holds the field is the
+ * writer's business) and says whether one was reported as expected. */
+static int corruption_reported(const uint8_t *b, size_t n, uint32_t match, uint32_t value, const char *want)
+{
+    tfl_model m;
+    char err[512];
+    uint8_t *c = malloc(n);
+    int found = 0;
+    for (size_t at = find_u32(b, n, 8, match); c && at < n && !found; at = find_u32(b, n, at + 1, match)) {
+        memcpy(c, b, n);
+        memcpy(c + at, &value, 4);
+        if (tfl_parse(&m, c, n, err, sizeof err) == 0)
+            tfl_close(&m);
+        else
+            found = has_text(err, want);
+    }
+    free(c);
+    return found;
+}
+
 static void test_corruption(void)
 {
     size_t n;
@@ -221,39 +242,12 @@ static void test_corruption(void)
     expect_corrupt(b, n, root, 0x80000000u, "vtable", "vtable offset");
     expect_corrupt(b, n, root, (uint32_t)-(int32_t)(n * 2), "vtable", "vtable offset forward");
 
-    /* the tensors vector's length (3): some word equal to 3 is it; making
-     * that one huge must be caught as a vector running past the end */
-    int found = 0;
-    for (size_t at = find_u32(b, n, 8, 3); at < n && !found; at = find_u32(b, n, at + 1, 3)) {
-        c = malloc(n);
-        memcpy(c, b, n);
-        uint32_t huge = 0x7fffffffu;
-        memcpy(c + at, &huge, 4);
-        if (tfl_parse(&m, c, n, err, sizeof err) == 0)
-            tfl_close(&m);
-        else if (has_text(err, "claims 2147483647 elements, past the end"))
-            found = 1;
-        free(c);
-    }
-    CHECK(found, "no huge vector length was reported as such");
-
-    /* tensor 1's buffer index (1): the u32 1 inside its table, found by
-     * looking after the "w" name's table position is fragile, so scan all
-     * words equal to 1 and keep the first corruption the reader blames on a
-     * buffer index */
-    found = 0;
-    for (size_t at = find_u32(b, n, 8, 1); at < n && !found; at = find_u32(b, n, at + 1, 1)) {
-        c = malloc(n);
-        memcpy(c, b, n);
-        uint32_t big = 900;
-        memcpy(c + at, &big, 4);
-        if (tfl_parse(&m, c, n, err, sizeof err) == 0)
-            tfl_close(&m);
-        else if (has_text(err, "buffer index 900 out of range"))
-            found = 1;
-        free(c);
-    }
-    CHECK(found, "no corruption of a buffer index was reported as such");
+    /* the tensors vector's length (3) made huge; tensor 1's buffer index (1)
+     * made 900 */
+    CHECK(corruption_reported(b, n, 3, 0x7fffffffu, "claims 2147483647 elements, past the end"),
+          "no huge vector length was reported as such");
+    CHECK(corruption_reported(b, n, 1, 900, "buffer index 900 out of range"),
+          "no corruption of a buffer index was reported as such");
 
     /* operator input index: the ints {0, 1} of the op's inputs vector */
     uint32_t pair[3] = {2, 0, 1};
@@ -264,21 +258,9 @@ static void test_corruption(void)
     CHECK(at < n, "operator inputs vector not found");
     if (at < n)
         expect_corrupt(b, n, at + 8, 77, "tensor index 77 out of range", "operator input index");
-    /* opcode index: the operator table's first field holds 0; find it via
-     * the error the reader gives when it is 5 */
-    found = 0;
-    for (size_t p = find_u32(b, n, 8, 0); p < n && !found; p = find_u32(b, n, p + 1, 0)) {
-        c = malloc(n);
-        memcpy(c, b, n);
-        uint32_t five = 5;
-        memcpy(c + p, &five, 4);
-        if (tfl_parse(&m, c, n, err, sizeof err) == 0)
-            tfl_close(&m);
-        else if (has_text(err, "opcode index 5 out of range"))
-            found = 1;
-        free(c);
-    }
-    CHECK(found, "no corruption of the opcode index was reported as such");
+    /* the operator's opcode index (0) made 5 */
+    CHECK(corruption_reported(b, n, 0, 5, "opcode index 5 out of range"),
+          "no corruption of the opcode index was reported as such");
     free(b);
 }
 
