@@ -57,6 +57,8 @@ then ok; else fail "messi5.jpg: $(cat "$tmp/err" "$tmp/cmp")"; fi
 
 # 6. bad usage and bad input
 printf 'not an image at all\n' >"$tmp/text.png"
+head -c 3000 "$data/chelsea.300.png" >"$tmp/cut.png"
+head -c 2000 "$data/messi5.jpg" >"$tmp/cut.jpg"
 head -c 1000 "$model_dir/object_detection_ssd_mobilenetv2_oidv4_fp16.tflite" >"$tmp/cut.tflite"
 printf 'TFL3 junk' >"$tmp/foreign.tflite"
 expect_error 2 "unknown option '--frobnicate'" -- --frobnicate --input "$data/chelsea.300.png"
@@ -66,9 +68,16 @@ expect_error 2 "--threads wants" -- --threads 0 --input "$data/chelsea.300.png"
 expect_error 2 "no input image" --
 expect_error 2 "$tmp/missing.png: No such file" -- --input "$tmp/missing.png"
 expect_error 2 "$tmp/text.png: cannot decode image" -- --input "$tmp/text.png"
+expect_error 2 "$tmp/cut.png: cannot decode image" -- --input "$tmp/cut.png"
 expect_error 2 "$tmp/nomodel.tflite: No such file" -- --model "$tmp/nomodel.tflite" --input "$data/chelsea.300.png"
 expect_error 2 "$tmp/cut.tflite: .*(truncated|corrupt)" -- --model "$tmp/cut.tflite" --input "$data/chelsea.300.png"
 expect_error 2 "$tmp/foreign.tflite: " -- --model "$tmp/foreign.tflite" --input "$data/chelsea.300.png"
+
+# a truncated JPEG decodes to a partly grey picture (libjpeg's recovery) or
+# fails; either way one clean outcome, never a crash
+"$bin" --json "$tmp/cut.jpg" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] || { [ $rc -eq 2 ] && grep -q "cut.jpg: cannot decode" "$tmp/err"; }; then ok; else fail "truncated JPEG: exit $rc $(cat "$tmp/err")"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
