@@ -45,6 +45,10 @@ typedef struct layer {
     int *parts;
     size_t *part_inner;
     size_t outer, out_inner;
+    /* fused inverted-residual block: this expand layer and the next two
+     * (depthwise, project) run band by band, band_rows output rows at a time */
+    int fused;
+    int band_rows;
 } layer;
 
 /* A store is the memory of one or more tensors (a reshape shares its input's
@@ -61,6 +65,9 @@ struct net {
     store *stores; int n_stores;
     float **ptr;              /* per store, inside the arena */
     void *arena; size_t arena_bytes;
+    float *scratch;           /* fused blocks: per-thread band buffers */
+    size_t scratch_floats;    /* per thread */
+    int scratch_threads;
     size_t weight_bytes;
     net_output_info *outputs; int n_outputs;
     int *output_store;
@@ -776,6 +783,7 @@ void net_free(net *n)
     free(n->stores);
     free(n->ptr);
     free(n->arena);
+    free(n->scratch);
     if (n->output_names)
         for (int i = 0; i < n->n_outputs; i++)
             free(n->output_names[i]);
@@ -786,6 +794,58 @@ void net_free(net *n)
     free(n->segment_layer);
     free(n->post_anchors);
     free(n);
+}
+
+/*
+ * Fused inverted-residual blocks. Where a 1x1 expansion feeds only a 3x3
+ * depthwise conv that feeds only a 1x1 projection, and the expanded tensor
+ * is bigger than a core's L2, the three run together over bands of output
+ * rows: each band's expanded rows are made, filtered and projected while
+ * they are still in cache, instead of the whole expanded tensor going to
+ * memory and back twice. The same kernels run on sub-tensors (weights are
+ * packed per channel, not per size); bands overlap by the depthwise halo.
+ */
+#define BLOCK_MIN_EXPANDED (1u << 20)  /* bytes: below this the tensor stays in L2 anyway */
+#define BLOCK_BAND_BYTES (512u << 10)  /* expanded rows per band, per thread */
+
+static int is_pw(const layer *l)
+{
+    return l->kind == LAYER_CONV && !l->desc.depthwise && l->desc.k_h == 1 && l->desc.k_w == 1 &&
+           l->desc.stride_h == 1 && l->desc.stride_w == 1;
+}
+
+static int plan_blocks(net *n)
+{
+    size_t need = 0;
+    for (int i = 0; i + 2 < n->n_layers; i++) {
+        layer *e = &n->layers[i], *d = &n->layers[i + 1], *p = &n->layers[i + 2];
+        if (!is_pw(e) || e->in1 >= 0 || !is_pw(p) || d->kind != LAYER_CONV || !d->desc.depthwise ||
+            d->desc.k_h != 3 || d->desc.k_w != 3 || d->desc.stride_h != d->desc.stride_w ||
+            d->desc.depth_multiplier != 1 || d->in1 >= 0 || d->in0 != e->out || p->in0 != d->out)
+            continue;
+        /* the intermediates must have no other reader and not be outputs */
+        if (n->stores[e->out].last != i + 1 || n->stores[d->out].last != i + 2)
+            continue;
+        size_t row = (size_t)e->desc.out_w * e->desc.out_c * sizeof(float);
+        if (row * e->desc.out_h < BLOCK_MIN_EXPANDED)
+            continue;
+        int s = d->desc.stride_h;
+        int rows = (int)(BLOCK_BAND_BYTES / row);
+        int band = rows > 3 ? (rows - 3) / s + 1 : 1;
+        e->fused = 3;
+        e->band_rows = band;
+        size_t floats = ((size_t)(band - 1) * s + 3) * e->desc.out_w * e->desc.out_c +
+                        (size_t)band * d->desc.out_w * d->desc.out_c;
+        if (floats > need)
+            need = floats;
+        i += 2;
+    }
+    if (need == 0)
+        return 0;
+    n->scratch_threads = omp_get_max_threads();
+    n->scratch_floats = (need + 15) & ~(size_t)15;
+    n->scratch = aligned_alloc(64, n->scratch_floats * sizeof(float) * (size_t)n->scratch_threads);
+    return n->scratch ? 0 : MNV_ENOMEM;
 }
 
 static int finish(importer *im)
@@ -912,7 +972,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
             goto fail;
     if ((rc = finish(&im)) != 0)
         goto fail;
-    if (assign_roles(n) != 0)
+    if (assign_roles(n) != 0 || plan_blocks(n) != 0)
         goto nomem;
     goto done;
 
@@ -975,6 +1035,39 @@ static void run_layer(net *n, const layer *l)
     }
 }
 
+static void run_block(net *n, const layer *e)
+{
+    const layer *d = e + 1, *p = e + 2;
+    const int s = d->desc.stride_h, pt = d->desc.pad_top, h = e->desc.in_h, oh = d->desc.out_h;
+    const int band = e->band_rows, bands = (oh + band - 1) / band;
+    const size_t wi = (size_t)e->desc.in_w * e->desc.in_c, wo = (size_t)p->desc.out_w * p->desc.out_c;
+    const size_t rows_e = (size_t)(band - 1) * s + 3;
+    const float *in = n->ptr[e->in0], *res = p->in1 >= 0 ? n->ptr[p->in1] : NULL;
+    float *out = n->ptr[p->out];
+    int threads = omp_get_max_threads() < n->scratch_threads ? omp_get_max_threads() : n->scratch_threads;
+    #pragma omp parallel num_threads(threads)
+    {
+        float *ebuf = n->scratch + (size_t)omp_get_thread_num() * n->scratch_floats;
+        float *dbuf = ebuf + rows_e * e->desc.out_w * e->desc.out_c;
+        /* the kernels' own parallel loops run on this thread alone here */
+        #pragma omp for schedule(static)
+        for (int b = 0; b < bands; b++) {
+            int oy0 = b * band, oy1 = oy0 + band < oh ? oy0 + band : oh;
+            int r0 = oy0 * s - pt > 0 ? oy0 * s - pt : 0;
+            int r1 = (oy1 - 1) * s - pt + 3 < h ? (oy1 - 1) * s - pt + 3 : h;
+            conv_desc de = e->desc, dd = d->desc, dp = p->desc;
+            de.in_h = de.out_h = r1 - r0;
+            e->kernel->run(&de, e->packed, in + (size_t)r0 * wi, NULL, ebuf);
+            dd.in_h = r1 - r0;
+            dd.out_h = oy1 - oy0;
+            dd.pad_top = pt - oy0 * s + r0;
+            d->kernel->run(&dd, d->packed, ebuf, NULL, dbuf);
+            dp.in_h = dp.out_h = oy1 - oy0;
+            p->kernel->run(&dp, p->packed, dbuf, res ? res + (size_t)oy0 * wo : NULL, out + (size_t)oy0 * wo);
+        }
+    }
+}
+
 float *net_input_buffer(net *n)
 {
     return n->ptr[0];
@@ -984,8 +1077,18 @@ void net_run(net *n, const float *input)
 {
     if (input && input != n->ptr[0])
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
-    for (int i = 0; i < n->n_layers; i++)
-        run_layer(n, &n->layers[i]);
+    /* Fused blocks nest the kernels' parallel loops inside their own; with
+     * nested parallelism enabled that would oversubscribe, so run plainly. */
+    int fuse = omp_get_max_active_levels() <= 1;
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        if (l->fused && fuse) {
+            run_block(n, l);
+            i += l->fused - 1;
+        } else {
+            run_layer(n, l);
+        }
+    }
 }
 
 void net_run_timed(net *n, const float *input, double *seconds)
