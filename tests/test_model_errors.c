@@ -197,6 +197,59 @@ static void test_small_graph(mnv_isa isa)
     net_free(n);
 }
 
+/* An inverted-residual block big enough (expanded tensor > 1 MB) for the
+ * executor to fuse it into bands, with odd sizes so that bands end unevenly:
+ * input HxWx8 -> 1x1 to 200 (RELU6) -> depthwise 3x3 stride s (RELU6) ->
+ * 1x1 to 8 (+ the input when s is 1). */
+static void test_fused_block(mnv_isa isa, int stride)
+{
+    enum { H = 45, W = 37, C = 8, E = 200 };
+    const int OH = (H + stride - 1) / stride, OW = (W + stride - 1) / stride;
+    static float we[E * C], be[E], wd[9 * E], bd[E], wp[C * E], bp[C], input[H * W * C];
+    fill(we, E * C, 11), fill(be, E, 12), fill(wd, 9 * E, 13), fill(bd, E, 14);
+    fill(wp, C * E, 15), fill(bp, C, 16), fill(input, H * W * C, 17);
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, C}, "x", NULL, 0);
+    int twe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){E, 1, 1, C}, "we", we, sizeof we);
+    int tbe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "be", be, sizeof be);
+    int ex = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, E}, "ex", NULL, 0);
+    int twd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 3, 3, E}, "wd", wd, sizeof wd);
+    int tbd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "bd", bd, sizeof bd);
+    int dw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, E}, "dw", NULL, 0);
+    int twp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){C, 1, 1, E}, "wp", wp, sizeof wp);
+    int tbp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){C}, "bp", bp, sizeof bp);
+    int pr = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, C}, "pr", NULL, 0);
+    int sum = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, C}, "sum", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twe, tbe}, 3, (int[]){ex}, 1)->activation = TFL_ACT_RELU6;
+    tfb_op *op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){ex, twd, tbd}, 3, (int[]){dw}, 1);
+    op->activation = TFL_ACT_RELU6, op->stride_w = op->stride_h = stride;
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){dw, twp, tbp}, 3, (int[]){pr}, 1);
+    if (stride == 1)
+        tfb_add_op(&m, TFL_OP_ADD, (int[]){pr, x}, 2, (int[]){sum}, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = stride == 1 ? sum : pr, m.n_outputs = 1;
+    const char *path = write_model(&m, "block.tflite", 0);
+    net *n = NULL;
+    char err[512];
+    net_options opt = {isa};
+    int rc = net_load(&n, path, &opt, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc)
+        return;
+    net_run(n, input);
+
+    static float rex[H * W * E], rdw[H * W * E], want[H * W * C];
+    conv_desc d1 = {H, W, C, H, W, E, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_RELU6};
+    conv_desc dd = {H, W, E, OH, OW, E, 3, 3, stride, stride, 1, 1, conv_pad_before(H, 3, stride, 1, TFL_PAD_SAME),
+                    conv_pad_before(W, 3, stride, 1, TFL_PAD_SAME), 1, 1, ACT_RELU6};
+    conv_desc d2 = {OH, OW, E, OH, OW, C, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE};
+    conv2d_f32_nhwc_ref(&d1, input, we, be, NULL, rex);
+    dwconv2d_f32_nhwc_ref(&dd, rex, wd, bd, rdw);
+    conv2d_f32_nhwc_ref(&d2, rdw, wp, bp, stride == 1 ? input : NULL, want);
+    float diff = max_diff(net_output_data(n, 0), want, (size_t)OH * OW * C);
+    CHECK(diff <= 1e-4f, "[%s] fused block stride %d differs from the reference by %g", isa_name(isa), stride, diff);
+    net_free(n);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mnv2det-test-XXXXXX");
@@ -206,8 +259,11 @@ int main(void)
     }
     test_rejections();
     for (int isa = 0; isa < MNV_ISA_COUNT; isa++)
-        if (cpu_supports((mnv_isa)isa))
+        if (cpu_supports((mnv_isa)isa)) {
             test_small_graph((mnv_isa)isa);
+            test_fused_block((mnv_isa)isa, 1);
+            test_fused_block((mnv_isa)isa, 2);
+        }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
