@@ -25,6 +25,8 @@ typedef struct detector {
     int n_classes;
     int in_h, in_w;
     detection *scratch;       /* n_anchors entries, reused every frame */
+    resize_plan *resize;      /* for the last frame size seen; NULL if none or same size */
+    int resize_w, resize_h;
     char model_path[SSD_PATH_MAX];
 } detector;
 
@@ -43,7 +45,9 @@ void detector_close(detector *d);
 typedef struct detect_timing { double preprocess_ms, inference_ms, postprocess_ms; } detect_timing;
 
 /* Detect objects in one RGB frame; boxes stay normalized to the frame.
- * Returns the number of detections written to out (at most max_out). */
+ * Returns the number of detections written to out (at most max_out), or a
+ * negative mnv_status when a frame of a new size cannot be planned for
+ * (out of memory). Allocates only when the frame size changes. */
 int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t);
 
 /* The label of a class, or a "class N" spelling written into buf. */

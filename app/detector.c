@@ -177,13 +177,24 @@ void detector_close(detector *d)
     labels_free(&d->labels);
     free(d->anchors);
     free(d->scratch);
+    resize_plan_free(d->resize);
     memset(d, 0, sizeof *d);
 }
 
 int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t)
 {
     double t0 = omp_get_wtime();
-    preprocess_rgb24(f->rgb, f->width, f->height, f->stride, d->in_w, d->in_h,
+    int same = f->width == d->in_w && f->height == d->in_h;
+    if (!same && (d->resize_w != f->width || d->resize_h != f->height)) {
+        resize_plan_free(d->resize);
+        d->resize = NULL;
+        d->resize_w = d->resize_h = 0;
+        if (resize_plan_create(&d->resize, f->width, f->height, d->in_w, d->in_h, NULL, 0) != 0)
+            return MNV_ENOMEM;
+        d->resize_w = f->width;
+        d->resize_h = f->height;
+    }
+    preprocess_rgb24(same ? NULL : d->resize, f->rgb, f->width, f->height, f->stride, d->in_w, d->in_h,
                      d->cfg.input_mean, d->cfg.input_std, net_input_buffer(d->net));
     double t1 = omp_get_wtime();
     net_run(d->net, NULL);

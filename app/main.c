@@ -167,6 +167,12 @@ int main(int argc, char **argv)
         }
         detect_timing t;
         int n = detector_run(&d, &f, dets, DETECT_MAX, &t);
+        if (n < 0) {
+            fprintf(stderr, "mnv2det: %s: out of memory for a %dx%d image\n", c.inputs[i], f.width, f.height);
+            frame_free(&f);
+            status = 1;
+            continue;
+        }
         if (c.json)
             report_json(stdout, &d, c.inputs[i], &f, dets, n, &t);
         else

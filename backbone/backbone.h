@@ -208,11 +208,20 @@ const conv_kernel *conv_kernel_choose(const conv_desc *d, mnv_isa max_isa);
 /* Pre-processing (preprocess.c)                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Resize an RGB24 image (any size, row stride in bytes) to out_w x out_h with
- * a bilinear (triangle) filter whose support widens when downscaling, as
- * PIL's BILINEAR does, and write (px - mean) / std as float NHWC into out.
- * Same size in and out is an exact copy of the pixels. */
-void preprocess_rgb24(const uint8_t *rgb, int w, int h, size_t stride,
+/* The filter taps and scratch rows for resizing in_w x in_h frames to
+ * out_w x out_h, made once per frame size so that pre-processing a frame
+ * allocates nothing. */
+typedef struct resize_plan resize_plan;
+int resize_plan_create(resize_plan **plan, int in_w, int in_h, int out_w, int out_h,
+                       char *err, size_t errlen);
+void resize_plan_free(resize_plan *plan);
+
+/* Resize an RGB24 image (row stride in bytes) to out_w x out_h with a
+ * bilinear (triangle) filter whose support widens when downscaling, as PIL's
+ * BILINEAR does, and write (px - mean) / std as float NHWC into out. plan
+ * must have been made for these sizes; it may be NULL when the sizes are
+ * equal, which copies the pixels exactly. */
+void preprocess_rgb24(resize_plan *plan, const uint8_t *rgb, int w, int h, size_t stride,
                       int out_w, int out_h, float mean, float std, float *out);
 
 /* ------------------------------------------------------------------------ */

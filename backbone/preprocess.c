@@ -61,7 +61,42 @@ static int taps_make(taps *t, int in, int out)
     return 0;
 }
 
-void preprocess_rgb24(const uint8_t *rgb, int w, int h, size_t stride,
+struct resize_plan {
+    int in_w, in_h, out_w, out_h;
+    taps x, y;
+    float *rows;              /* in_h x out_w x 3: the horizontal pass */
+};
+
+void resize_plan_free(resize_plan *p)
+{
+    if (!p)
+        return;
+    taps_free(&p->x);
+    taps_free(&p->y);
+    free(p->rows);
+    free(p);
+}
+
+int resize_plan_create(resize_plan **out, int in_w, int in_h, int out_w, int out_h,
+                       char *err, size_t errlen)
+{
+    *out = NULL;
+    if (in_w < 1 || in_h < 1 || out_w < 1 || out_h < 1)
+        return mnv_error(err, errlen, MNV_EINVAL, "cannot resize %dx%d to %dx%d", in_w, in_h, out_w, out_h);
+    resize_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
+    p->in_w = in_w, p->in_h = in_h, p->out_w = out_w, p->out_h = out_h;
+    p->rows = malloc((size_t)in_h * out_w * 3 * sizeof *p->rows);
+    if (!p->rows || taps_make(&p->x, in_w, out_w) || taps_make(&p->y, in_h, out_h)) {
+        resize_plan_free(p);
+        return mnv_error(err, errlen, MNV_ENOMEM, "out of memory for a %dx%d resize", in_w, in_h);
+    }
+    *out = p;
+    return 0;
+}
+
+void preprocess_rgb24(resize_plan *p, const uint8_t *rgb, int w, int h, size_t stride,
                       int out_w, int out_h, float mean, float std, float *out)
 {
     if (w == out_w && h == out_h) {
@@ -70,51 +105,37 @@ void preprocess_rgb24(const uint8_t *rgb, int w, int h, size_t stride,
                 out[(size_t)y * w * 3 + x] = ((float)rgb[(size_t)y * stride + x] - mean) / std;
         return;
     }
-    taps tx = {0}, ty = {0};
-    float *rows = malloc((size_t)h * out_w * 3 * sizeof *rows);
-    if (!rows || taps_make(&tx, w, out_w) || taps_make(&ty, h, out_h)) {
-        /* Out of memory: fall back to nearest-neighbour sampling, which
-         * needs none, rather than leave the input undefined. */
-        for (int y = 0; y < out_h; y++)
-            for (int x = 0; x < out_w; x++)
-                for (int c = 0; c < 3; c++)
-                    out[((size_t)y * out_w + x) * 3 + c] =
-                        ((float)rgb[(size_t)(y * h / out_h) * stride + (size_t)(x * w / out_w) * 3 + c] - mean) / std;
-        free(rows), taps_free(&tx), taps_free(&ty);
-        return;
-    }
+    float *rows = p->rows;
+    const taps *tx = &p->x, *ty = &p->y;
     #pragma omp parallel for schedule(static)
     for (int y = 0; y < h; y++) {
         const uint8_t *src = rgb + (size_t)y * stride;
         float *dst = rows + (size_t)y * out_w * 3;
         for (int x = 0; x < out_w; x++) {
-            const float *wt = tx.w + (size_t)x * tx.max_taps;
-            const uint8_t *p = src + (size_t)tx.first[x] * 3;
+            const float *wt = tx->w + (size_t)x * tx->max_taps;
+            const uint8_t *px = src + (size_t)tx->first[x] * 3;
             float r = 0, g = 0, b = 0;
-            for (int k = 0; k < tx.count[x]; k++) {
-                r += wt[k] * p[3 * k];
-                g += wt[k] * p[3 * k + 1];
-                b += wt[k] * p[3 * k + 2];
+            for (int k = 0; k < tx->count[x]; k++) {
+                r += wt[k] * px[3 * k];
+                g += wt[k] * px[3 * k + 1];
+                b += wt[k] * px[3 * k + 2];
             }
             dst[3 * x] = r, dst[3 * x + 1] = g, dst[3 * x + 2] = b;
         }
     }
     #pragma omp parallel for schedule(static)
     for (int y = 0; y < out_h; y++) {
-        const float *wt = ty.w + (size_t)y * ty.max_taps;
+        const float *wt = ty->w + (size_t)y * ty->max_taps;
         float *dst = out + (size_t)y * out_w * 3;
         for (int x = 0; x < out_w * 3; x++) {
-            const float *p = rows + (size_t)ty.first[y] * out_w * 3 + x;
+            const float *src = rows + (size_t)ty->first[y] * out_w * 3 + x;
             float v = 0;
-            for (int k = 0; k < ty.count[y]; k++)
-                v += wt[k] * p[(size_t)k * out_w * 3];
+            for (int k = 0; k < ty->count[y]; k++)
+                v += wt[k] * src[(size_t)k * out_w * 3];
             /* PIL rounds each pass to 8 bits; rounding the result keeps the
              * network input on the same grid of values. */
             v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
             dst[x] = (nearbyintf(v) - mean) / std;
         }
     }
-    free(rows);
-    taps_free(&tx);
-    taps_free(&ty);
 }

@@ -86,7 +86,7 @@ static void test_preprocess(void)
     for (int i = 0; i < 18; i++)
         img[i] = (uint8_t)(i * 15);
     float out[18];
-    preprocess_rgb24(img, 3, 2, 9, 3, 2, 127.5f, 127.5f, out);
+    preprocess_rgb24(NULL, img, 3, 2, 9, 3, 2, 127.5f, 127.5f, out);
     int exact = 1;
     for (int i = 0; i < 18; i++)
         exact &= out[i] == ((float)img[i] - 127.5f) / 127.5f;
@@ -98,7 +98,7 @@ static void test_preprocess(void)
     for (int y = 0; y < 2; y++)
         memcpy(padded + y * 12, img + y * 9, 9);
     float out2[18];
-    preprocess_rgb24(padded, 3, 2, 12, 3, 2, 127.5f, 127.5f, out2);
+    preprocess_rgb24(NULL, padded, 3, 2, 12, 3, 2, 127.5f, 127.5f, out2);
     CHECK(memcmp(out, out2, sizeof out) == 0, "stride not honoured");
 
     /* a constant image stays constant at any scale */
@@ -106,8 +106,14 @@ static void test_preprocess(void)
     uint8_t *flat = malloc(W * H * 3);
     memset(flat, 200, W * H * 3);
     float small[5 * 4 * 3], big[80 * 50 * 3];
-    preprocess_rgb24(flat, W, H, W * 3, 5, 4, 0.0f, 1.0f, small);
-    preprocess_rgb24(flat, W, H, W * 3, 80, 50, 0.0f, 1.0f, big);
+    resize_plan *down, *up, *half_plan, *none;
+    char err[128];
+    CHECK(resize_plan_create(&down, W, H, 5, 4, err, sizeof err) == 0, "%s", err);
+    CHECK(resize_plan_create(&up, W, H, 80, 50, err, sizeof err) == 0, "%s", err);
+    CHECK(resize_plan_create(&half_plan, 4, 1, 2, 1, err, sizeof err) == 0, "%s", err);
+    CHECK(resize_plan_create(&none, 0, H, 5, 4, err, sizeof err) == MNV_EINVAL && none == NULL, "empty frame");
+    preprocess_rgb24(down, flat, W, H, W * 3, 5, 4, 0.0f, 1.0f, small);
+    preprocess_rgb24(up, flat, W, H, W * 3, 80, 50, 0.0f, 1.0f, big);
     int flat_ok = 1;
     for (int i = 0; i < 5 * 4 * 3; i++)
         flat_ok &= small[i] == 200.0f;
@@ -121,11 +127,12 @@ static void test_preprocess(void)
      * pixels 0, 100, 200, 40: out0 = (0*.75 + 100*.75 + 200*.25) / 1.75. */
     uint8_t row[4 * 3] = {0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40};
     float half[2 * 3];
-    preprocess_rgb24(row, 4, 1, 12, 2, 1, 0.0f, 1.0f, half);
+    preprocess_rgb24(half_plan, row, 4, 1, 12, 2, 1, 0.0f, 1.0f, half);
     float want0 = nearbyintf((0 * 0.75f + 100 * 0.75f + 200 * 0.25f) / 1.75f);
     float want1 = nearbyintf((100 * 0.25f + 200 * 0.75f + 40 * 0.75f) / 1.75f);
     CHECK(half[0] == want0 && half[3] == want1, "2x downscale gave %g %g, want %g %g", half[0], half[3], want0, want1);
     free(flat);
+    resize_plan_free(down), resize_plan_free(up), resize_plan_free(half_plan);
 }
 
 int main(void)
