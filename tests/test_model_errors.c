@@ -195,6 +195,40 @@ static void test_small_graph(mnv_isa isa)
     const net_output_info *oi = net_output(n, 0);
     CHECK(oi->rank == 3 && oi->shape[1] == OH * OW * K && oi->shape[2] == 2, "output shape");
     net_free(n);
+
+    /* Damaged copies of this model: whatever net_load accepts must also run
+     * without touching memory it does not own (ASan watches in the
+     * robustness suite). */
+    if (isa != MNV_ISA_REF)
+        return;
+    size_t size;
+    uint8_t *good = tfb_build(&m, &size), *bad = malloc(size);
+    char mpath[600];
+    snprintf(mpath, sizeof mpath, "%s/mutant.tflite", tmpdir);
+    unsigned seed = 2024;
+    int loaded = 0;
+    for (int round = 0; good && bad && round < 300; round++) {
+        memcpy(bad, good, size);
+        for (int k = 0; k < 1 + round % 3; k++) {
+            seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
+            bad[(seed >> 8) % size] = (uint8_t)seed;
+        }
+        if (tfb_write_file(mpath, bad, size) != 0)
+            break;
+        if (net_load(&n, mpath, &opt, err, sizeof err) == 0) {
+            int h, w, c;
+            net_input_shape(n, &h, &w, &c);
+            memset(net_input_buffer(n), 0, (size_t)h * w * c * sizeof(float));
+            net_run(n, NULL);
+            loaded++;
+            net_free(n);
+        } else {
+            CHECK(err[0] != 0 && strstr(err, mpath), "mutant %d: rc without a message naming the file: '%s'", round, err);
+        }
+    }
+    printf("mutated models: %d of 300 still load and run\n", loaded);
+    free(good);
+    free(bad);
 }
 
 /* An inverted-residual block big enough (expanded tensor > 1 MB) for the
