@@ -61,16 +61,19 @@ static const conv_kernel dwconv2d_ref = {
 extern const conv_kernel pwconv_f32_nhwc_avx512;
 extern const conv_kernel dwconv3x3s1_f32_nhwc_avx512;
 extern const conv_kernel dwconv3x3s2_f32_nhwc_avx512;
+extern const conv_kernel conv3x3s2_stem_f32_nhwc_avx512;
 extern const conv_kernel conv_f32_nhwc_avx512;
 extern const conv_kernel pwconv_f32_nhwc_avx2;
 extern const conv_kernel dwconv3x3s1_f32_nhwc_avx2;
 extern const conv_kernel dwconv3x3s2_f32_nhwc_avx2;
+extern const conv_kernel conv3x3s2_stem_f32_nhwc_avx2;
 extern const conv_kernel conv_f32_nhwc_avx2;
 #endif
 #if defined(MNV_NEON_VARIANTS)
 extern const conv_kernel pwconv_f32_nhwc_neon;
 extern const conv_kernel dwconv3x3s1_f32_nhwc_neon;
 extern const conv_kernel dwconv3x3s2_f32_nhwc_neon;
+extern const conv_kernel conv3x3s2_stem_f32_nhwc_neon;
 extern const conv_kernel conv_f32_nhwc_neon;
 #endif
 
@@ -81,16 +84,19 @@ static const conv_kernel *const all_kernels[] = {
     &pwconv_f32_nhwc_avx512,
     &dwconv3x3s1_f32_nhwc_avx512,
     &dwconv3x3s2_f32_nhwc_avx512,
+    &conv3x3s2_stem_f32_nhwc_avx512,
     &conv_f32_nhwc_avx512,
     &pwconv_f32_nhwc_avx2,
     &dwconv3x3s1_f32_nhwc_avx2,
     &dwconv3x3s2_f32_nhwc_avx2,
+    &conv3x3s2_stem_f32_nhwc_avx2,
     &conv_f32_nhwc_avx2,
 #endif
 #if defined(MNV_NEON_VARIANTS)
     &pwconv_f32_nhwc_neon,
     &dwconv3x3s1_f32_nhwc_neon,
     &dwconv3x3s2_f32_nhwc_neon,
+    &conv3x3s2_stem_f32_nhwc_neon,
     &conv_f32_nhwc_neon,
 #endif
     &conv2d_ref,

@@ -261,6 +261,38 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
         layer_case c = {make_desc(4, 29, 48, 48, 3, stride, TFL_PAD_SAME, 1, ACT_RELU6), 0};
         test_case(&c, r, stats, nvariants);
     }
+    /* depthwise maps tall enough for row pairs and several row blocks per
+     * thread, wide ones with a channel tail, both paddings and residuals */
+    {
+        static const int dw[][3] = {{41, 6, 40}, {9, 70, 20}, {23, 23, 700}, {6, 45, 1}};
+        for (size_t j = 0; j < sizeof dw / sizeof dw[0]; j++)
+            for (int stride = 1; stride <= 2; stride++, i++) {
+                layer_case c = {make_desc(dw[j][0], dw[j][1], dw[j][2], dw[j][2], 3, stride,
+                                          i % 2 ? TFL_PAD_VALID : TFL_PAD_SAME, 1, acts[i % 3]),
+                                (int)(j % 2)};
+                test_case(&c, r, stats, nvariants);
+            }
+    }
+    /* 3-channel 3x3 stride-2 convolutions (the stem kernels): rows of several
+     * tiles with a remainder, odd and even sizes, both paddings, explicit
+     * padding on both sides, residuals, output channels across panels */
+    {
+        static const int stem[][4] = { /* in_h, in_w, out_c, padding */
+            {31, 29, 32, TFL_PAD_SAME}, {30, 37, 32, TFL_PAD_VALID}, {4, 50, 40, TFL_PAD_SAME},
+            {9, 26, 5, TFL_PAD_VALID}, {2, 61, 64, TFL_PAD_SAME}, {17, 3, 32, TFL_PAD_SAME},
+        };
+        for (size_t j = 0; j < sizeof stem / sizeof stem[0]; j++, i++) {
+            layer_case c = {make_desc(stem[j][0], stem[j][1], 3, stem[j][2], 3, 2, stem[j][3], 0,
+                                      acts[i % 3]), (int)(j % 2)};
+            test_case(&c, r, stats, nvariants);
+            /* explicit padding of 1 all round (PyTorch style) */
+            c.d.pad_top = c.d.pad_left = 1;
+            c.d.out_h = (stem[j][0] + 2 - 3) / 2 + 1;
+            c.d.out_w = (stem[j][1] + 2 - 3) / 2 + 1;
+            c.residual = !c.residual;
+            test_case(&c, r, stats, nvariants);
+        }
+    }
     /* a 5x5 kernel with dilation 2, for the general convolution */
     layer_case c = {make_desc(9, 11, 5, 20, 5, 1, TFL_PAD_SAME, 0, ACT_RELU), 1};
     c.d.dil_h = c.d.dil_w = 2;
@@ -303,6 +335,7 @@ static void test_detects_errors(rng *r, variant_stats *stats, int nvariants)
             {make_desc(5, 7, 17, 17, 3, 1, TFL_PAD_SAME, 1, ACT_NONE), 0},
             {make_desc(5, 7, 17, 17, 3, 2, TFL_PAD_SAME, 1, ACT_NONE), 0},
             {make_desc(5, 7, 17, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0},
+            {make_desc(5, 7, 3, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0},
         };
         const layer_case *c = NULL;
         for (size_t i = 0; i < sizeof tries / sizeof tries[0] && !c; i++)
@@ -358,6 +391,10 @@ static void test_claims(void)
         } else if (starts_with(k->name, "dwconv")) {
             CHECK(k->supports(&dw1) && k->supports(&dw2), "%s refuses a depthwise conv", k->name);
             CHECK(!k->supports(&pw), "%s accepts a regular conv", k->name);
+        } else if (starts_with(k->name, "conv3x3s2_stem")) {
+            CHECK(k->supports(&stem), "%s refuses the stem", k->name);
+            CHECK(!k->supports(&head) && !k->supports(&pw) && !k->supports(&dw2),
+                  "%s accepts a layer other than a 3-channel 3x3 s2 conv", k->name);
         } else if (starts_with(k->name, "conv")) {
             CHECK(k->supports(&stem) && k->supports(&head) && k->supports(&pw),
                   "%s refuses a regular conv", k->name);
