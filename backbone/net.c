@@ -728,7 +728,6 @@ void net_free(net *n)
     free(n->stores);
     free(n->ptr);
     free(n->arena);
-    free(n->scratch);
     if (n->output_names)
         for (int i = 0; i < n->n_outputs; i++)
             free(n->output_names[i]);
@@ -739,58 +738,6 @@ void net_free(net *n)
     free(n->segment_layer);
     free(n->post_anchors);
     free(n);
-}
-
-/*
- * Fused inverted-residual blocks. Where a 1x1 expansion feeds only a 3x3
- * depthwise conv that feeds only a 1x1 projection, and the expanded tensor
- * is bigger than a core's L2, the three run together over bands of output
- * rows: each band's expanded rows are made, filtered and projected while
- * they are still in cache, instead of the whole expanded tensor going to
- * memory and back twice. The same kernels run on sub-tensors (weights are
- * packed per channel, not per size); bands overlap by the depthwise halo.
- */
-#define BLOCK_MIN_EXPANDED (1u << 20)  /* bytes: below this the tensor stays in L2 anyway */
-#define BLOCK_BAND_BYTES (512u << 10)  /* expanded rows per band, per thread */
-
-static int is_pw(const layer *l)
-{
-    return l->kind == LAYER_CONV && !l->desc.depthwise && l->desc.k_h == 1 && l->desc.k_w == 1 &&
-           l->desc.stride_h == 1 && l->desc.stride_w == 1;
-}
-
-static int plan_blocks(net *n)
-{
-    size_t need = 0;
-    for (int i = 0; i + 2 < n->n_layers; i++) {
-        layer *e = &n->layers[i], *d = &n->layers[i + 1], *p = &n->layers[i + 2];
-        if (!is_pw(e) || e->in1 >= 0 || !is_pw(p) || d->kind != LAYER_CONV || !d->desc.depthwise ||
-            d->desc.k_h != 3 || d->desc.k_w != 3 || d->desc.stride_h != d->desc.stride_w ||
-            d->desc.depth_multiplier != 1 || d->in1 >= 0 || d->in0 != e->out || p->in0 != d->out)
-            continue;
-        /* the intermediates must have no other reader and not be outputs */
-        if (n->stores[e->out].last != i + 1 || n->stores[d->out].last != i + 2)
-            continue;
-        size_t row = (size_t)e->desc.out_w * e->desc.out_c * sizeof(float);
-        if (row * e->desc.out_h < BLOCK_MIN_EXPANDED)
-            continue;
-        int s = d->desc.stride_h;
-        int rows = (int)(BLOCK_BAND_BYTES / row);
-        int band = rows > 3 ? (rows - 3) / s + 1 : 1;
-        e->fused = 3;
-        e->band_rows = band;
-        size_t floats = ((size_t)(band - 1) * s + 3) * e->desc.out_w * e->desc.out_c +
-                        (size_t)band * d->desc.out_w * d->desc.out_c;
-        if (floats > need)
-            need = floats;
-        i += 2;
-    }
-    if (need == 0)
-        return 0;
-    n->scratch_threads = omp_get_max_threads();
-    n->scratch_floats = (need + 15) & ~(size_t)15;
-    n->scratch = aligned_alloc(64, n->scratch_floats * sizeof(float) * (size_t)n->scratch_threads);
-    return n->scratch ? 0 : MNV_ENOMEM;
 }
 
 static int finish(importer *im)
@@ -917,7 +864,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
             goto fail;
     if ((rc = finish(&im)) != 0)
         goto fail;
-    if (assign_roles(n) != 0 || plan_blocks(n) != 0)
+    if (assign_roles(n) != 0)
         goto nomem;
     goto done;
 

@@ -1,7 +1,12 @@
 /*
- * Running a loaded network: the layers in order over the planned arena, with
- * fused inverted-residual blocks computed band by band; and the accessors
- * the rest of the program reads results and statistics through.
+ * Running a loaded network: the layers in order over the planned arena; and
+ * the accessors the rest of the program reads results and statistics
+ * through.
+ *
+ * (Computing MobileNetV2's big inverted-residual blocks band by band, so that
+ * the expanded tensor stays in cache, was tried with these kernels on
+ * sub-tensors: no faster at 1 thread, slower at 2, because the bands must
+ * overlap by the depthwise halo and the expansion is the costliest step.)
  */
 #include <math.h>
 #include <omp.h>
@@ -49,39 +54,6 @@ static void run_layer(net *n, const layer *l)
     }
 }
 
-static void run_block(net *n, const layer *e)
-{
-    const layer *d = e + 1, *p = e + 2;
-    const int s = d->desc.stride_h, pt = d->desc.pad_top, h = e->desc.in_h, oh = d->desc.out_h;
-    const int band = e->band_rows, bands = (oh + band - 1) / band;
-    const size_t wi = (size_t)e->desc.in_w * e->desc.in_c, wo = (size_t)p->desc.out_w * p->desc.out_c;
-    const size_t rows_e = (size_t)(band - 1) * s + 3;
-    const float *in = n->ptr[e->in0], *res = p->in1 >= 0 ? n->ptr[p->in1] : NULL;
-    float *out = n->ptr[p->out];
-    int threads = omp_get_max_threads() < n->scratch_threads ? omp_get_max_threads() : n->scratch_threads;
-    #pragma omp parallel num_threads(threads)
-    {
-        float *ebuf = n->scratch + (size_t)omp_get_thread_num() * n->scratch_floats;
-        float *dbuf = ebuf + rows_e * e->desc.out_w * e->desc.out_c;
-        /* the kernels' own parallel loops run on this thread alone here */
-        #pragma omp for schedule(static)
-        for (int b = 0; b < bands; b++) {
-            int oy0 = b * band, oy1 = oy0 + band < oh ? oy0 + band : oh;
-            int r0 = oy0 * s - pt > 0 ? oy0 * s - pt : 0;
-            int r1 = (oy1 - 1) * s - pt + 3 < h ? (oy1 - 1) * s - pt + 3 : h;
-            conv_desc de = e->desc, dd = d->desc, dp = p->desc;
-            de.in_h = de.out_h = r1 - r0;
-            e->kernel->run(&de, e->packed, in + (size_t)r0 * wi, NULL, ebuf);
-            dd.in_h = r1 - r0;
-            dd.out_h = oy1 - oy0;
-            dd.pad_top = pt - oy0 * s + r0;
-            d->kernel->run(&dd, d->packed, ebuf, NULL, dbuf);
-            dp.in_h = dp.out_h = oy1 - oy0;
-            p->kernel->run(&dp, p->packed, dbuf, res ? res + (size_t)oy0 * wo : NULL, out + (size_t)oy0 * wo);
-        }
-    }
-}
-
 float *net_input_buffer(net *n)
 {
     return n->ptr[0];
@@ -91,18 +63,8 @@ void net_run(net *n, const float *input)
 {
     if (input && input != n->ptr[0])
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
-    /* Fused blocks nest the kernels' parallel loops inside their own; with
-     * nested parallelism enabled that would oversubscribe, so run plainly. */
-    int fuse = omp_get_max_active_levels() <= 1;
-    for (int i = 0; i < n->n_layers; i++) {
-        const layer *l = &n->layers[i];
-        if (l->fused && fuse) {
-            run_block(n, l);
-            i += l->fused - 1;
-        } else {
-            run_layer(n, l);
-        }
-    }
+    for (int i = 0; i < n->n_layers; i++)
+        run_layer(n, &n->layers[i]);
 }
 
 void net_run_timed(net *n, const float *input, double *seconds)
