@@ -74,6 +74,11 @@ static void test_rejections(void)
     m.ops[1].custom_code = "MyOp";
     expect_error(&m, "custom.tflite", MNV_EUNSUPPORTED, "unsupported custom operator 'MyOp'", "index 1");
 
+    /* a builtin past the deprecated byte's range is still named */
+    m.ops[1].builtin = 150;
+    m.ops[1].custom_code = NULL;
+    expect_error(&m, "gelu.tflite", MNV_EUNSUPPORTED, "unsupported operator GELU", "at index 1");
+
     /* quantized weights */
     tfb_model q = {0};
     x = tfb_add_tensor(&q, TFL_TYPE_FLOAT32, 4, (int[]){1, 5, 5, 3}, "x", NULL, 0);
@@ -121,6 +126,73 @@ static float max_diff(const float *a, const float *b, size_t n)
     for (size_t i = 0; i < n; i++)
         m = fmaxf(m, fabsf(a[i] - b[i]));
     return m;
+}
+
+/* The smallest network: input 1x5x5x3 -> CONV_2D 3x3 stride 1 SAME RELU6
+ * with 4 output channels. With half, the weights are float16 constants
+ * behind a DEQUANTIZE, chosen exactly representable and encoded by hand so
+ * that the float32 reference uses the same values. */
+static void test_tiny_conv(mnv_isa isa, int half)
+{
+    enum { H = 5, W = 5, C = 3, K = 4, NW = K * 3 * 3 * C };
+    static const float values[6] = {0.5f, -0.25f, 1.0f, 2.0f, -1.5f, 0.125f};
+    static const uint16_t halves[6] = {0x3800, 0xb400, 0x3c00, 0x4000, 0xbe00, 0x3000};
+    static const float bias[K] = {0.5f, -1.0f, 2.0f, 0.0f};
+    float w[NW], input[H * W * C], want[H * W * K];
+    uint16_t wh[NW];
+    for (int i = 0; i < NW; i++) {
+        w[i] = values[(i * 7 + i / 5) % 6];
+        wh[i] = halves[(i * 7 + i / 5) % 6];
+    }
+    fill(input, H * W * C, 21);
+
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, C}, "x", NULL, 0);
+    int tw;
+    if (half) {
+        int tq = tfb_add_tensor(&m, TFL_TYPE_FLOAT16, 4, (int[]){K, 3, 3, C}, "w16", wh, sizeof wh);
+        tw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){K, 3, 3, C}, "w", NULL, 0);
+        tfb_add_op(&m, TFL_OP_DEQUANTIZE, (int[]){tq}, 1, (int[]){tw}, 1);
+    } else {
+        tw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){K, 3, 3, C}, "w", w, sizeof w);
+    }
+    int tb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){K}, "b", bias, sizeof bias);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, K}, "y", NULL, 0);
+    tfb_op *op = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw, tb}, 3, (int[]){y}, 1);
+    op->padding = TFL_PAD_SAME, op->activation = TFL_ACT_RELU6;
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    const char *path = write_model(&m, half ? "tiny16.tflite" : "tiny.tflite", 0);
+
+    net *n = NULL;
+    char err[512];
+    net_options opt = {isa};
+    int rc = net_load(&n, path, &opt, err, sizeof err);
+    CHECK(rc == 0 && n != NULL, "[%s] tiny conv (%s weights): %s", isa_name(isa), half ? "float16" : "float32",
+          err);
+    if (rc)
+        return;
+    int h = 0, wd = 0, c = 0;
+    net_input_shape(n, &h, &wd, &c);
+    const net_output_info *oi = net_output_count(n) == 1 ? net_output(n, 0) : NULL;
+    CHECK(h == H && wd == W && c == C && oi && oi->rank == 4 && oi->shape[1] == H && oi->shape[2] == W &&
+              oi->shape[3] == K,
+          "[%s] tiny conv shapes: input %dx%dx%d", isa_name(isa), h, wd, c);
+    net_run(n, input);
+
+    /* TensorFlow's SAME for k 3, stride 1: one row and column of padding before */
+    conv_desc d = {.in_h = H, .in_w = W, .in_c = C, .out_h = H, .out_w = W, .out_c = K, .k_h = 3, .k_w = 3,
+                   .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_top = 1, .pad_left = 1,
+                   .depthwise = 0, .depth_multiplier = 1, .act = ACT_RELU6};
+    conv2d_f32_nhwc_ref(&d, input, w, bias, NULL, want);
+    float diff = max_diff(net_output_data(n, 0), want, H * W * K);
+    CHECK(diff <= 1e-5f, "[%s] tiny conv (%s weights) differs from the reference by %g", isa_name(isa),
+          half ? "float16" : "float32", diff);
+    int clipped = 0, zero = 0;
+    for (int i = 0; i < H * W * K; i++)
+        clipped += want[i] == 6.0f, zero += want[i] == 0.0f;
+    CHECK(clipped > 0 && zero > 0, "the tiny conv's input misses a RELU6 bound (%d at 6, %d at 0)", clipped,
+          zero);
+    net_free(n);
 }
 
 /* input 1x7x6x3 -> conv 3x3 s2 RELU6 (8) -> depthwise 3x3 s1 RELU (8)
@@ -223,7 +295,8 @@ static void test_small_graph(mnv_isa isa)
             loaded++;
             net_free(n);
         } else {
-            CHECK(err[0] != 0 && strstr(err, mpath), "mutant %d: rc without a message naming the file: '%s'", round, err);
+            CHECK(err[0] != 0 && strstr(err, mpath), "mutant %d: rc without a message naming the file: '%s'", round,
+                  err);
         }
     }
     printf("mutated models: %d of 300 still load and run\n", loaded);
@@ -231,11 +304,10 @@ static void test_small_graph(mnv_isa isa)
     free(bad);
 }
 
-/* An inverted-residual block big enough (expanded tensor > 1 MB) for the
- * executor to fuse it into bands, with odd sizes so that bands end unevenly:
+/* A whole inverted-residual block at a realistic size with odd sides:
  * input HxWx8 -> 1x1 to 200 (RELU6) -> depthwise 3x3 stride s (RELU6) ->
- * 1x1 to 8 (+ the input when s is 1). */
-static void test_fused_block(mnv_isa isa, int stride)
+ * 1x1 to 8 (+ the input when s is 1, fused into the projection). */
+static void test_inverted_residual(mnv_isa isa, int stride)
 {
     enum { H = 45, W = 37, C = 8, E = 200 };
     const int OH = (H + stride - 1) / stride, OW = (W + stride - 1) / stride;
@@ -280,7 +352,8 @@ static void test_fused_block(mnv_isa isa, int stride)
     dwconv2d_f32_nhwc_ref(&dd, rex, wd, bd, rdw);
     conv2d_f32_nhwc_ref(&d2, rdw, wp, bp, stride == 1 ? input : NULL, want);
     float diff = max_diff(net_output_data(n, 0), want, (size_t)OH * OW * C);
-    CHECK(diff <= 1e-4f, "[%s] fused block stride %d differs from the reference by %g", isa_name(isa), stride, diff);
+    CHECK(diff <= 1e-4f, "[%s] inverted-residual block stride %d differs from the reference by %g", isa_name(isa), stride,
+          diff);
     net_free(n);
 }
 
@@ -294,9 +367,11 @@ int main(void)
     test_rejections();
     for (int isa = 0; isa < MNV_ISA_COUNT; isa++)
         if (cpu_supports((mnv_isa)isa)) {
+            test_tiny_conv((mnv_isa)isa, 0);
+            test_tiny_conv((mnv_isa)isa, 1);
             test_small_graph((mnv_isa)isa);
-            test_fused_block((mnv_isa)isa, 1);
-            test_fused_block((mnv_isa)isa, 2);
+            test_inverted_residual((mnv_isa)isa, 1);
+            test_inverted_residual((mnv_isa)isa, 2);
         }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -2,7 +2,15 @@
  * A small TFLite flatbuffer writer for tests: describe tensors and operators,
  * get the bytes of a valid model. Objects are written front to back, each
  * after the one that refers to it, so every uoffset is positive as the
- * format requires.
+ * format requires. Each constant tensor gets a buffer of its own (buffer 0
+ * is the schema's empty sentinel); operators with the same code, custom code
+ * and version share one OperatorCode.
+ *
+ * The layout switches in tfb_model make the variants a reader meets in real
+ * files: vtables after their tables (a negative soffset), constant data
+ * outside the flatbuffer (the large-model format), operator codes that only
+ * fill the deprecated byte (files from before code 127), scalar fields left
+ * out when they hold the schema's default (what flatc's builders do).
  */
 #ifndef MNV2DET_TESTS_TFLITE_BUILDER_H
 #define MNV2DET_TESTS_TFLITE_BUILDER_H
@@ -18,7 +26,7 @@ typedef struct tfb_tensor {
     int type;                 /* TFL_TYPE_* */
     int rank;
     int shape[6];
-    const char *name;
+    const char *name;         /* must live until tfb_build; NULL writes "" */
     const void *data;         /* constant contents or NULL */
     size_t size;              /* bytes at data */
 } tfb_tensor;
@@ -26,11 +34,15 @@ typedef struct tfb_tensor {
 typedef struct tfb_op {
     int builtin;              /* TFL_OP_*; TFL_OP_CUSTOM with custom_code */
     const char *custom_code;
-    int n_in, in[TFB_MAX_IO];
+    int version;              /* OperatorCode.version (1) */
+    int n_in, in[TFB_MAX_IO]; /* -1: an absent optional input */
     int n_out, out[TFB_MAX_IO];
-    int with_options;         /* write the builtin's options table */
-    int padding, stride_w, stride_h, activation, depth_multiplier, axis;
+    /* Write the builtin's options table (CONV_2D, DEPTHWISE_CONV_2D, ADD,
+     * CONCATENATION, RESHAPE, SOFTMAX; other builtins get none). */
+    int with_options;
+    int padding, stride_w, stride_h, dilation_w, dilation_h, activation, depth_multiplier, axis;
     float beta;
+    int n_new_shape, new_shape[6]; /* RESHAPE; tfb_add_op copies the output's shape */
     const uint8_t *custom_options;
     size_t custom_options_size;
 } tfb_op;
@@ -42,16 +54,22 @@ typedef struct tfb_model {
     int n_ops;
     int inputs[TFB_MAX_IO], n_inputs;
     int outputs[TFB_MAX_IO], n_outputs;
+    /* layout switches, all 0 by default */
+    int vtables_after;        /* each vtable after its table */
+    int external_data;        /* constant data and custom options after the flatbuffer, by offset and size */
+    int legacy_opcodes;       /* only deprecated_builtin_code (codes < 127) */
+    int omit_defaults;        /* leave out scalars equal to the schema's default */
 } tfb_model;
 
-/* Add a tensor; returns its index. */
+/* Add a tensor; returns its index, or -1 when the model is full. */
 int tfb_add_tensor(tfb_model *m, int type, int rank, const int *shape, const char *name,
                    const void *data, size_t size);
-/* Add an operator with options filled with TFLite's usual values (stride 1,
- * SAME, no activation); returns a pointer to adjust them. */
+/* Add an operator with options filled with TFLite's usual values (SAME,
+ * stride 1, dilation 1, no activation, multiplier 1, beta 1, version 1);
+ * returns a pointer to adjust them, or NULL when the model is full. */
 tfb_op *tfb_add_op(tfb_model *m, int builtin, const int *in, int n_in, const int *out, int n_out);
 
-/* The model's bytes (malloc'd), or NULL when out of memory. */
+/* The model's bytes (malloc'd, *size set), or NULL when out of memory. */
 uint8_t *tfb_build(const tfb_model *m, size_t *size);
 
 /* Write bytes to a file; 0 on success. */
