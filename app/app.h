@@ -53,6 +53,9 @@ int detector_run(detector *d, const frame *f, detection *out, int max_out, detec
 /* The label of a class, or a "class N" spelling written into buf. */
 const char *detector_label(const detector *d, int class_id, char *buf, size_t buflen);
 
+/* s as a JSON string literal, quotes and escapes included. */
+void json_string(FILE *out, const char *s);
+
 /* Results of one image, printed as one JSON object on one line, or as a
  * readable table. */
 void report_json(FILE *out, const detector *d, const char *image, const frame *f,

@@ -144,10 +144,12 @@ int bench_main(int argc, char **argv)
     /* which kernels ran: the first conv layer's variant names the ISA */
     mnv_isa used = opt.max_isa;
     if (json) {
-        printf("{\"model\":\"%s\",\"threads\":%d,\"isa\":\"%s\",\"iters\":%d,\"median_ms\":%.3f,"
+        fputs("{\"model\":", stdout);
+        json_string(stdout, model);
+        printf(",\"threads\":%d,\"isa\":\"%s\",\"iters\":%d,\"median_ms\":%.3f,"
                "\"p90_ms\":%.3f,\"min_ms\":%.3f,\"gmacs\":%.4f,\"gflops\":%.2f,"
                "\"arena_bytes\":%zu,\"weight_bytes\":%zu,\"peak_rss_mb\":%.1f,\"layers_ms\":{",
-               model, threads, isa_name(used), iters, median, p90, min, macs / 1e9, gflops,
+               threads, isa_name(used), iters, median, p90, min, macs / 1e9, gflops,
                net_arena_bytes(n), net_weight_bytes(n), rss_mb);
         for (int r = 0; r < ROLE_COUNT; r++)
             printf("%s\"%s\":%.3f", r ? "," : "", layer_role_name((layer_role)r), role_ms[r]);

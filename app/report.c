@@ -9,7 +9,7 @@
 
 #include "app/app.h"
 
-static void json_string(FILE *out, const char *s)
+void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
