@@ -293,6 +293,26 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
             test_case(&c, r, stats, nvariants);
         }
     }
+    /* 1x1 convolutions with the small K that run in strips of whole tiles
+     * (a K-specialized loop, two tiles at once for a one-vector panel): out_c
+     * around one and two vectors, pixel counts that leave short tiles and odd
+     * tile counts, every activation, with and without a residual; the
+     * largest map is split between threads */
+    {
+        static const int ks[] = {16, 24, 32};
+        static const int outs[] = {1, 7, 8, 15, 16, 17, 24, 31, 33, 48};
+        static const int maps[][2] = {{1, 1}, {4, 5}, {7, 11}, {9, 9}, {13, 13}, {5, 29}, {37, 41}};
+        for (int ki = 0; ki < 3; ki++)
+            for (int oi = 0; oi < (int)(sizeof outs / sizeof outs[0]); oi++)
+                for (int mi = 0; mi < (int)(sizeof maps / sizeof maps[0]); mi++)
+                    for (int a = 0; a < 3; a++) {
+                        layer_case c;
+                        c.d = make_desc(maps[mi][0], maps[mi][1], ks[ki], outs[oi], 1, 1,
+                                        TFL_PAD_SAME, 0, acts[a]);
+                        c.residual = (mi + a) % 2;
+                        test_case(&c, r, stats, nvariants);
+                    }
+    }
     /* a 5x5 kernel with dilation 2, for the general convolution */
     layer_case c = {make_desc(9, 11, 5, 20, 5, 1, TFL_PAD_SAME, 0, ACT_RELU), 1};
     c.d.dil_h = c.d.dil_w = 2;
