@@ -148,9 +148,10 @@ int bench_main(int argc, char **argv)
         json_string(stdout, model);
         printf(",\"threads\":%d,\"isa\":\"%s\",\"iters\":%d,\"median_ms\":%.3f,"
                "\"p90_ms\":%.3f,\"min_ms\":%.3f,\"gmacs\":%.4f,\"gflops\":%.2f,"
-               "\"arena_bytes\":%zu,\"weight_bytes\":%zu,\"peak_rss_mb\":%.1f,\"layers_ms\":{",
+               "\"arena_bytes\":%zu,\"weight_bytes\":%zu,\"band_bytes\":%zu,\"fused_blocks\":%d,"
+               "\"peak_rss_mb\":%.1f,\"layers_ms\":{",
                threads, isa_name(used), iters, median, p90, min, macs / 1e9, gflops,
-               net_arena_bytes(n), net_weight_bytes(n), rss_mb);
+               net_arena_bytes(n), net_weight_bytes(n), net_band_bytes(n), net_fused_blocks(n), rss_mb);
         for (int r = 0; r < ROLE_COUNT; r++)
             printf("%s\"%s\":%.3f", r ? "," : "", layer_role_name((layer_role)r), role_ms[r]);
         printf("}}\n");
@@ -160,9 +161,12 @@ int bench_main(int argc, char **argv)
                isa_name(used), iters, warmup);
         printf("latency  median %.3f ms, p90 %.3f ms, min %.3f ms\n", median, p90, min);
         printf("compute  %.3f G multiply-adds per run, %.1f GFLOP/s at the median\n", macs / 1e9, gflops);
-        printf("memory   arena %.1f MB, packed weights %.1f MB, peak RSS %.1f MB\n",
-               net_arena_bytes(n) / 1048576.0, net_weight_bytes(n) / 1048576.0, rss_mb);
-        printf("layers   (mean of %d timed runs, %.3f ms in all)\n", breakdown_runs, total_layer);
+        printf("memory   arena %.1f MB, packed weights %.1f MB, band buffers %.1f MB, peak RSS %.1f MB\n",
+               net_arena_bytes(n) / 1048576.0, net_weight_bytes(n) / 1048576.0,
+               net_band_bytes(n) / 1048576.0, rss_mb);
+        printf("layers   (mean of %d timed runs, %.3f ms in all; run one by one, so the %d fused\n"
+               "         blocks, computed band by band in the timed runs above, run unfused here)\n",
+               breakdown_runs, total_layer, net_fused_blocks(n));
         for (int r = 0; r < ROLE_COUNT; r++)
             printf("  %-10s %8.3f ms  %5.1f%%\n", layer_role_name((layer_role)r), role_ms[r],
                    total_layer > 0 ? 100.0 * role_ms[r] / total_layer : 0.0);

@@ -328,8 +328,13 @@ void net_layer_get(const net *n, int i, net_layer_info *info);
 /* Like net_run, adding each layer's wall time in seconds to seconds[i]
  * (net_layer_count entries). */
 void net_run_timed(net *n, const float *input, double *seconds);
-/* Bytes of the activation arena and of packed weights. */
+/* Bytes of the activation arena, of packed weights, and of the fused
+ * blocks' per-thread band buffers. */
 size_t net_arena_bytes(const net *n);
 size_t net_weight_bytes(const net *n);
+size_t net_band_bytes(const net *n);
+/* How many conv -> depthwise -> 1x1 blocks net_run computes band by band
+ * (net_run_timed runs every layer on its own). */
+int net_fused_blocks(const net *n);
 
 #endif

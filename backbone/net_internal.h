@@ -30,6 +30,12 @@ typedef struct layer {
     int *parts;
     size_t *part_inner;
     size_t outer, out_inner;
+    /* fused block (see plan_blocks): this layer and the next two
+     * (depthwise, project) run band by band, band_rows output rows at a
+     * time, this layer's output kept in a window of ring_rows rows */
+    int fused;
+    int band_rows;
+    int ring_rows;
 } layer;
 
 /* A store is the memory of one or more tensors (a reshape shares its input's
@@ -46,6 +52,9 @@ struct net {
     store *stores; int n_stores;
     float **ptr;              /* per store, inside the arena */
     void *arena; size_t arena_bytes;
+    float *scratch;           /* fused blocks: per-thread band buffers */
+    size_t scratch_floats;    /* per thread */
+    int scratch_threads;
     size_t weight_bytes;
     net_output_info *outputs; int n_outputs;
     int *output_store;

@@ -1,12 +1,7 @@
 /*
- * Running a loaded network: the layers in order over the planned arena; and
- * the accessors the rest of the program reads results and statistics
- * through.
- *
- * (Computing MobileNetV2's big inverted-residual blocks band by band, so that
- * the expanded tensor stays in cache, was tried with these kernels on
- * sub-tensors: no faster at 1 thread, slower at 2, because the bands must
- * overlap by the depthwise halo and the expansion is the costliest step.)
+ * Running a loaded network: the layers in order over the planned arena, with
+ * fused inverted-residual blocks computed band by band; and the accessors
+ * the rest of the program reads results and statistics through.
  */
 #include <math.h>
 #include <omp.h>
@@ -54,6 +49,74 @@ static void run_layer(net *n, const layer *l)
     }
 }
 
+/* Rows [a, b) of e's output into dst: e on the input rows under them. */
+static void block_produce(const net *n, const layer *e, int a, int b, float *dst)
+{
+    conv_desc de = e->desc;
+    const int s = de.stride_h, pt = de.pad_top;
+    int i0 = a * s - pt, i1 = (b - 1) * s - pt + de.k_h;
+    i0 = i0 > 0 ? i0 : 0;
+    i1 = i1 < de.in_h ? i1 : de.in_h;
+    de.in_h = i1 - i0;
+    de.out_h = b - a;
+    de.pad_top = pt - a * s + i0;
+    const size_t row_in = (size_t)de.in_w * de.in_c;
+    e->kernel->run(&de, e->packed, n->ptr[e->in0] + (size_t)i0 * row_in, NULL, dst);
+}
+
+/* Output rows [y0, y1) of the fused block starting at e, on this thread,
+ * with its window ebuf (e->ring_rows rows of e's output) and dbuf (one
+ * band of the depthwise output). */
+static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf, float *dbuf)
+{
+    const layer *d = e + 1, *p = e + 2;
+    const int s = d->desc.stride_h, pt = d->desc.pad_top, he = e->desc.out_h;
+    const size_t row_e = (size_t)e->desc.out_w * e->desc.out_c;
+    const size_t row_out = (size_t)p->desc.out_w * p->desc.out_c;
+    const float *res = p->in1 >= 0 ? n->ptr[p->in1] : NULL;
+    float *out = n->ptr[p->out];
+    int b0 = 0, b1 = 0; /* ebuf holds e's output rows [b0, b1) */
+    for (int oy0 = y0; oy0 < y1; oy0 += e->band_rows) {
+        const int oy1 = oy0 + e->band_rows < y1 ? oy0 + e->band_rows : y1;
+        int r0 = oy0 * s - pt, r1 = (oy1 - 1) * s - pt + 3;
+        r0 = r0 > 0 ? r0 : 0;
+        r1 = r1 < he ? r1 : he;
+        if (r0 < b0 || r0 >= b1) {
+            b0 = b1 = r0;
+        } else if (r1 - b0 > e->ring_rows) {
+            memmove(ebuf, ebuf + (size_t)(r0 - b0) * row_e, (size_t)(b1 - r0) * row_e * sizeof(float));
+            b0 = r0;
+        }
+        if (r1 > b1) {
+            block_produce(n, e, b1, r1, ebuf + (size_t)(b1 - b0) * row_e);
+            b1 = r1;
+        }
+        conv_desc dd = d->desc, dp = p->desc;
+        dd.in_h = r1 - r0;
+        dd.out_h = oy1 - oy0;
+        dd.pad_top = pt - oy0 * s + r0;
+        d->kernel->run(&dd, d->packed, ebuf + (size_t)(r0 - b0) * row_e, NULL, dbuf);
+        dp.in_h = dp.out_h = oy1 - oy0;
+        p->kernel->run(&dp, p->packed, dbuf, res ? res + (size_t)oy0 * row_out : NULL,
+                       out + (size_t)oy0 * row_out);
+    }
+}
+
+static void run_block(net *n, const layer *e)
+{
+    const int oh = e[1].desc.out_h;
+    const int threads = omp_get_max_threads() < n->scratch_threads ? omp_get_max_threads()
+                                                                  : n->scratch_threads;
+    const size_t ring = (size_t)e->ring_rows * e->desc.out_w * e->desc.out_c;
+    /* the kernels' own parallel loops run on their calling thread alone here */
+    #pragma omp parallel num_threads(threads)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *ebuf = n->scratch + (size_t)t * n->scratch_floats;
+        block_rows(n, e, (int)((long)oh * t / nt), (int)((long)oh * (t + 1) / nt), ebuf, ebuf + ring);
+    }
+}
+
 float *net_input_buffer(net *n)
 {
     return n->ptr[0];
@@ -63,8 +126,18 @@ void net_run(net *n, const float *input)
 {
     if (input && input != n->ptr[0])
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
-    for (int i = 0; i < n->n_layers; i++)
-        run_layer(n, &n->layers[i]);
+    /* Fused blocks nest the kernels' parallel loops inside their own; with
+     * nested parallelism enabled that would oversubscribe, so run plainly. */
+    int fuse = omp_get_max_active_levels() <= 1;
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        if (l->fused && fuse) {
+            run_block(n, l);
+            i += l->fused - 1;
+        } else {
+            run_layer(n, l);
+        }
+    }
 }
 
 void net_run_timed(net *n, const float *input, double *seconds)
@@ -115,6 +188,18 @@ const net_postprocess *net_detection_postprocess(const net *n)
 
 size_t net_arena_bytes(const net *n) { return n->arena_bytes; }
 size_t net_weight_bytes(const net *n) { return n->weight_bytes; }
+size_t net_band_bytes(const net *n)
+{
+    return n->scratch_floats * sizeof(float) * (size_t)n->scratch_threads;
+}
+
+int net_fused_blocks(const net *n)
+{
+    int k = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        k += n->layers[i].fused != 0;
+    return k;
+}
 
 const char *layer_role_name(layer_role r)
 {

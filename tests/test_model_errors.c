@@ -5,6 +5,7 @@
  * reshape, concatenation, logistic).
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,57 +305,74 @@ static void test_small_graph(mnv_isa isa)
     free(bad);
 }
 
-/* A whole inverted-residual block at a realistic size with odd sides:
- * input HxWx8 -> 1x1 to 200 (RELU6) -> depthwise 3x3 stride s (RELU6) ->
- * 1x1 to 8 (+ the input when s is 1, fused into the projection). */
-static void test_inverted_residual(mnv_isa isa, int stride)
+/* A whole block at a realistic size with odd sides, big enough (> 1 MB between the first two) that the
+ * executor runs it band by band: input HxWxC -> a producer conv to E
+ * channels (1x1, or the stem's 3x3 stride 2) (RELU6) -> depthwise 3x3
+ * stride s (RELU6) -> 1x1 to 8 (+ the input when shapes allow, fused into
+ * the projection). Run at 1, 2 and 3 threads: the threads' row ranges and
+ * the bands inside them end at uneven places, and with H = 97 the band
+ * window moves its halo rows to its front. */
+static void test_fused_block(mnv_isa isa, int stem, int stride)
 {
-    enum { H = 45, W = 37, C = 8, E = 200 };
-    const int OH = (H + stride - 1) / stride, OW = (W + stride - 1) / stride;
-    static float we[E * C], be[E], wd[9 * E], bd[E], wp[C * E], bp[C], input[H * W * C];
-    fill(we, E * C, 11), fill(be, E, 12), fill(wd, 9 * E, 13), fill(bd, E, 14);
-    fill(wp, C * E, 15), fill(bp, C, 16), fill(input, H * W * C, 17);
+    enum { H = 97, W = 77, E = 200, CO = 8 };
+    const int C = stem ? 3 : CO, k = stem ? 3 : 1, ps = stem ? 2 : 1;
+    const int EH = (H + ps - 1) / ps, EW = (W + ps - 1) / ps;
+    const int OH = (EH + stride - 1) / stride, OW = (EW + stride - 1) / stride;
+    const int residual = !stem && stride == 1;
+    static float we[E * 9 * CO], be[E], wd[9 * E], bd[E], wp[CO * E], bp[CO], input[H * W * CO];
+    fill(we, (size_t)E * k * k * C, 11), fill(be, E, 12), fill(wd, 9 * E, 13), fill(bd, E, 14);
+    fill(wp, CO * E, 15), fill(bp, CO, 16), fill(input, (size_t)H * W * C, 17);
     tfb_model m = {0};
     int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, C}, "x", NULL, 0);
-    int twe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){E, 1, 1, C}, "we", we, sizeof we);
+    int twe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){E, k, k, C}, "we", we,
+                             (size_t)E * k * k * C * sizeof(float));
     int tbe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "be", be, sizeof be);
-    int ex = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, E}, "ex", NULL, 0);
+    int ex = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, EH, EW, E}, "ex", NULL, 0);
     int twd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 3, 3, E}, "wd", wd, sizeof wd);
     int tbd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "bd", bd, sizeof bd);
     int dw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, E}, "dw", NULL, 0);
-    int twp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){C, 1, 1, E}, "wp", wp, sizeof wp);
-    int tbp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){C}, "bp", bp, sizeof bp);
-    int pr = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, C}, "pr", NULL, 0);
-    int sum = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, C}, "sum", NULL, 0);
-    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twe, tbe}, 3, (int[]){ex}, 1)->activation = TFL_ACT_RELU6;
-    tfb_op *op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){ex, twd, tbd}, 3, (int[]){dw}, 1);
+    int twp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){CO, 1, 1, E}, "wp", wp, sizeof wp);
+    int tbp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){CO}, "bp", bp, sizeof bp);
+    int pr = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, CO}, "pr", NULL, 0);
+    int sum = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, CO}, "sum", NULL, 0);
+    tfb_op *op = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twe, tbe}, 3, (int[]){ex}, 1);
+    op->activation = TFL_ACT_RELU6, op->stride_w = op->stride_h = ps;
+    op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){ex, twd, tbd}, 3, (int[]){dw}, 1);
     op->activation = TFL_ACT_RELU6, op->stride_w = op->stride_h = stride;
     tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){dw, twp, tbp}, 3, (int[]){pr}, 1);
-    if (stride == 1)
+    if (residual)
         tfb_add_op(&m, TFL_OP_ADD, (int[]){pr, x}, 2, (int[]){sum}, 1);
-    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = stride == 1 ? sum : pr, m.n_outputs = 1;
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = residual ? sum : pr, m.n_outputs = 1;
     const char *path = write_model(&m, "block.tflite", 0);
-    net *n = NULL;
-    char err[512];
-    net_options opt = {isa};
-    int rc = net_load(&n, path, &opt, err, sizeof err);
-    CHECK(rc == 0, "%s", err);
-    if (rc)
-        return;
-    net_run(n, input);
 
-    static float rex[H * W * E], rdw[H * W * E], want[H * W * C];
-    conv_desc d1 = {H, W, C, H, W, E, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_RELU6};
-    conv_desc dd = {H, W, E, OH, OW, E, 3, 3, stride, stride, 1, 1, conv_pad_before(H, 3, stride, 1, TFL_PAD_SAME),
-                    conv_pad_before(W, 3, stride, 1, TFL_PAD_SAME), 1, 1, ACT_RELU6};
-    conv_desc d2 = {OH, OW, E, OH, OW, C, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE};
+    static float rex[H * W * E], rdw[H * W * E], want[H * W * CO];
+    conv_desc d1 = {H, W, C, EH, EW, E, k, k, ps, ps, 1, 1, conv_pad_before(H, k, ps, 1, TFL_PAD_SAME),
+                    conv_pad_before(W, k, ps, 1, TFL_PAD_SAME), 0, 1, ACT_RELU6};
+    conv_desc dd = {EH, EW, E, OH, OW, E, 3, 3, stride, stride, 1, 1, conv_pad_before(EH, 3, stride, 1, TFL_PAD_SAME),
+                    conv_pad_before(EW, 3, stride, 1, TFL_PAD_SAME), 1, 1, ACT_RELU6};
+    conv_desc d2 = {OH, OW, E, OH, OW, CO, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE};
     conv2d_f32_nhwc_ref(&d1, input, we, be, NULL, rex);
     dwconv2d_f32_nhwc_ref(&dd, rex, wd, bd, rdw);
-    conv2d_f32_nhwc_ref(&d2, rdw, wp, bp, stride == 1 ? input : NULL, want);
-    float diff = max_diff(net_output_data(n, 0), want, (size_t)OH * OW * C);
-    CHECK(diff <= 1e-4f, "[%s] inverted-residual block stride %d differs from the reference by %g", isa_name(isa), stride,
-          diff);
-    net_free(n);
+    conv2d_f32_nhwc_ref(&d2, rdw, wp, bp, residual ? input : NULL, want);
+
+    const int saved = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+        omp_set_num_threads(threads);
+        net *n = NULL;
+        char err[512];
+        net_options opt = {isa};
+        int rc = net_load(&n, path, &opt, err, sizeof err);
+        CHECK(rc == 0, "%s", err);
+        if (rc)
+            break;
+        CHECK(net_fused_blocks(n) == 1, "[%s] %d fused blocks, want 1", isa_name(isa), net_fused_blocks(n));
+        net_run(n, input);
+        float diff = max_diff(net_output_data(n, 0), want, (size_t)OH * OW * CO);
+        CHECK(diff <= 1e-4f, "[%s] %s block stride %d at %d threads differs from the reference by %g",
+              isa_name(isa), stem ? "stem" : "inverted-residual", stride, threads, diff);
+        net_free(n);
+    }
+    omp_set_num_threads(saved);
 }
 
 int main(void)
@@ -370,8 +388,9 @@ int main(void)
             test_tiny_conv((mnv_isa)isa, 0);
             test_tiny_conv((mnv_isa)isa, 1);
             test_small_graph((mnv_isa)isa);
-            test_inverted_residual((mnv_isa)isa, 1);
-            test_inverted_residual((mnv_isa)isa, 2);
+            for (int stem = 0; stem <= 1; stem++)
+                for (int stride = 1; stride <= 2; stride++)
+                    test_fused_block((mnv_isa)isa, stem, stride);
         }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
