@@ -174,8 +174,9 @@ int bench_main(int argc, char **argv)
             net_layer_info li;
             net_layer_get(n, i, &li);
             double ms = layer_s[i] * 1e3 / breakdown_runs;
-            printf("  %3d %-9s %-28s %7.3f ms %7.1f GFLOP/s  %s\n", i, layer_role_name(li.role), li.kernel,
-                   ms, ms > 0 ? 2.0 * li.macs / (ms * 1e-3) / 1e9 : 0.0, li.name);
+            printf("  %3d %-9s %-28s %-4s %7.3f ms %7.1f GFLOP/s  %s\n", i, layer_role_name(li.role),
+                   li.kernel, li.weights_f16 ? "f16w" : "", ms,
+                   ms > 0 ? 2.0 * li.macs / (ms * 1e-3) / 1e9 : 0.0, li.name);
         }
     }
     free(t);

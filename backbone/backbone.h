@@ -194,6 +194,10 @@ typedef struct conv_kernel {
     /* residual may be NULL; see conv2d_f32_nhwc_ref for where it is added. */
     void (*run)(const conv_desc *d, const void *packed, const float *in,
                 const float *residual, float *out);
+    /* 1 if pack stored these weights as float16 (it does so only when every
+     * value is exactly a float16, so results are unchanged), else 0. NULL
+     * for variants that always keep float32. */
+    int (*weights_f16)(const conv_desc *d, const void *packed);
 } conv_kernel;
 
 /* All conv kernel variants compiled in, best first, NULL-terminated; the
@@ -322,6 +326,7 @@ typedef struct net_layer_info {
     const char *kernel;       /* conv_kernel name, or "add", "copy" */
     layer_role role;
     double macs;              /* multiply-adds per run */
+    int weights_f16;          /* weights kept as float16 (see conv_kernel) */
 } net_layer_info;
 int net_layer_count(const net *n);
 void net_layer_get(const net *n, int i, net_layer_info *info);

@@ -21,7 +21,7 @@ static int x86_supports(mnv_isa isa)
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
         return 0;
-    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
     if (!osxsave || !avx)
         return 0;
     unsigned long long xcr0 = xgetbv0();
@@ -31,10 +31,12 @@ static int x86_supports(mnv_isa isa)
         return 0;
     __cpuid_count(7, 0, a, b, c, d);
     int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
+    /* F16C: the kernels read float16-stored weights with it (every CPU
+     * with AVX2 has it) */
     if (isa == MNV_ISA_AVX2)
-        return avx2 && fma;
+        return avx2 && fma && f16c;
     if (isa == MNV_ISA_AVX512)
-        return avx2 && fma && avx512f && (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM state */
+        return avx2 && fma && f16c && avx512f && (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM state */
     return 0;
 }
 #endif

@@ -49,10 +49,10 @@ static void ref_run_dw(const conv_desc *d, const void *packed, const float *in,
 }
 
 static const conv_kernel conv2d_ref = {
-    "conv2d_f32_nhwc_ref", MNV_ISA_REF, ref_supports_conv, ref_packed_size, ref_pack, ref_run_conv,
+    "conv2d_f32_nhwc_ref", MNV_ISA_REF, ref_supports_conv, ref_packed_size, ref_pack, ref_run_conv, NULL,
 };
 static const conv_kernel dwconv2d_ref = {
-    "dwconv2d_f32_nhwc_ref", MNV_ISA_REF, ref_supports_dw, ref_packed_size, ref_pack, ref_run_dw,
+    "dwconv2d_f32_nhwc_ref", MNV_ISA_REF, ref_supports_dw, ref_packed_size, ref_pack, ref_run_dw, NULL,
 };
 
 /* The SIMD variants: one template (kernels_simd.inc) compiled per ISA with

@@ -1,7 +1,8 @@
-/* The convolution template (kernels_simd.inc) over AVX2 + FMA: 8 lanes and a
+/* The convolution template (kernels_simd.inc) over AVX2 + FMA (+ F16C for
+ * weights stored as float16): 8 lanes and a
  * 6 x 16 GEMM register tile (12 accumulators, 2 weight vectors and a
- * broadcast fill the 16 ymm registers). Compiled with -mavx2 -mfma; only run
- * after cpu_supports(MNV_ISA_AVX2). */
+ * broadcast fill the 16 ymm registers). Compiled with -mavx2 -mfma -mf16c;
+ * only run after cpu_supports(MNV_ISA_AVX2). */
 #if defined(MNV_X86_VARIANTS)
 #include <immintrin.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ static inline vf v_fma(vf acc, vf a, vf b) { return _mm256_fmadd_ps(a, b, acc); 
 static inline __m256i lanes(int n) { return _mm256_loadu_si256((const __m256i *)(lane_masks + 8 - n)); }
 static inline vf v_load_n(const float *p, int n) { return _mm256_maskload_ps(p, lanes(n)); }
 static inline void v_store_n(float *p, vf v, int n) { _mm256_maskstore_ps(p, lanes(n), v); }
+static inline vf v_load_h(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
 #define KERNEL_ISA MNV_ISA_AVX2
 #define KERNEL_SYM(base) base##_avx2

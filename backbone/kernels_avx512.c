@@ -4,6 +4,7 @@
  * after cpu_supports(MNV_ISA_AVX512). */
 #if defined(MNV_X86_VARIANTS)
 #include <immintrin.h>
+#include <stdint.h>
 
 typedef __m512 vf;
 #define VL 16
@@ -20,6 +21,7 @@ static inline vf v_fma(vf acc, vf a, vf b) { return _mm512_fmadd_ps(a, b, acc); 
 static inline __mmask16 lanes(int n) { return (__mmask16)((1u << n) - 1u); }
 static inline vf v_load_n(const float *p, int n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
 static inline void v_store_n(float *p, vf v, int n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+static inline vf v_load_h(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 
 #define KERNEL_ISA MNV_ISA_AVX512
 #define KERNEL_SYM(base) base##_avx512

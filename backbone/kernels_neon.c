@@ -5,6 +5,7 @@
  * buffer. */
 #if defined(MNV_NEON_VARIANTS)
 #include <arm_neon.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef float32x4_t vf;
@@ -32,6 +33,11 @@ static inline void v_store_n(float *p, vf v, int n)
     float buf[4];
     vst1q_f32(buf, v);
     memcpy(p, buf, (size_t)n * sizeof(float));
+}
+
+static inline vf v_load_h(const uint16_t *p)
+{
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
 }
 
 #define KERNEL_ISA MNV_ISA_NEON

@@ -179,6 +179,8 @@ void net_layer_get(const net *n, int i, net_layer_info *info)
     info->kernel = l->kind == LAYER_CONV ? l->kernel->name : kind_names[l->kind];
     info->role = l->role;
     info->macs = l->macs;
+    info->weights_f16 = l->kind == LAYER_CONV && l->kernel->weights_f16 &&
+                        l->kernel->weights_f16(&l->desc, l->packed);
 }
 
 const net_postprocess *net_detection_postprocess(const net *n)

@@ -32,6 +32,24 @@ static void fill(rng *r, float *p, size_t n, float scale)
         p[i] = rng_uniform(r) * scale;
 }
 
+/* Random exact float16 values of magnitude [2^-6, 2) times scale's power of
+ * two, with zeros of both signs and float16 subnormals mixed in. */
+static void fill_f16(rng *r, float *p, size_t n, int scale_exp)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = (uint32_t)((rng_uniform(r) + 1.0f) * 8388608.0f);
+        uint16_t sign = (uint16_t)((bits & 1) << 15), man = (uint16_t)((bits >> 1) & 0x3ff);
+        int exp = 9 + (int)((bits >> 11) % 7) + scale_exp;
+        if (i % 97 == 5)
+            exp = 0; /* subnormal */
+        else if (i % 101 == 7)
+            exp = 0, man = 0;
+        if (exp < 1 && !(i % 97 == 5 || i % 101 == 7))
+            exp = 1;
+        p[i] = fp16_to_f32((uint16_t)(sign | exp << 10 | man));
+    }
+}
+
 static void *xmalloc(size_t bytes)
 {
     void *p = malloc(bytes ? bytes : 1);
@@ -51,6 +69,9 @@ static int starts_with(const char *s, const char *prefix)
 typedef struct layer_case {
     conv_desc d;
     int residual;
+    /* 1: weights and bias exactly float16 values; 2: the same, and the layer
+     * big enough that the GEMM variants must store them as float16 */
+    int f16w;
 } layer_case;
 
 static conv_desc make_desc(int in_h, int in_w, int in_c, int out_c, int k, int stride,
@@ -129,9 +150,11 @@ static void reference(const layer_case *c, const float *in, const float *w, cons
 
 /* Pack and run k on the case; returns how many outputs are off (or the
  * guard was written), reporting the first few. */
+/* Packs, runs and compares; *f16 (may be NULL) tells whether the variant
+ * stored the weights as float16. */
 static int run_variant(const conv_kernel *k, const layer_case *c, const float *in,
                        const float *w, const float *bias, const float *res,
-                       const expected *e, int threads, int report)
+                       const expected *e, int threads, int report, int *f16)
 {
     size_t psize = k->packed_size(&c->d);
     void *packed = aligned_alloc(64, (psize + 63) / 64 * 64 + 64);
@@ -143,6 +166,8 @@ static int run_variant(const conv_kernel *k, const layer_case *c, const float *i
     for (size_t i = 0; i < e->n + GUARD; i++)
         out[i] = GUARD_VALUE;
     k->pack(&c->d, w, bias, packed);
+    if (f16)
+        *f16 = k->weights_f16 ? k->weights_f16(&c->d, packed) : 0;
     omp_set_num_threads(threads);
     k->run(&c->d, packed, in, res, out);
 
@@ -197,6 +222,13 @@ static void test_case(const layer_case *c, rng *r, variant_stats *stats, int nva
     /* weights ~ 1/sqrt(fan-in) keep sums near the ReLU6 range */
     fill(r, w, nw, 2.0f / sqrtf((float)kred));
     fill(r, bias, (size_t)d->out_c, 1.0f);
+    if (c->f16w) {
+        int e = 0; /* 2^e near 2 / sqrt(fan-in), as above */
+        while (e > -8 && (float)kred > 4.0f * (1 << (-2 * e)))
+            e--;
+        fill_f16(r, w, nw, e);
+        fill_f16(r, bias, (size_t)d->out_c, 0);
+    }
     if (res)
         fill(r, res, nout, 1.0f);
 
@@ -207,10 +239,16 @@ static void test_case(const layer_case *c, rng *r, variant_stats *stats, int nva
         if (!cpu_supports(k->isa) || !k->supports(d))
             continue;
         for (int threads = 1; threads <= 2; threads++) {
-            int bad = run_variant(k, c, in, w, bias, res, &e, threads, 1);
+            int f16 = 0;
+            int bad = run_variant(k, c, in, w, bias, res, &e, threads, 1, &f16);
             char what[160];
             describe(c, what, sizeof what);
             CHECK(bad == 0, "%s at %d threads: %d outputs differ on %s", k->name, threads, bad, what);
+            /* float16 storage only for exact values, and always for big
+             * exact GEMM weights */
+            CHECK(!f16 || c->f16w, "%s stored inexact weights as float16 on %s", k->name, what);
+            CHECK(f16 || c->f16w != 2 || !k->weights_f16, "%s kept float32 for big float16 weights on %s",
+                  k->name, what);
         }
         stats[v].cases++;
     }
@@ -258,7 +296,7 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
                     }
     /* a longer depthwise row, so that the interior blocks run with a remainder */
     for (int stride = 1; stride <= 2; stride++) {
-        layer_case c = {make_desc(4, 29, 48, 48, 3, stride, TFL_PAD_SAME, 1, ACT_RELU6), 0};
+        layer_case c = {make_desc(4, 29, 48, 48, 3, stride, TFL_PAD_SAME, 1, ACT_RELU6), 0, 0};
         test_case(&c, r, stats, nvariants);
     }
     /* depthwise maps tall enough for row pairs and several row blocks per
@@ -269,7 +307,7 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
             for (int stride = 1; stride <= 2; stride++, i++) {
                 layer_case c = {make_desc(dw[j][0], dw[j][1], dw[j][2], dw[j][2], 3, stride,
                                           i % 2 ? TFL_PAD_VALID : TFL_PAD_SAME, 1, acts[i % 3]),
-                                (int)(j % 2)};
+                                (int)(j % 2), 0};
                 test_case(&c, r, stats, nvariants);
             }
     }
@@ -283,7 +321,7 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
         };
         for (size_t j = 0; j < sizeof stem / sizeof stem[0]; j++, i++) {
             layer_case c = {make_desc(stem[j][0], stem[j][1], 3, stem[j][2], 3, 2, stem[j][3], 0,
-                                      acts[i % 3]), (int)(j % 2)};
+                                      acts[i % 3]), (int)(j % 2), 0};
             test_case(&c, r, stats, nvariants);
             /* explicit padding of 1 all round (PyTorch style) */
             c.d.pad_top = c.d.pad_left = 1;
@@ -314,7 +352,7 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
                     }
     }
     /* a 5x5 kernel with dilation 2, for the general convolution */
-    layer_case c = {make_desc(9, 11, 5, 20, 5, 1, TFL_PAD_SAME, 0, ACT_RELU), 1};
+    layer_case c = {make_desc(9, 11, 5, 20, 5, 1, TFL_PAD_SAME, 0, ACT_RELU), 1, 0};
     c.d.dil_h = c.d.dil_w = 2;
     c.d.pad_top = conv_pad_before(9, 5, 1, 2, TFL_PAD_SAME);
     c.d.pad_left = conv_pad_before(11, 5, 1, 2, TFL_PAD_SAME);
@@ -325,17 +363,38 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
 static void test_model_layers(rng *r, variant_stats *stats, int nvariants)
 {
     const layer_case cases[] = {
-        {make_desc(300, 300, 3, 32, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6), 0},    /* stem */
-        {make_desc(150, 150, 96, 96, 3, 2, TFL_PAD_SAME, 1, ACT_RELU6), 0},   /* dw s2 */
-        {make_desc(75, 75, 144, 144, 3, 1, TFL_PAD_SAME, 1, ACT_RELU6), 0},   /* dw s1 */
-        {make_desc(75, 75, 24, 144, 1, 1, TFL_PAD_SAME, 0, ACT_RELU6), 0},    /* expand */
-        {make_desc(75, 75, 144, 24, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1},     /* project + add */
-        {make_desc(10, 10, 960, 160, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1},
-        {make_desc(10, 10, 320, 1280, 1, 1, TFL_PAD_SAME, 0, ACT_RELU6), 0},  /* Conv_1 */
-        {make_desc(10, 10, 256, 512, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6), 0},   /* head 3x3 s2 */
-        {make_desc(19, 19, 576, 12, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0},     /* box predictor */
-        {make_desc(3, 3, 256, 144, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0},      /* class predictor */
-        {make_desc(1, 1, 128, 72, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0},
+        {make_desc(300, 300, 3, 32, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6), 0, 0},    /* stem */
+        {make_desc(150, 150, 96, 96, 3, 2, TFL_PAD_SAME, 1, ACT_RELU6), 0, 0},   /* dw s2 */
+        {make_desc(75, 75, 144, 144, 3, 1, TFL_PAD_SAME, 1, ACT_RELU6), 0, 0},   /* dw s1 */
+        {make_desc(75, 75, 24, 144, 1, 1, TFL_PAD_SAME, 0, ACT_RELU6), 0, 0},    /* expand */
+        {make_desc(75, 75, 144, 24, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1, 0},     /* project + add */
+        {make_desc(10, 10, 960, 160, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1, 0},
+        {make_desc(10, 10, 320, 1280, 1, 1, TFL_PAD_SAME, 0, ACT_RELU6), 0, 0},  /* Conv_1 */
+        {make_desc(10, 10, 256, 512, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6), 0, 0},   /* head 3x3 s2 */
+        {make_desc(19, 19, 576, 12, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},     /* box predictor */
+        {make_desc(3, 3, 256, 144, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},      /* class predictor */
+        {make_desc(1, 1, 128, 72, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        test_case(&cases[i], r, stats, nvariants);
+}
+
+/* Weights that are exactly float16 values (a float16 model's): big GEMM
+ * layers store them as float16 and convert a block at a time, so these run
+ * that path (odd channel counts, a narrow last panel, residual, a 3x3 conv
+ * whose one panel nearly fills the conversion buffer); small layers, and K
+ * too big for the buffer, keep float32. Either way the results must be the
+ * reference's. */
+static void test_f16_weights(rng *r, variant_stats *stats, int nvariants)
+{
+    const layer_case cases[] = {
+        {make_desc(7, 9, 160, 300, 1, 1, TFL_PAD_SAME, 0, ACT_RELU6), 1, 2},
+        {make_desc(10, 10, 960, 160, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1, 2},
+        {make_desc(5, 7, 64, 70, 3, 1, TFL_PAD_SAME, 0, ACT_RELU), 0, 2},
+        {make_desc(10, 10, 256, 512, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6), 0, 2},
+        {make_desc(3, 5, 2600, 40, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 1},  /* K over the buffer */
+        {make_desc(9, 9, 24, 33, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1, 1},    /* small */
+        {make_desc(11, 11, 96, 96, 3, 2, TFL_PAD_SAME, 1, ACT_RELU6), 0, 1}, /* depthwise */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         test_case(&cases[i], r, stats, nvariants);
@@ -351,11 +410,11 @@ static void test_detects_errors(rng *r, variant_stats *stats, int nvariants)
         if (!cpu_supports(k->isa))
             continue;
         const layer_case tries[] = {
-            {make_desc(5, 7, 17, 33, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0},
-            {make_desc(5, 7, 17, 17, 3, 1, TFL_PAD_SAME, 1, ACT_NONE), 0},
-            {make_desc(5, 7, 17, 17, 3, 2, TFL_PAD_SAME, 1, ACT_NONE), 0},
-            {make_desc(5, 7, 17, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0},
-            {make_desc(5, 7, 3, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0},
+            {make_desc(5, 7, 17, 33, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
+            {make_desc(5, 7, 17, 17, 3, 1, TFL_PAD_SAME, 1, ACT_NONE), 0, 0},
+            {make_desc(5, 7, 17, 17, 3, 2, TFL_PAD_SAME, 1, ACT_NONE), 0, 0},
+            {make_desc(5, 7, 17, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
+            {make_desc(5, 7, 3, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
         };
         const layer_case *c = NULL;
         for (size_t i = 0; i < sizeof tries / sizeof tries[0] && !c; i++)
@@ -373,7 +432,7 @@ static void test_detects_errors(rng *r, variant_stats *stats, int nvariants)
         expected e;
         reference(c, in, w, bias, NULL, &e);
         w[nw - 1] += 1.0f; /* the last tap of the last output channel */
-        int bad = run_variant(k, c, in, w, bias, NULL, &e, 1, 0);
+        int bad = run_variant(k, c, in, w, bias, NULL, &e, 1, 0, NULL);
         CHECK(bad > 0, "%s: a changed weight went unnoticed", k->name);
         free(e.out), free(e.mag), free(in), free(w), free(bias);
     }
@@ -496,6 +555,7 @@ int main(void)
     test_detects_errors(&r, stats, nvariants);
     test_awkward(&r, stats, nvariants);
     test_model_layers(&r, stats, nvariants);
+    test_f16_weights(&r, stats, nvariants);
 
     for (int v = 0; v < nvariants; v++) {
         if (cpu_supports(stats[v].k->isa))
