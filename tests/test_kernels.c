@@ -40,12 +40,12 @@ static void fill_f16(rng *r, float *p, size_t n, int scale_exp)
         uint32_t bits = (uint32_t)((rng_uniform(r) + 1.0f) * 8388608.0f);
         uint16_t sign = (uint16_t)((bits & 1) << 15), man = (uint16_t)((bits >> 1) & 0x3ff);
         int exp = 9 + (int)((bits >> 11) % 7) + scale_exp;
+        if (exp < 1)
+            exp = 1;
         if (i % 97 == 5)
             exp = 0; /* subnormal */
         else if (i % 101 == 7)
             exp = 0, man = 0;
-        if (exp < 1 && !(i % 97 == 5 || i % 101 == 7))
-            exp = 1;
         p[i] = fp16_to_f32((uint16_t)(sign | exp << 10 | man));
     }
 }
