@@ -49,17 +49,28 @@ static void run_layer(net *n, const layer *l)
     }
 }
 
+/* d restricted to its output rows [a, b): the input rows under them start
+ * at *first, and the padding above row a becomes pad_top (kernel rows are
+ * contiguous: the fused layers have no dilation). */
+static conv_desc conv_rows(const conv_desc *d, int a, int b, int *first)
+{
+    conv_desc r = *d;
+    const int s = d->stride_h, pt = d->pad_top;
+    int i0 = a * s - pt, i1 = (b - 1) * s - pt + d->k_h;
+    i0 = i0 > 0 ? i0 : 0;
+    i1 = i1 < d->in_h ? i1 : d->in_h;
+    r.in_h = i1 - i0;
+    r.out_h = b - a;
+    r.pad_top = pt - a * s + i0;
+    *first = i0;
+    return r;
+}
+
 /* Rows [a, b) of e's output into dst: e on the input rows under them. */
 static void block_produce(const net *n, const layer *e, int a, int b, float *dst)
 {
-    conv_desc de = e->desc;
-    const int s = de.stride_h, pt = de.pad_top;
-    int i0 = a * s - pt, i1 = (b - 1) * s - pt + de.k_h;
-    i0 = i0 > 0 ? i0 : 0;
-    i1 = i1 < de.in_h ? i1 : de.in_h;
-    de.in_h = i1 - i0;
-    de.out_h = b - a;
-    de.pad_top = pt - a * s + i0;
+    int i0;
+    const conv_desc de = conv_rows(&e->desc, a, b, &i0);
     const size_t row_in = (size_t)de.in_w * de.in_c;
     e->kernel->run(&de, e->packed, n->ptr[e->in0] + (size_t)i0 * row_in, NULL, dst);
 }
@@ -70,7 +81,6 @@ static void block_produce(const net *n, const layer *e, int a, int b, float *dst
 static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf, float *dbuf)
 {
     const layer *d = e + 1, *p = e + 2;
-    const int s = d->desc.stride_h, pt = d->desc.pad_top, he = e->desc.out_h;
     const size_t row_e = (size_t)e->desc.out_w * e->desc.out_c;
     const size_t row_out = (size_t)p->desc.out_w * p->desc.out_c;
     const float *res = p->in1 >= 0 ? n->ptr[p->in1] : NULL;
@@ -78,9 +88,9 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf
     int b0 = 0, b1 = 0; /* ebuf holds e's output rows [b0, b1) */
     for (int oy0 = y0; oy0 < y1; oy0 += e->band_rows) {
         const int oy1 = oy0 + e->band_rows < y1 ? oy0 + e->band_rows : y1;
-        int r0 = oy0 * s - pt, r1 = (oy1 - 1) * s - pt + 3;
-        r0 = r0 > 0 ? r0 : 0;
-        r1 = r1 < he ? r1 : he;
+        int r0; /* the band reads e's output rows [r0, r1) */
+        const conv_desc dd = conv_rows(&d->desc, oy0, oy1, &r0);
+        const int r1 = r0 + dd.in_h;
         if (r0 < b0 || r0 >= b1) {
             b0 = b1 = r0;
         } else if (r1 - b0 > e->ring_rows) {
@@ -91,11 +101,8 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf
             block_produce(n, e, b1, r1, ebuf + (size_t)(b1 - b0) * row_e);
             b1 = r1;
         }
-        conv_desc dd = d->desc, dp = p->desc;
-        dd.in_h = r1 - r0;
-        dd.out_h = oy1 - oy0;
-        dd.pad_top = pt - oy0 * s + r0;
         d->kernel->run(&dd, d->packed, ebuf + (size_t)(r0 - b0) * row_e, NULL, dbuf);
+        conv_desc dp = p->desc;
         dp.in_h = dp.out_h = oy1 - oy0;
         p->kernel->run(&dp, p->packed, dbuf, res ? res + (size_t)oy0 * row_out : NULL,
                        out + (size_t)oy0 * row_out);
