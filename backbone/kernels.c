@@ -58,11 +58,13 @@ static const conv_kernel dwconv2d_ref = {
 /* The SIMD variants: one template (kernels_simd.inc) compiled per ISA with
  * that ISA's flags into kernels_<isa>.c. */
 #if defined(MNV_X86_VARIANTS)
+extern const conv_kernel conv_smallmap_f32_nhwc_avx512;
 extern const conv_kernel pwconv_f32_nhwc_avx512;
 extern const conv_kernel dwconv3x3s1_f32_nhwc_avx512;
 extern const conv_kernel dwconv3x3s2_f32_nhwc_avx512;
 extern const conv_kernel conv3x3s2_stem_f32_nhwc_avx512;
 extern const conv_kernel conv_f32_nhwc_avx512;
+extern const conv_kernel conv_smallmap_f32_nhwc_avx2;
 extern const conv_kernel pwconv_f32_nhwc_avx2;
 extern const conv_kernel dwconv3x3s1_f32_nhwc_avx2;
 extern const conv_kernel dwconv3x3s2_f32_nhwc_avx2;
@@ -70,6 +72,7 @@ extern const conv_kernel conv3x3s2_stem_f32_nhwc_avx2;
 extern const conv_kernel conv_f32_nhwc_avx2;
 #endif
 #if defined(MNV_NEON_VARIANTS)
+extern const conv_kernel conv_smallmap_f32_nhwc_neon;
 extern const conv_kernel pwconv_f32_nhwc_neon;
 extern const conv_kernel dwconv3x3s1_f32_nhwc_neon;
 extern const conv_kernel dwconv3x3s2_f32_nhwc_neon;
@@ -81,11 +84,13 @@ extern const conv_kernel conv_f32_nhwc_neon;
  * would also accept 1x1 layers. */
 static const conv_kernel *const all_kernels[] = {
 #if defined(MNV_X86_VARIANTS)
+    &conv_smallmap_f32_nhwc_avx512,
     &pwconv_f32_nhwc_avx512,
     &dwconv3x3s1_f32_nhwc_avx512,
     &dwconv3x3s2_f32_nhwc_avx512,
     &conv3x3s2_stem_f32_nhwc_avx512,
     &conv_f32_nhwc_avx512,
+    &conv_smallmap_f32_nhwc_avx2,
     &pwconv_f32_nhwc_avx2,
     &dwconv3x3s1_f32_nhwc_avx2,
     &dwconv3x3s2_f32_nhwc_avx2,
@@ -93,6 +98,7 @@ static const conv_kernel *const all_kernels[] = {
     &conv_f32_nhwc_avx2,
 #endif
 #if defined(MNV_NEON_VARIANTS)
+    &conv_smallmap_f32_nhwc_neon,
     &pwconv_f32_nhwc_neon,
     &dwconv3x3s1_f32_nhwc_neon,
     &dwconv3x3s2_f32_nhwc_neon,

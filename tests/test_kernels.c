@@ -395,6 +395,10 @@ static void test_f16_weights(rng *r, variant_stats *stats, int nvariants)
         {make_desc(3, 5, 2600, 40, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 1},  /* K over the buffer */
         {make_desc(9, 9, 24, 33, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1, 1},    /* small */
         {make_desc(11, 11, 96, 96, 3, 2, TFL_PAD_SAME, 1, ACT_RELU6), 0, 1}, /* depthwise */
+        /* small maps: the weights are read as float16 inside the tiles */
+        {make_desc(3, 3, 480, 70, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 1, 2},
+        {make_desc(5, 5, 128, 256, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6), 0, 2},
+        {make_desc(2, 3, 200, 180, 3, 1, TFL_PAD_SAME, 0, ACT_RELU), 1, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         test_case(&cases[i], r, stats, nvariants);
@@ -474,6 +478,13 @@ static void test_claims(void)
             CHECK(k->supports(&stem), "%s refuses the stem", k->name);
             CHECK(!k->supports(&head) && !k->supports(&pw) && !k->supports(&dw2),
                   "%s accepts a layer other than a 3-channel 3x3 s2 conv", k->name);
+        } else if (starts_with(k->name, "conv_smallmap")) {
+            const conv_desc pw3 = make_desc(3, 3, 960, 24, 1, 1, TFL_PAD_SAME, 0, ACT_NONE);
+            const conv_desc c2 = make_desc(3, 3, 256, 128, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6);
+            const conv_desc dw3 = make_desc(3, 3, 576, 576, 3, 1, TFL_PAD_SAME, 1, ACT_RELU6);
+            CHECK(k->supports(&pw3) && k->supports(&c2), "%s refuses a small-map conv", k->name);
+            CHECK(!k->supports(&pw) && !k->supports(&stem) && !k->supports(&dw3),
+                  "%s accepts a big map or a depthwise conv", k->name);
         } else if (starts_with(k->name, "conv")) {
             CHECK(k->supports(&stem) && k->supports(&head) && k->supports(&pw),
                   "%s refuses a regular conv", k->name);
