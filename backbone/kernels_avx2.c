@@ -10,7 +10,6 @@
 typedef __m256 vf;
 #define VL 8
 #define GEMM_MR 6
-#define DW_T 4
 
 /* Sliding window: the 8 ints from (8 - n) have n leading all-ones lanes. */
 static const int32_t lane_masks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

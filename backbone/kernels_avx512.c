@@ -9,7 +9,6 @@
 typedef __m512 vf;
 #define VL 16
 #define GEMM_MR 12
-#define DW_T 8
 
 static inline vf v_set1(float x) { return _mm512_set1_ps(x); }
 static inline vf v_load(const float *p) { return _mm512_loadu_ps(p); }

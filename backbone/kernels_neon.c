@@ -11,7 +11,6 @@
 typedef float32x4_t vf;
 #define VL 4
 #define GEMM_MR 8
-#define DW_T 8
 
 static inline vf v_set1(float x) { return vdupq_n_f32(x); }
 static inline vf v_load(const float *p) { return vld1q_f32(p); }
