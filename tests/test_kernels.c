@@ -351,6 +351,25 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
                         test_case(&c, r, stats, nvariants);
                     }
     }
+    /* small maps with weights big enough for the small-map kernel (it
+     * leaves smaller ones to the GEMM tiles): 1x1 and 3x3, both strides,
+     * output channels that leave a partial vector and a narrow last panel */
+    {
+        static const int maps[][2] = {{1, 1}, {2, 2}, {3, 3}, {2, 3}, {4, 5}, {5, 5}};
+        static const int pw_ch[][2] = {{320, 100}, {257, 131}};
+        static const int k3_ch[][2] = {{33, 100}, {65, 67}};
+        for (int mi = 0; mi < (int)(sizeof maps / sizeof maps[0]); mi++)
+            for (int k = 1; k <= 3; k += 2)
+                for (int stride = 1; stride <= 2; stride++)
+                    for (int ci = 0; ci < 2; ci++, i++) {
+                        const int *ch = k == 1 ? pw_ch[ci] : k3_ch[ci];
+                        layer_case c;
+                        c.d = make_desc(maps[mi][0], maps[mi][1], ch[0], ch[1], k, stride,
+                                        i % 2 ? TFL_PAD_VALID : TFL_PAD_SAME, 0, acts[i % 3]);
+                        c.residual = (i / 2) % 2;
+                        test_case(&c, r, stats, nvariants);
+                    }
+    }
     /* a 5x5 kernel with dilation 2, for the general convolution */
     layer_case c = {make_desc(9, 11, 5, 20, 5, 1, TFL_PAD_SAME, 0, ACT_RELU), 1, 0};
     c.d.dil_h = c.d.dil_w = 2;
@@ -419,6 +438,7 @@ static void test_detects_errors(rng *r, variant_stats *stats, int nvariants)
             {make_desc(5, 7, 17, 17, 3, 2, TFL_PAD_SAME, 1, ACT_NONE), 0, 0},
             {make_desc(5, 7, 17, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
             {make_desc(5, 7, 3, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
+            {make_desc(3, 3, 320, 100, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
         };
         const layer_case *c = NULL;
         for (size_t i = 0; i < sizeof tries / sizeof tries[0] && !c; i++)
@@ -479,12 +499,14 @@ static void test_claims(void)
             CHECK(!k->supports(&head) && !k->supports(&pw) && !k->supports(&dw2),
                   "%s accepts a layer other than a 3-channel 3x3 s2 conv", k->name);
         } else if (starts_with(k->name, "conv_smallmap")) {
-            const conv_desc pw3 = make_desc(3, 3, 960, 24, 1, 1, TFL_PAD_SAME, 0, ACT_NONE);
+            const conv_desc pw3 = make_desc(3, 3, 960, 64, 1, 1, TFL_PAD_SAME, 0, ACT_NONE);
+            const conv_desc tiny = make_desc(3, 3, 64, 24, 1, 1, TFL_PAD_SAME, 0, ACT_NONE);
             const conv_desc c2 = make_desc(3, 3, 256, 128, 3, 2, TFL_PAD_SAME, 0, ACT_RELU6);
             const conv_desc dw3 = make_desc(3, 3, 576, 576, 3, 1, TFL_PAD_SAME, 1, ACT_RELU6);
             CHECK(k->supports(&pw3) && k->supports(&c2), "%s refuses a small-map conv", k->name);
-            CHECK(!k->supports(&pw) && !k->supports(&stem) && !k->supports(&dw3),
-                  "%s accepts a big map or a depthwise conv", k->name);
+            CHECK(!k->supports(&pw) && !k->supports(&stem) && !k->supports(&dw3) &&
+                      !k->supports(&tiny),
+                  "%s accepts a big map, a depthwise conv or tiny weights", k->name);
         } else if (starts_with(k->name, "conv")) {
             CHECK(k->supports(&stem) && k->supports(&head) && k->supports(&pw),
                   "%s refuses a regular conv", k->name);
