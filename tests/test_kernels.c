@@ -356,7 +356,7 @@ static void test_awkward(rng *r, variant_stats *stats, int nvariants)
      * output channels that leave a partial vector and a narrow last panel */
     {
         static const int maps[][2] = {{1, 1}, {2, 2}, {3, 3}, {2, 3}, {4, 5}, {5, 5}};
-        static const int pw_ch[][2] = {{320, 100}, {257, 131}};
+        static const int pw_ch[][2] = {{400, 100}, {257, 131}};
         static const int k3_ch[][2] = {{33, 100}, {65, 67}};
         for (int mi = 0; mi < (int)(sizeof maps / sizeof maps[0]); mi++)
             for (int k = 1; k <= 3; k += 2)
@@ -438,7 +438,7 @@ static void test_detects_errors(rng *r, variant_stats *stats, int nvariants)
             {make_desc(5, 7, 17, 17, 3, 2, TFL_PAD_SAME, 1, ACT_NONE), 0, 0},
             {make_desc(5, 7, 17, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
             {make_desc(5, 7, 3, 33, 3, 2, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
-            {make_desc(3, 3, 320, 100, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
+            {make_desc(3, 3, 400, 100, 1, 1, TFL_PAD_SAME, 0, ACT_NONE), 0, 0},
         };
         const layer_case *c = NULL;
         for (size_t i = 0; i < sizeof tries / sizeof tries[0] && !c; i++)
