@@ -30,6 +30,8 @@ static void bench_usage(FILE *out)
         "  -t, --threads N      threads (default: all cores)\n"
         "      --isa NAME       kernels up to this ISA: ref, avx2, avx512, neon\n"
         "  -l, --layers         also print every layer's time\n"
+        "      --even-split     threads share every layer evenly (default: shares\n"
+        "                       follow how fast each thread's CPU has been running)\n"
         "  -j, --json           one JSON object\n"
         "  -h, --help\n",
         default_model_path());
@@ -49,11 +51,11 @@ int bench_main(int argc, char **argv)
         {"model", required_argument, NULL, 'm'}, {"iters", required_argument, NULL, 'n'},
         {"warmup", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
         {"isa", required_argument, NULL, 'I'}, {"json", no_argument, NULL, 'j'},
-        {"layers", no_argument, NULL, 'l'},
+        {"layers", no_argument, NULL, 'l'}, {"even-split", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *model = NULL;
-    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, layers = 0, ch;
+    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, layers = 0, even = 0, ch;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":m:n:w:t:jlh", opts, NULL)) != -1) {
@@ -78,6 +80,7 @@ int bench_main(int argc, char **argv)
             break;
         case 'j': json = 1; break;
         case 'l': layers = 1; break;
+        case 'E': even = 1; break;
         case 'h': bench_usage(stdout); return 0;
         case ':': return bench_error("option '%s' needs a value", argv[optind - 1]);
         default: return bench_error("unknown option '%s' (see mnv2det bench --help)", argv[optind - 1]);
@@ -97,6 +100,7 @@ int bench_main(int argc, char **argv)
     if (net_load(&n, model, &opt, err, sizeof err) != 0)
         return bench_error("%s", err);
 
+    net_set_balance(n, !even);
     int h, w, c;
     net_input_shape(n, &h, &w, &c);
     float *in = net_input_buffer(n);
@@ -120,6 +124,8 @@ int bench_main(int argc, char **argv)
         net_run(n, NULL);
         t[i] = (omp_get_wtime() - t0) * 1e3;
     }
+    float shares[8];
+    const int nshares = net_thread_shares(n, shares, 8);
     /* The per-layer breakdown comes from separate timed runs so that the
      * timer calls do not disturb the latency figures above. */
     int breakdown_runs = iters < 20 ? iters : 20;
@@ -154,12 +160,22 @@ int bench_main(int argc, char **argv)
                net_arena_bytes(n), net_weight_bytes(n), net_band_bytes(n), net_fused_blocks(n), rss_mb);
         for (int r = 0; r < ROLE_COUNT; r++)
             printf("%s\"%s\":%.3f", r ? "," : "", layer_role_name((layer_role)r), role_ms[r]);
-        printf("}}\n");
+        printf("},\"even_split\":%s,\"shares\":[", even ? "true" : "false");
+        for (int i = 0; i < nshares && i < 8; i++)
+            printf("%s%.3f", i ? "," : "", shares[i]);
+        printf("]}\n");
     } else {
         printf("model    %s\n", model);
         printf("threads  %d, kernels up to %s, %d runs after %d warm-up\n", threads,
                isa_name(used), iters, warmup);
         printf("latency  median %.3f ms, p90 %.3f ms, min %.3f ms\n", median, p90, min);
+        if (nshares > 1) {
+            printf("shares  ");
+            for (int i = 0; i < nshares && i < 8; i++)
+                printf(" %.3f", shares[i]);
+            printf(" of each layer's rows per thread after the last run (%s)\n",
+                   even ? "--even-split" : "following each thread's pace");
+        }
         printf("compute  %.3f G multiply-adds per run, %.1f GFLOP/s at the median\n", macs / 1e9, gflops);
         printf("memory   arena %.1f MB, packed weights %.1f MB, band buffers %.1f MB, peak RSS %.1f MB\n",
                net_arena_bytes(n) / 1048576.0, net_weight_bytes(n) / 1048576.0,

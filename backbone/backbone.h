@@ -158,7 +158,45 @@ typedef struct conv_desc {
     int depthwise;            /* 1: one filter per input channel, out_c = in_c * depth_multiplier */
     int depth_multiplier;
     act_kind act;
+    const struct work_split *split; /* how threads share the work; NULL: evenly */
 } conv_desc;
+
+/* ------------------------------------------------------------------------ */
+/* Work splits between threads (work_split.c)                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The vCPUs of a shared machine can differ in speed by 20% for minutes at a
+ * time, and which one is slow changes; with even shares every layer waits
+ * for the slow one. So the kernels' parallel regions cut their rows (or
+ * output columns) at fractions that the executor moves towards each
+ * thread's measured pace: thread t of `threads` takes the part
+ * [at[t], at[t + 1]) of the range, at[0] = 0 and at[threads] = 1.
+ */
+#define WORK_SPLIT_MAX 64
+
+typedef struct work_split {
+    int threads;              /* the team size it is for; 0: none */
+    float at[WORK_SPLIT_MAX + 1];
+} work_split;
+
+/* Even shares for `threads` threads (no split beyond WORK_SPLIT_MAX). */
+void work_split_even(work_split *ws, int threads);
+
+/* Shares proportional to share[0..threads) (each above 0). */
+void work_split_set(work_split *ws, const double *share, int threads);
+
+/* [*lo, *hi): part i of [0, n) in `parts` parts, cut where ws says when it
+ * is made for `parts` threads (ws may be NULL), else nearly equal. The parts
+ * cover [0, n) in order without overlap. */
+void work_split_range(const work_split *ws, int n, int parts, int i, int *lo, int *hi);
+
+/* Move ws a fraction `rate` (0..1] of the way towards the shares at which
+ * every thread would have finished together: thread t did work[t] units in
+ * busy[t] seconds. No thread's share leaves [1/2, 3/2] of the even share, so
+ * one preempted frame cannot starve a thread. Unchanged when a thread has
+ * no measurement (work or busy <= 0). */
+void work_split_update(work_split *ws, const double *busy, const double *work, float rate);
 
 /* Output size of TensorFlow's SAME or VALID padding, and SAME's leading pad
  * (the smaller half; the larger half goes after). */
@@ -319,6 +357,21 @@ float *net_input_buffer(net *n);
  * Allocates nothing. */
 void net_run(net *n, const float *input);
 const float *net_output_data(const net *n, int i);
+
+/* On (the default): after each run the threads' shares of the layers move
+ * towards the speed each thread's CPU showed (see work_split); off: even
+ * shares, as for a machine whose CPUs all run at one speed. Results do not
+ * depend on the shares: every output value is computed the same way
+ * whichever thread computes it. */
+void net_set_balance(net *n, int on);
+/* Fixed shares instead (balance off): thread t of `threads` takes
+ * shares[t] / sum(shares) of every layer. Runs with another number of
+ * threads share evenly. MNV_EINVAL if a share is not finite and above 0,
+ * or threads is outside 1..WORK_SPLIT_MAX. */
+int net_set_shares(net *n, const float *shares, int threads, char *err, size_t errlen);
+/* The shares the next run gives each thread, into shares[0..max); returns
+ * the number of threads they are for (0 before the first run). */
+int net_thread_shares(const net *n, float *shares, int max);
 
 /* Introspection for the benchmark. */
 typedef struct net_layer_info {

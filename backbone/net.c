@@ -729,6 +729,7 @@ void net_free(net *n)
     free(n->ptr);
     free(n->arena);
     free(n->scratch);
+    free(n->pace);
     if (n->output_names)
         for (int i = 0; i < n->n_outputs; i++)
             free(n->output_names[i]);
@@ -803,7 +804,8 @@ static int plan_blocks(net *n)
     n->scratch_threads = omp_get_max_threads();
     n->scratch_floats = (need + 15) & ~(size_t)15;
     n->scratch = aligned_alloc(64, n->scratch_floats * sizeof(float) * (size_t)n->scratch_threads);
-    return n->scratch ? 0 : MNV_ENOMEM;
+    n->pace = aligned_alloc(64, (size_t)n->scratch_threads * PACE_STRIDE * sizeof(double));
+    return n->scratch && n->pace ? 0 : MNV_ENOMEM;
 }
 
 static int finish(importer *im)
@@ -885,6 +887,8 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
     if (rc)
         return rc;
     net *n = calloc(1, sizeof *n);
+    if (n)
+        n->balance = 1;
     importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL,
                    opt ? opt->max_isa : isa_select(), 0, 0};
     if (!n)

@@ -40,6 +40,8 @@ typedef struct layer {
 
 /* A store is the memory of one or more tensors (a reshape shares its input's
  * store). Store 0 is the network input. */
+#define PACE_STRIDE 8
+
 typedef struct store {
     size_t bytes;
     int first, last;          /* layer steps that write / read it; input = -1 */
@@ -55,6 +57,13 @@ struct net {
     float *scratch;           /* fused blocks: per-thread band buffers */
     size_t scratch_floats;    /* per thread */
     int scratch_threads;
+    /* the threads' shares of every parallel layer, moved after each run
+     * towards their pace in the fused blocks when balance is on; pace holds
+     * per thread (PACE_STRIDE doubles apart, one cache line each) the busy
+     * seconds and the multiply-adds done there in the last run */
+    work_split split;
+    int balance;
+    double *pace;
     size_t weight_bytes;
     net_output_info *outputs; int n_outputs;
     int *output_store;

@@ -14,9 +14,12 @@ static void run_layer(net *n, const layer *l)
 {
     float *out = n->ptr[l->out];
     switch (l->kind) {
-    case LAYER_CONV:
-        l->kernel->run(&l->desc, l->packed, n->ptr[l->in0], l->in1 >= 0 ? n->ptr[l->in1] : NULL, out);
+    case LAYER_CONV: {
+        conv_desc d = l->desc;
+        d.split = &n->split;
+        l->kernel->run(&d, l->packed, n->ptr[l->in0], l->in1 >= 0 ? n->ptr[l->in1] : NULL, out);
         break;
+    }
     case LAYER_ADD:
         add_f32_ref(n->ptr[l->in0], n->ptr[l->in1], out, l->count, l->act);
         break;
@@ -109,19 +112,41 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf
     }
 }
 
-static void run_block(net *n, const layer *e)
+/* The fused block starting at e, its output rows shared as n->split says;
+ * each thread adds its busy time and multiply-adds to n->pace. */
+static void run_block(net *n, const layer *e, int threads)
 {
     const int oh = e[1].desc.out_h;
-    const int threads = omp_get_max_threads() < n->scratch_threads ? omp_get_max_threads()
-                                                                  : n->scratch_threads;
     const size_t ring = (size_t)e->ring_rows * e->desc.out_w * e->desc.out_c;
+    const double macs = e[0].macs + e[1].macs + e[2].macs;
     /* the kernels' own parallel loops run on their calling thread alone here */
     #pragma omp parallel num_threads(threads)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int y0, y1;
+        work_split_range(&n->split, oh, nt, t, &y0, &y1);
         float *ebuf = n->scratch + (size_t)t * n->scratch_floats;
-        block_rows(n, e, (int)((long)oh * t / nt), (int)((long)oh * (t + 1) / nt), ebuf, ebuf + ring);
+        const double t0 = omp_get_wtime();
+        block_rows(n, e, y0, y1, ebuf, ebuf + ring);
+        double *pace = n->pace + (size_t)t * PACE_STRIDE;
+        pace[0] += omp_get_wtime() - t0;
+        pace[1] += macs * (y1 - y0) / oh;
     }
+}
+
+/* How far each run moves the shares towards the pace it measured: a fifth
+ * follows a change of vCPU speed within some ten runs, while one run's
+ * interruption moves them little. */
+#define BALANCE_RATE 0.2f
+
+static void balance_threads(net *n, int threads)
+{
+    double busy[WORK_SPLIT_MAX], work[WORK_SPLIT_MAX];
+    for (int t = 0; t < threads; t++) {
+        busy[t] = n->pace[(size_t)t * PACE_STRIDE];
+        work[t] = n->pace[(size_t)t * PACE_STRIDE + 1];
+    }
+    work_split_update(&n->split, busy, work, BALANCE_RATE);
 }
 
 float *net_input_buffer(net *n)
@@ -135,16 +160,55 @@ void net_run(net *n, const float *input)
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
     /* Fused blocks nest the kernels' parallel loops inside their own; with
      * nested parallelism enabled that would oversubscribe, so run plainly. */
-    int fuse = omp_get_max_active_levels() <= 1;
+    const int fuse = omp_get_max_active_levels() <= 1;
+    const int threads = omp_get_max_threads() < n->scratch_threads ? omp_get_max_threads()
+                                                                   : n->scratch_threads;
+    if (n->split.threads != threads)
+        work_split_even(&n->split, threads);
+    if (n->pace)
+        memset(n->pace, 0, (size_t)n->scratch_threads * PACE_STRIDE * sizeof(double));
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
         if (l->fused && fuse) {
-            run_block(n, l);
+            run_block(n, l, threads);
             i += l->fused - 1;
         } else {
             run_layer(n, l);
         }
     }
+    if (n->balance && fuse && n->pace && threads <= WORK_SPLIT_MAX)
+        balance_threads(n, threads);
+}
+
+void net_set_balance(net *n, int on)
+{
+    n->balance = on != 0;
+    if (!n->balance)
+        work_split_even(&n->split, n->split.threads);
+}
+
+int net_set_shares(net *n, const float *shares, int threads, char *err, size_t errlen)
+{
+    double share[WORK_SPLIT_MAX];
+    if (threads < 1 || threads > WORK_SPLIT_MAX)
+        return mnv_error(err, errlen, MNV_EINVAL, "shares for %d threads: from 1 to %d are possible",
+                         threads, WORK_SPLIT_MAX);
+    for (int t = 0; t < threads; t++) {
+        if (!(shares[t] > 0.0f) || !(shares[t] < 1e30f))
+            return mnv_error(err, errlen, MNV_EINVAL, "share %d is %g: each must be above 0 and finite",
+                             t, (double)shares[t]);
+        share[t] = shares[t];
+    }
+    work_split_set(&n->split, share, threads);
+    n->balance = 0;
+    return 0;
+}
+
+int net_thread_shares(const net *n, float *shares, int max)
+{
+    for (int t = 0; t < n->split.threads && t < max; t++)
+        shares[t] = n->split.at[t + 1] - n->split.at[t];
+    return n->split.threads;
 }
 
 void net_run_timed(net *n, const float *input, double *seconds)

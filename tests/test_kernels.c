@@ -154,8 +154,10 @@ static void reference(const layer_case *c, const float *in, const float *w, cons
  * stored the weights as float16. */
 static int run_variant(const conv_kernel *k, const layer_case *c, const float *in,
                        const float *w, const float *bias, const float *res,
-                       const expected *e, int threads, int report, int *f16)
+                       const expected *e, int threads, const work_split *ws, int report, int *f16)
 {
+    conv_desc d = c->d;
+    d.split = ws;
     size_t psize = k->packed_size(&c->d);
     void *packed = aligned_alloc(64, (psize + 63) / 64 * 64 + 64);
     float *out = xmalloc((e->n + GUARD) * sizeof(float));
@@ -169,7 +171,7 @@ static int run_variant(const conv_kernel *k, const layer_case *c, const float *i
     if (f16)
         *f16 = k->weights_f16 ? k->weights_f16(&c->d, packed) : 0;
     omp_set_num_threads(threads);
-    k->run(&c->d, packed, in, res, out);
+    k->run(&d, packed, in, res, out);
 
     int bad = 0;
     for (size_t i = 0; i < e->n; i++) {
@@ -205,7 +207,23 @@ typedef struct variant_stats {
     int cases;
 } variant_stats;
 
-/* Run every variant that takes the case at 1 and 2 threads. */
+/* The ways each case runs: 1 thread, 2 sharing evenly, 2 with the shares
+ * the executor gives threads of different speeds (thread 0 slower, then
+ * faster): every part of a kernel must be covered whatever the cut. */
+typedef struct run_mode {
+    int threads;
+    double share0;            /* thread 0's share; 0: no split given */
+} run_mode;
+static const run_mode run_modes[] = {{1, 0}, {2, 0}, {2, 0.27}, {2, 0.74}};
+#define N_RUN_MODES (int)(sizeof run_modes / sizeof run_modes[0])
+
+static void mode_split(const run_mode *m, work_split *ws)
+{
+    const double share[2] = {m->share0, 1.0 - m->share0};
+    work_split_set(ws, share, 2);
+}
+
+/* Run every variant that takes the case in every run mode. */
 static void test_case(const layer_case *c, rng *r, variant_stats *stats, int nvariants)
 {
     const conv_desc *d = &c->d;
@@ -238,12 +256,17 @@ static void test_case(const layer_case *c, rng *r, variant_stats *stats, int nva
         const conv_kernel *k = stats[v].k;
         if (!cpu_supports(k->isa) || !k->supports(d))
             continue;
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int mi = 0; mi < N_RUN_MODES; mi++) {
+            const run_mode *m = &run_modes[mi];
+            work_split ws;
+            mode_split(m, &ws);
             int f16 = 0;
-            int bad = run_variant(k, c, in, w, bias, res, &e, threads, 1, &f16);
+            int bad = run_variant(k, c, in, w, bias, res, &e, m->threads, m->share0 > 0 ? &ws : NULL,
+                                  1, &f16);
             char what[160];
             describe(c, what, sizeof what);
-            CHECK(bad == 0, "%s at %d threads: %d outputs differ on %s", k->name, threads, bad, what);
+            CHECK(bad == 0, "%s at %d threads (thread 0's share %.2f): %d outputs differ on %s",
+                  k->name, m->threads, m->share0 > 0 ? m->share0 : 1.0 / m->threads, bad, what);
             /* float16 storage only for exact values, and always for big
              * exact GEMM weights */
             CHECK(!f16 || c->f16w, "%s stored inexact weights as float16 on %s", k->name, what);
@@ -456,7 +479,7 @@ static void test_detects_errors(rng *r, variant_stats *stats, int nvariants)
         expected e;
         reference(c, in, w, bias, NULL, &e);
         w[nw - 1] += 1.0f; /* the last tap of the last output channel */
-        int bad = run_variant(k, c, in, w, bias, NULL, &e, 1, 0, NULL);
+        int bad = run_variant(k, c, in, w, bias, NULL, &e, 1, NULL, 0, NULL);
         CHECK(bad > 0, "%s: a changed weight went unnoticed", k->name);
         free(e.out), free(e.mag), free(in), free(w), free(bias);
     }

@@ -248,9 +248,9 @@ static void test_small_graph(mnv_isa isa)
 
     /* the same by hand with the reference kernels */
     conv_desc d1 = {H, W, C, OH, OW, K, 3, 3, 2, 2, 1, 1, conv_pad_before(H, 3, 2, 1, TFL_PAD_SAME),
-                    conv_pad_before(W, 3, 2, 1, TFL_PAD_SAME), 0, 1, ACT_RELU6};
-    conv_desc dd = {OH, OW, K, OH, OW, K, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, ACT_RELU};
-    conv_desc d2 = {OH, OW, K, OH, OW, K, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE};
+                    conv_pad_before(W, 3, 2, 1, TFL_PAD_SAME), 0, 1, ACT_RELU6, NULL};
+    conv_desc dd = {OH, OW, K, OH, OW, K, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, ACT_RELU, NULL};
+    conv_desc d2 = {OH, OW, K, OH, OW, K, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE, NULL};
     float ra[OH * OW * K], rd[OH * OW * K], rs[OH * OW * K], want[2 * OH * OW * K];
     conv2d_f32_nhwc_ref(&d1, input, w1, b1, NULL, ra);
     dwconv2d_f32_nhwc_ref(&dd, ra, wd, bd, rd);
@@ -347,10 +347,10 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
 
     static float rex[H * W * E], rdw[H * W * E], want[H * W * CO];
     conv_desc d1 = {H, W, C, EH, EW, E, k, k, ps, ps, 1, 1, conv_pad_before(H, k, ps, 1, TFL_PAD_SAME),
-                    conv_pad_before(W, k, ps, 1, TFL_PAD_SAME), 0, 1, ACT_RELU6};
+                    conv_pad_before(W, k, ps, 1, TFL_PAD_SAME), 0, 1, ACT_RELU6, NULL};
     conv_desc dd = {EH, EW, E, OH, OW, E, 3, 3, stride, stride, 1, 1, conv_pad_before(EH, 3, stride, 1, TFL_PAD_SAME),
-                    conv_pad_before(EW, 3, stride, 1, TFL_PAD_SAME), 1, 1, ACT_RELU6};
-    conv_desc d2 = {OH, OW, E, OH, OW, CO, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE};
+                    conv_pad_before(EW, 3, stride, 1, TFL_PAD_SAME), 1, 1, ACT_RELU6, NULL};
+    conv_desc d2 = {OH, OW, E, OH, OW, CO, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, ACT_NONE, NULL};
     conv2d_f32_nhwc_ref(&d1, input, we, be, NULL, rex);
     dwconv2d_f32_nhwc_ref(&dd, rex, wd, bd, rdw);
     conv2d_f32_nhwc_ref(&d2, rdw, wp, bp, residual ? input : NULL, want);
@@ -367,9 +367,28 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
             break;
         CHECK(net_fused_blocks(n) == 1, "[%s] %d fused blocks, want 1", isa_name(isa), net_fused_blocks(n));
         net_run(n, input);
-        float diff = max_diff(net_output_data(n, 0), want, (size_t)OH * OW * CO);
+        const size_t nout = (size_t)OH * OW * CO;
+        float diff = max_diff(net_output_data(n, 0), want, nout);
         CHECK(diff <= 1e-4f, "[%s] %s block stride %d at %d threads differs from the reference by %g",
               isa_name(isa), stem ? "stem" : "inverted-residual", stride, threads, diff);
+        /* Uneven shares, fixed and then following the threads' pace, give
+         * the very same bits: each value is computed the same way by
+         * whichever thread. */
+        static float first[H * W * CO];
+        memcpy(first, net_output_data(n, 0), nout * sizeof(float));
+        const float uneven[][3] = {{0.23f, 0.77f, 1.0f}, {0.81f, 0.19f, 0.5f}};
+        for (int u = 0; u < 3 && threads > 1; u++) {
+            if (u < 2)
+                CHECK(net_set_shares(n, uneven[u], threads, err, sizeof err) == 0, "%s", err);
+            else
+                net_set_balance(n, 1);
+            for (int run = 0; run < (u < 2 ? 1 : 5); run++) {
+                net_run(n, input);
+                CHECK(memcmp(net_output_data(n, 0), first, nout * sizeof(float)) == 0,
+                      "[%s] %s block stride %d at %d threads: shares set %d changed the output",
+                      isa_name(isa), stem ? "stem" : "inverted-residual", stride, threads, u);
+            }
+        }
         net_free(n);
     }
     omp_set_num_threads(saved);
