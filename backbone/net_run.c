@@ -134,10 +134,14 @@ static void run_block(net *n, const layer *e, int threads)
     }
 }
 
-/* How far each run moves the shares towards the pace it measured: a fifth
- * follows a change of vCPU speed within some ten runs, while one run's
- * interruption moves them little. */
-#define BALANCE_RATE 0.2f
+/* How far each run moves the shares towards the pace it measured. One run's
+ * measurement scatters by about 0.01 of a share when the machine is calm
+ * (more when other work interrupts a thread), and a share 0.01 off costs 2%
+ * of the time; a tenth of the way per run averages over some ten runs (60
+ * ms at 2 threads), while which vCPU is slow changes over seconds or
+ * minutes (seen on a 2-vCPU KVM guest, when a thread moves to the other
+ * vCPU or the host loads one of them). */
+#define BALANCE_RATE 0.1f
 
 static void balance_threads(net *n, int threads)
 {
