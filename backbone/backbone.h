@@ -359,14 +359,15 @@ void net_run(net *n, const float *input);
 const float *net_output_data(const net *n, int i);
 
 /* On (the default): after each run the threads' shares of the layers move
- * towards the speed each thread's CPU showed (see work_split); off: even
+ * towards the speed each thread's CPU showed in the fused blocks (see
+ * work_split; a network without fused blocks keeps even shares); off: even
  * shares, as for a machine whose CPUs all run at one speed. Results do not
  * depend on the shares: every output value is computed the same way
  * whichever thread computes it. */
 void net_set_balance(net *n, int on);
 /* Fixed shares instead (balance off): thread t of `threads` takes
- * shares[t] / sum(shares) of every layer. Runs with another number of
- * threads share evenly. MNV_EINVAL if a share is not finite and above 0,
+ * shares[t] / sum(shares) of every layer. A run with another number of
+ * threads drops them for even shares. MNV_EINVAL if a share is not finite and above 0,
  * or threads is outside 1..WORK_SPLIT_MAX. */
 int net_set_shares(net *n, const float *shares, int threads, char *err, size_t errlen);
 /* The shares the next run gives each thread, into shares[0..max); returns

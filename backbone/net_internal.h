@@ -40,13 +40,13 @@ typedef struct layer {
 
 /* A store is the memory of one or more tensors (a reshape shares its input's
  * store). Store 0 is the network input. */
-#define PACE_STRIDE 8
-
 typedef struct store {
     size_t bytes;
     int first, last;          /* layer steps that write / read it; input = -1 */
     size_t offset;
 } store;
+
+#define PACE_STRIDE 8
 
 struct net {
     int in_h, in_w, in_c;
