@@ -389,6 +389,31 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
                       isa_name(isa), stem ? "stem" : "inverted-residual", stride, threads, u);
             }
         }
+        /* after runs following the threads: shares for this team, within the clamp */
+        float got[3];
+        CHECK(net_thread_shares(n, got, 3) == threads, "[%s] shares for %d threads, want %d", isa_name(isa),
+              net_thread_shares(n, got, 3), threads);
+        float sum = 0.0f;
+        for (int t = 0; t < threads; t++) {
+            sum += got[t];
+            CHECK(threads == 1 || (got[t] > 0.5f / threads - 1e-3f && got[t] < 1.5f / threads + 1e-3f),
+                  "[%s] thread %d of %d has share %g", isa_name(isa), t, threads, got[t]);
+        }
+        CHECK(fabsf(sum - 1.0f) < 1e-5f, "[%s] %d threads' shares add up to %g", isa_name(isa), threads, sum);
+        /* shares that cannot be */
+        const float zero[2] = {0.5f, 0.0f}, nan2[2] = {NAN, 1.0f};
+        err[0] = 0;
+        CHECK(net_set_shares(n, zero, 2, err, sizeof err) == MNV_EINVAL && strstr(err, "share 1"),
+              "a zero share: '%s'", err);
+        err[0] = 0;
+        CHECK(net_set_shares(n, nan2, 2, err, sizeof err) == MNV_EINVAL && strstr(err, "share 0"),
+              "a NaN share: '%s'", err);
+        err[0] = 0;
+        CHECK(net_set_shares(n, zero, 0, err, sizeof err) == MNV_EINVAL && err[0], "shares for 0 threads: '%s'",
+              err);
+        net_run(n, input);
+        CHECK(memcmp(net_output_data(n, 0), first, nout * sizeof(float)) == 0,
+              "[%s] a refused share changed the output", isa_name(isa));
         net_free(n);
     }
     omp_set_num_threads(saved);
