@@ -180,6 +180,14 @@ typedef struct work_split {
     float at[WORK_SPLIT_MAX + 1];
 } work_split;
 
+/* [*lo, *hi): part i of [0, n) cut into `parts` nearly equal parts. Inline
+ * because the GEMM kernels also cut their row tiles with it. */
+static inline void split_range(int n, int parts, int i, int *lo, int *hi)
+{
+    *lo = (int)((int64_t)n * i / parts);
+    *hi = (int)((int64_t)n * (i + 1) / parts);
+}
+
 /* Even shares for `threads` threads (no split beyond WORK_SPLIT_MAX). */
 void work_split_even(work_split *ws, int threads);
 

@@ -2,7 +2,6 @@
  * Uneven work splits: shares of a kernel's rows that follow how fast each
  * thread's vCPU runs (see work_split in backbone.h).
  */
-#include <stdint.h>
 
 #include "backbone/backbone.h"
 
@@ -50,8 +49,7 @@ void work_split_range(const work_split *ws, int n, int parts, int i, int *lo, in
         *hi = i == parts - 1 ? n : cut(n, ws->at[i + 1]);
         return;
     }
-    *lo = (int)((int64_t)n * i / parts);
-    *hi = (int)((int64_t)n * (i + 1) / parts);
+    split_range(n, parts, i, lo, hi);
 }
 
 void work_split_update(work_split *ws, const double *busy, const double *work, float rate)
