@@ -2,7 +2,6 @@
  * Uneven work splits: shares of a kernel's rows that follow how fast each
  * thread's vCPU runs (see work_split in backbone.h).
  */
-
 #include "backbone/backbone.h"
 
 void work_split_even(work_split *ws, int threads)
