@@ -130,6 +130,39 @@ static void test_update(void)
     }
     CHECK(fabs(ws.at[1] - 0.25) < 1e-6, "a thread 10x slower has %.4f, want the floor 0.25", ws.at[1]);
 
+    /* the clamp holds with the shares still adding up to 1, at any team
+     * size and however far apart the speeds (one thread 10x faster than
+     * two others used to get 0.6 of 3) */
+    work_split_even(&ws, 3);
+    const double fast[] = {10.0, 1.0, 1.0};
+    measure(&ws, fast, busy, work);
+    work_split_update(&ws, busy, work, 1.0f);
+    CHECK(fabs(ws.at[1] - 0.5) < 1e-6 && fabs(ws.at[2] - ws.at[1] - 0.25) < 1e-6,
+          "3 threads, one 10x faster: shares %.4f %.4f %.4f, want 0.5 0.25 0.25", ws.at[1],
+          ws.at[2] - ws.at[1], 1.0 - ws.at[2]);
+    uint64_t x = 88172645463325252ull;
+    for (int trial = 0; trial < 2000; trial++) {
+        const int nt = 2 + trial % 7;
+        double speed[8], b[8], wk[8];
+        for (int t = 0; t < nt; t++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            speed[t] = 0.05 + (double)(x % 1000) / 100.0;
+        }
+        work_split_even(&ws, nt);
+        for (int run = 0; run < 3; run++) {
+            measure(&ws, speed, b, wk);
+            work_split_update(&ws, b, wk, run == 0 ? 1.0f : 0.3f);
+        }
+        double sum = 0.0;
+        for (int t = 0; t < nt; t++) {
+            const double sh = ws.at[t + 1] - ws.at[t];
+            sum += sh;
+            CHECK(sh > 0.5 / nt - 1e-6 && sh < 1.5 / nt + 1e-6, "trial %d, %d threads: share %d is %.5f",
+                  trial, nt, t, sh);
+        }
+        CHECK(fabs(sum - 1.0) < 1e-6 && ws.at[nt] == 1.0f, "trial %d: shares add up to %.6f", trial, sum);
+    }
+
     /* no measurement, no change */
     work_split_even(&ws, 2);
     const double none_busy[] = {0.0, 1.0}, some_work[] = {1.0, 1.0};
