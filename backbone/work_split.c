@@ -4,18 +4,6 @@
  */
 #include "backbone/backbone.h"
 
-void work_split_even(work_split *ws, int threads)
-{
-    if (threads < 1 || threads > WORK_SPLIT_MAX) {
-        ws->threads = 0;
-        return;
-    }
-    ws->threads = threads;
-    for (int t = 0; t <= threads; t++)
-        ws->at[t] = (float)t / (float)threads;
-    ws->at[threads] = 1.0f;
-}
-
 void work_split_set(work_split *ws, const double *share, int threads)
 {
     double sum = 0.0, acc = 0.0;
@@ -32,6 +20,14 @@ void work_split_set(work_split *ws, const double *share, int threads)
         ws->at[t + 1] = (float)acc;
     }
     ws->at[threads] = 1.0f;
+}
+
+void work_split_even(work_split *ws, int threads)
+{
+    double ones[WORK_SPLIT_MAX];
+    for (int t = 0; t < threads && t < WORK_SPLIT_MAX; t++)
+        ones[t] = 1.0;
+    work_split_set(ws, ones, threads);
 }
 
 /* Where fraction f of [0, n) ends: at[] is nondecreasing, so the cuts are. */
