@@ -184,17 +184,20 @@ void detector_close(detector *d)
 int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t)
 {
     double t0 = omp_get_wtime();
-    int same = f->width == d->in_w && f->height == d->in_h;
-    if (!same && (d->resize_w != f->width || d->resize_h != f->height)) {
+    const mnv_image *im = &f->img;
+    if (im->format != MNV_PIX_RGB24)
+        return MNV_EUNSUPPORTED;
+    int same = im->width == d->in_w && im->height == d->in_h;
+    if (!same && (d->resize_w != im->width || d->resize_h != im->height)) {
         resize_plan_free(d->resize);
         d->resize = NULL;
         d->resize_w = d->resize_h = 0;
-        if (resize_plan_create(&d->resize, f->width, f->height, d->in_w, d->in_h, NULL, 0) != 0)
+        if (resize_plan_create(&d->resize, im->width, im->height, d->in_w, d->in_h, NULL, 0) != 0)
             return MNV_ENOMEM;
-        d->resize_w = f->width;
-        d->resize_h = f->height;
+        d->resize_w = im->width;
+        d->resize_h = im->height;
     }
-    preprocess_rgb24(same ? NULL : d->resize, f->rgb, f->width, f->height, f->stride, d->in_w, d->in_h,
+    preprocess_rgb24(same ? NULL : d->resize, im->plane[0], im->width, im->height, im->stride[0], d->in_w, d->in_h,
                      d->cfg.input_mean, d->cfg.input_std, net_input_buffer(d->net));
     double t1 = omp_get_wtime();
     net_run(d->net, NULL);

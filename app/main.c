@@ -168,7 +168,7 @@ int main(int argc, char **argv)
         detect_timing t;
         int n = detector_run(&d, &f, dets, DETECT_MAX, &t);
         if (n < 0) {
-            fprintf(stderr, "mnv2det: %s: out of memory for a %dx%d image\n", c.inputs[i], f.width, f.height);
+            fprintf(stderr, "mnv2det: %s: out of memory for a %dx%d image\n", c.inputs[i], f.img.width, f.img.height);
             frame_free(&f);
             status = 1;
             continue;

@@ -32,10 +32,10 @@ static float clampf(float v, float lo, float hi)
 /* Pixel corners in the frame, clipped. */
 static void pixel_box(const detection *d, const frame *f, float px[4])
 {
-    px[0] = clampf(d->bbox.xmin * f->width, 0, (float)f->width);
-    px[1] = clampf(d->bbox.ymin * f->height, 0, (float)f->height);
-    px[2] = clampf(d->bbox.xmax * f->width, 0, (float)f->width);
-    px[3] = clampf(d->bbox.ymax * f->height, 0, (float)f->height);
+    px[0] = clampf(d->bbox.xmin * f->img.width, 0, (float)f->img.width);
+    px[1] = clampf(d->bbox.ymin * f->img.height, 0, (float)f->img.height);
+    px[2] = clampf(d->bbox.xmax * f->img.width, 0, (float)f->img.width);
+    px[3] = clampf(d->bbox.ymax * f->img.height, 0, (float)f->img.height);
 }
 
 void report_json(FILE *out, const detector *d, const char *image, const frame *f,
@@ -43,7 +43,7 @@ void report_json(FILE *out, const detector *d, const char *image, const frame *f
 {
     fputs("{\"image\":", out);
     json_string(out, image);
-    fprintf(out, ",\"width\":%d,\"height\":%d,\"model\":", f->width, f->height);
+    fprintf(out, ",\"width\":%d,\"height\":%d,\"model\":", f->img.width, f->img.height);
     json_string(out, d->model_path);
     fprintf(out, ",\"score_threshold\":%.6g,\"nms_iou\":%.6g", d->cfg.score_threshold, d->cfg.nms_iou);
     if (t)
@@ -68,7 +68,7 @@ void report_json(FILE *out, const detector *d, const char *image, const frame *f
 void report_table(FILE *out, const detector *d, const char *image, const frame *f,
                   const detection *dets, int n, const detect_timing *t)
 {
-    fprintf(out, "%s: %dx%d, %d detection%s", image, f->width, f->height, n, n == 1 ? "" : "s");
+    fprintf(out, "%s: %dx%d, %d detection%s", image, f->img.width, f->img.height, n, n == 1 ? "" : "s");
     if (t)
         fprintf(out, " (inference %.1f ms, pre %.1f ms, post %.1f ms)", t->inference_ms,
                 t->preprocess_ms, t->postprocess_ms);

@@ -16,19 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum mnv_status {
-    MNV_OK = 0,
-    MNV_EIO = -1,          /* cannot open / read / map a file */
-    MNV_EFORMAT = -2,      /* malformed or truncated input */
-    MNV_EUNSUPPORTED = -3, /* well-formed but outside what we implement */
-    MNV_ENOMEM = -4,
-    MNV_EINVAL = -5,       /* bad argument from the caller */
-} mnv_status;
-
-/* printf into err (if non-NULL) and return code; a small convenience used by
- * every folder so that error paths stay one line long. */
-int mnv_error(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+#include "common/common.h"
 
 /* ------------------------------------------------------------------------ */
 /* TFLite flatbuffer reader (tflite.c)                                       */

@@ -1,8 +1,18 @@
 /*
- * capture: frame sources. Knows nothing of models: produces RGB24 frames.
+ * capture: frame sources. Knows nothing of models: produces frames in the
+ * source's own pixel format (common.h's mnv_image), with a sequence number
+ * and a capture time.
  *
- * Errors: 0 on success or a negative code with one line in the caller's err
- * buffer (naming the source and the reason). Nothing here prints or exits.
+ * Every source (still images, Y4M, FFmpeg, V4L2 camera) sits behind one
+ * interface, frame_source: next / release / close. A source owns a small pool
+ * of buffers; a frame handed out by source_next stays valid until it is given
+ * back with source_release, from any thread (the capture thread takes frames,
+ * the detector gives them back). At most SOURCE_MAX_OUTSTANDING frames may be
+ * out at once; source_next on a source with that many out fails with
+ * MNV_EBUSY rather than block.
+ *
+ * Errors: 0 on success or a negative mnv_status with one line in the caller's
+ * err buffer naming the source and the reason. Nothing here prints or exits.
  */
 #ifndef MNV2DET_CAPTURE_H
 #define MNV2DET_CAPTURE_H
@@ -10,20 +20,56 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/common.h"
+
+#define SOURCE_MAX_OUTSTANDING 4
+
+typedef struct frame_source frame_source;
+
 typedef struct frame {
-    uint8_t *rgb;             /* RGB24, row stride bytes apart */
-    int width, height;
-    size_t stride;
-    uint64_t seq;             /* sequence number from the source */
-    uint64_t t_capture_ns;    /* CLOCK_MONOTONIC at capture */
+    mnv_image img;            /* format, size, planes, strides */
+    uint64_t seq;             /* the source's sequence number: 0, 1, 2, ... (a camera's own) */
+    uint64_t t_capture_ns;    /* CLOCK_MONOTONIC ns: the driver's buffer time for a camera,
+                                 the time it was read for a file */
+    uint64_t skipped;         /* frames the source lost just before this one (sequence gap) */
+    double pts;               /* seconds from the start of the stream (file sources'
+                                 presentation time; n / fps for Y4M; 0 for still images) */
+    const char *name;         /* what produced it: the image's path, the file, the device */
+    /* Private to the source that made the frame. */
+    frame_source *src_;
+    int slot_;
 } frame;
+
+/* What a source is, filled at open. */
+typedef struct source_info {
+    const char *kind;         /* "image", "y4m", "ffmpeg", "v4l2" */
+    char name[256];           /* path or device (may be shortened with "...") */
+    int width, height;        /* of the first frame; 0 if not known before reading */
+    mnv_pixfmt format;
+    double fps;               /* nominal frame rate, 0 if none (still images) */
+    int live;                 /* 1 for a camera: frames come at the camera's pace */
+} source_info;
+
+/* The next frame. 0 and a frame in f; MNV_END (positive) at the end of a
+ * stream (f left empty); negative on error (f left empty). A camera waits
+ * up to its timeout and then fails with MNV_ETIMEOUT; MNV_EINTR when
+ * source_interrupt was called. */
+int source_next(frame_source *s, frame *f, char *err, size_t errlen);
+/* Give a frame back to its source (safe on an empty frame); thread-safe. */
+void source_release(frame *f);
+/* Make a source_next that is waiting, or the next one, return MNV_EINTR.
+ * Safe from any thread and from a signal handler's flag watcher. */
+void source_interrupt(frame_source *s);
+/* Close a source; every frame must have been released. Safe on NULL. */
+void source_close(frame_source *s);
+const source_info *source_get_info(const frame_source *s);
 
 /* Decode an image file (PNG, JPEG, PPM/PGM, BMP: whatever libstb decodes)
  * into a newly allocated RGB24 frame. On failure f is left empty and err
  * names the file and the reason (missing, unreadable, not an image). */
 int image_load(frame *f, const char *path, char *err, size_t errlen);
 
-/* Free the pixels of a frame made by this module; safe on an empty frame. */
+/* Free the pixels of a frame made by image_load; safe on an empty frame. */
 void frame_free(frame *f);
 
 #endif

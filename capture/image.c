@@ -43,16 +43,14 @@ int image_load(frame *f, const char *path, char *err, size_t errlen)
         stbi_image_free(px);
         return fail(err, errlen, "%s: %s", path, "image has no pixels");
     }
-    f->rgb = px;
-    f->width = w;
-    f->height = h;
-    f->stride = (size_t)w * 3;
+    mnv_image_pack(&f->img, MNV_PIX_RGB24, w, h, px);
+    f->name = path;
     return 0;
 }
 
 void frame_free(frame *f)
 {
-    if (f->rgb)
-        stbi_image_free(f->rgb);
+    if (f->img.plane[0])
+        stbi_image_free((void *)f->img.plane[0]);
     memset(f, 0, sizeof *f);
 }

@@ -125,7 +125,8 @@ int main(void)
         uint8_t rgb[G * G * 3];
         for (int i = 0; i < G * G * 3; i++)
             rgb[i] = (uint8_t)(i * 37 % 256);
-        frame fr = {rgb, G, G, G * 3, 0, 0};
+        frame fr = {0};
+        mnv_image_pack(&fr.img, MNV_PIX_RGB24, G, G, rgb);
         detection got[16], want[16], scratch[N];
         int n = detector_run(&d, &fr, got, 16, NULL);
 

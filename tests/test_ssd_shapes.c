@@ -120,7 +120,8 @@ int main(void)
         uint8_t *rgb = malloc(IW * IH * 3);
         for (int i = 0; i < IW * IH * 3; i++)
             rgb[i] = (uint8_t)(i * 131 % 251);
-        frame fr = {rgb, IW, IH, IW * 3, 0, 0};
+        frame fr = {0};
+        mnv_image_pack(&fr.img, MNV_PIX_RGB24, IW, IH, rgb);
         d.cfg.score_threshold = 0.3f;
         detection dets[DETECT_MAX], want[DETECT_MAX];
         static detection scratch[N];

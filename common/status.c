@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "backbone/backbone.h"
+#include "common/common.h"
 
 int mnv_error(char *err, size_t errlen, int code, const char *fmt, ...)
 {
