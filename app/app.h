@@ -5,6 +5,7 @@
 #ifndef MNV2DET_APP_H
 #define MNV2DET_APP_H
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "backbone/backbone.h"
@@ -72,6 +73,96 @@ const char *default_model_path(void);
  * 0 on success, -1 otherwise (out untouched). */
 int arg_int(const char *s, long lo, long hi, int *out);
 int arg_float(const char *s, float lo, float hi, float *out);
+
+/* ------------------------------------------------------------------------ */
+/* Frames in flight: timestamps, the mailbox, the pipeline (pipeline.c)     */
+/* ------------------------------------------------------------------------ */
+
+/* CLOCK_MONOTONIC now, in ns (the clock V4L2 stamps buffers with). */
+uint64_t mono_ns(void);
+
+/* Where a frame has been, CLOCK_MONOTONIC ns; 0 = not reached. */
+typedef struct frame_times {
+    uint64_t captured;        /* the camera's buffer time; a paced file frame's due time;
+                                 else when it was read */
+    uint64_t dequeued;        /* the capture thread had it from the source */
+    uint64_t taken;           /* the detector took it from the mailbox */
+    uint64_t detect_start, detect_end;
+    uint64_t presented;
+} frame_times;
+
+typedef struct live_frame { frame f; frame_times t; } live_frame;
+
+/* One slot between the capture thread and the detector, newest wins. */
+typedef struct mailbox {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    live_frame slot;
+    int full, closed, held;   /* held: frames taken and not yet done */
+    int status;               /* why it was closed: 0 end of stream, or an mnv_status */
+    char err[512];
+    uint64_t dropped, put;
+} mailbox;
+
+int mailbox_init(mailbox *m);
+/* Gives back a frame still waiting in the slot. */
+void mailbox_destroy(mailbox *m);
+/* Post a frame (ownership passes; *lf is cleared). wait = 0: replace the one
+ * waiting, which goes back to its source and counts as dropped; wait = 1:
+ * block until the slot is empty. MNV_EINTR (frame given back) once closed. */
+int mailbox_put(mailbox *m, live_frame *lf, int wait);
+/* Take the waiting frame, blocking until there is one: 0; after a close with
+ * nothing waiting, MNV_END (end of stream) or the close status. *dropped (if
+ * non-NULL) gets the drops so far. Each frame taken is followed by one
+ * mailbox_done once it has been given back to its source. */
+int mailbox_take(mailbox *m, live_frame *lf, uint64_t *dropped);
+void mailbox_done(mailbox *m);
+/* No more frames: wake the taker. The first close's status and err stick. */
+void mailbox_close(mailbox *m, int status, const char *err);
+/* Give back the waiting frame, if any (1 if there was one). */
+int mailbox_drain(mailbox *m);
+/* Drain, then wait until every taken frame is done (before closing a source). */
+void mailbox_wait_idle(mailbox *m);
+
+typedef struct pipeline_options {
+    int realtime;             /* pace file frames at their frame rate, dropping what the
+                                 detector misses, as a camera would */
+    int reconnect;            /* camera: wait for a vanished or stalled device and resume */
+    /* With reconnect: opens the source again (a camera), 0 or an error; chosen
+     * gets a line saying what was opened. */
+    int (*reopen)(void *ctx, frame_source **src, char *chosen, size_t chosenlen,
+                  char *err, size_t errlen);
+    void *reopen_ctx;
+    int skip_bad_inputs;      /* a picture that does not decode is reported and skipped */
+    long max_frames;          /* stop after this many detections; 0: until the end */
+} pipeline_options;
+
+typedef struct pipeline_stats {
+    uint64_t captured;        /* frames read from the source */
+    uint64_t processed;       /* frames the detector ran on */
+    uint64_t dropped;         /* replaced in the mailbox before the detector took them */
+    uint64_t skipped;         /* lost by the source itself (camera sequence gaps) */
+    uint64_t bad_inputs;      /* pictures skipped because they did not decode */
+    int interrupted;          /* ended by SIGINT / SIGTERM */
+} pipeline_stats;
+
+/* Called with each processed frame, on the detector's thread; nonzero stops. */
+typedef int (*frame_sink)(void *ctx, const live_frame *lf, const detection *dets, int n,
+                          const detect_timing *t);
+
+/* Run the source through the detector until the stream ends, max_frames,
+ * the sink says stop, or SIGINT/SIGTERM (signals_start must have run). *src
+ * may be replaced by a reconnect; the caller closes it. 0, or the source's
+ * or detector's error with its line in err. */
+int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, frame_sink sink,
+                 void *ctx, pipeline_stats *st, char *err, size_t errlen);
+
+/* Block SIGINT and SIGTERM in this thread (call first in main, before any
+ * thread exists) and start the thread that handles them. */
+int signals_start(void);
+/* What SIGINT/SIGTERM do from now on: call h(ctx, sig) on the watcher
+ * thread; NULL restores the default (the process ends). */
+void signals_set_handler(void (*h)(void *ctx, int sig), void *ctx);
 
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
