@@ -44,7 +44,8 @@ void detector_close(detector *d);
 /* Timings of one detector_run, in milliseconds. */
 typedef struct detect_timing { double preprocess_ms, inference_ms, postprocess_ms; } detect_timing;
 
-/* Detect objects in one frame (RGB24 for now: other formats give
+/* Detect objects in one frame of any mnv_pixfmt (RGB24, YUYV, NV12, I420:
+ * read as it is by preprocess_image; an unknown format gives
  * MNV_EUNSUPPORTED); boxes stay normalized to the frame.
  * Returns the number of detections written to out (at most max_out), or a
  * negative mnv_status when a frame of a new size cannot be planned for

@@ -4,12 +4,18 @@
  * BILINEAR resize that made the golden inputs, so a 1920-wide frame is
  * averaged over its pixels instead of sampled at 300 points (plain bilinear
  * sampling would alias fine texture into the network's input).
+ *
+ * YUV frames are converted to RGB inside the horizontal pass, one input row
+ * at a time into a small per-thread buffer, so the frame is read once and no
+ * full-size RGB copy is ever written.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backbone/backbone.h"
+#include "backbone/yuv_internal.h"
 
 typedef struct taps {
     int *first;               /* per output index: first input index */
@@ -65,6 +71,9 @@ struct resize_plan {
     int in_w, in_h, out_w, out_h;
     taps x, y;
     float *rows;              /* in_h x out_w x 3: the horizontal pass */
+    int x_lo, x_hi, y_lo, y_hi; /* the input columns and rows any tap reads */
+    float *conv;              /* conv_threads x 3 x in_w: one row converted to R, G, B planes */
+    int conv_threads;
 };
 
 void resize_plan_free(resize_plan *p)
@@ -74,7 +83,20 @@ void resize_plan_free(resize_plan *p)
     taps_free(&p->x);
     taps_free(&p->y);
     free(p->rows);
+    free(p->conv);
     free(p);
+}
+
+/* [lo, hi): the inputs that some output's taps read. */
+static void taps_span(const taps *t, int out, int *lo, int *hi)
+{
+    *lo = t->first[0], *hi = t->first[0] + t->count[0];
+    for (int o = 1; o < out; o++) {
+        if (t->first[o] < *lo)
+            *lo = t->first[o];
+        if (t->first[o] + t->count[o] > *hi)
+            *hi = t->first[o] + t->count[o];
+    }
 }
 
 int resize_plan_create(resize_plan **out, int in_w, int in_h, int out_w, int out_h,
@@ -88,12 +110,38 @@ int resize_plan_create(resize_plan **out, int in_w, int in_h, int out_w, int out
         return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
     p->in_w = in_w, p->in_h = in_h, p->out_w = out_w, p->out_h = out_h;
     p->rows = malloc((size_t)in_h * out_w * 3 * sizeof *p->rows);
-    if (!p->rows || taps_make(&p->x, in_w, out_w) || taps_make(&p->y, in_h, out_h)) {
+    p->conv_threads = omp_get_max_threads();
+    p->conv = malloc((size_t)p->conv_threads * 3 * in_w * sizeof *p->conv);
+    if (!p->rows || !p->conv || taps_make(&p->x, in_w, out_w) || taps_make(&p->y, in_h, out_h)) {
         resize_plan_free(p);
         return mnv_error(err, errlen, MNV_ENOMEM, "out of memory for a %dx%d resize", in_w, in_h);
     }
+    taps_span(&p->x, out_w, &p->x_lo, &p->x_hi);
+    taps_span(&p->y, out_h, &p->y_lo, &p->y_hi);
     *out = p;
     return 0;
+}
+
+/* The second pass, over the plan's rows of horizontally filtered pixels. */
+static void vertical_pass(const resize_plan *p, int out_w, int out_h, float mean, float std, float *out)
+{
+    const float *rows = p->rows;
+    const taps *ty = &p->y;
+    #pragma omp parallel for schedule(static)
+    for (int y = 0; y < out_h; y++) {
+        const float *wt = ty->w + (size_t)y * ty->max_taps;
+        float *dst = out + (size_t)y * out_w * 3;
+        for (int x = 0; x < out_w * 3; x++) {
+            const float *src = rows + (size_t)ty->first[y] * out_w * 3 + x;
+            float v = 0;
+            for (int k = 0; k < ty->count[y]; k++)
+                v += wt[k] * src[(size_t)k * out_w * 3];
+            /* PIL rounds each pass to 8 bits; rounding the result keeps the
+             * network input on the same grid of values. */
+            v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+            dst[x] = (nearbyintf(v) - mean) / std;
+        }
+    }
 }
 
 void preprocess_rgb24(resize_plan *p, const uint8_t *rgb, int w, int h, size_t stride,
@@ -106,7 +154,7 @@ void preprocess_rgb24(resize_plan *p, const uint8_t *rgb, int w, int h, size_t s
         return;
     }
     float *rows = p->rows;
-    const taps *tx = &p->x, *ty = &p->y;
+    const taps *tx = &p->x;
     #pragma omp parallel for schedule(static)
     for (int y = 0; y < h; y++) {
         const uint8_t *src = rgb + (size_t)y * stride;
@@ -123,19 +171,130 @@ void preprocess_rgb24(resize_plan *p, const uint8_t *rgb, int w, int h, size_t s
             dst[3 * x] = r, dst[3 * x + 1] = g, dst[3 * x + 2] = b;
         }
     }
-    #pragma omp parallel for schedule(static)
-    for (int y = 0; y < out_h; y++) {
-        const float *wt = ty->w + (size_t)y * ty->max_taps;
-        float *dst = out + (size_t)y * out_w * 3;
-        for (int x = 0; x < out_w * 3; x++) {
-            const float *src = rows + (size_t)ty->first[y] * out_w * 3 + x;
-            float v = 0;
-            for (int k = 0; k < ty->count[y]; k++)
-                v += wt[k] * src[(size_t)k * out_w * 3];
-            /* PIL rounds each pass to 8 bits; rounding the result keeps the
-             * network input on the same grid of values. */
-            v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
-            dst[x] = (nearbyintf(v) - mean) / std;
+    vertical_pass(p, out_w, out_h, mean, std, out);
+}
+
+/* The formula of yuv_internal.h in float, unrounded: coefficient / 2^14 is
+ * exact in float, and so is every product and sum below (see there). */
+#define KY ((float)YUV_KY / YUV_FRAC)
+#define KRV ((float)YUV_KRV / YUV_FRAC)
+#define KGU ((float)YUV_KGU / YUV_FRAC)
+#define KGV ((float)YUV_KGV / YUV_FRAC)
+#define KBU ((float)YUV_KBU / YUV_FRAC)
+
+static inline float clamp255(float v)
+{
+    return v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+}
+
+/* Pixels 2j and 2j + 1 (luma y0, y1) sharing chroma u, v, into r/g/b[2j..]. */
+static inline void put_pair(float y0, float y1, float u, float v, float *r, float *g, float *b)
+{
+    float d = u - 128.0f, e = v - 128.0f;
+    float cr = KRV * e, cg = -KGU * d - KGV * e, cb = KBU * d;
+    float l0 = KY * (y0 - 16.0f), l1 = KY * (y1 - 16.0f);
+    r[0] = clamp255(l0 + cr), r[1] = clamp255(l1 + cr);
+    g[0] = clamp255(l0 + cg), g[1] = clamp255(l1 + cg);
+    b[0] = clamp255(l0 + cb), b[1] = clamp255(l1 + cb);
+}
+
+static inline void put_one(float y0, float u, float v, float *r, float *g, float *b)
+{
+    float d = u - 128.0f, e = v - 128.0f, l0 = KY * (y0 - 16.0f);
+    r[0] = clamp255(l0 + KRV * e);
+    g[0] = clamp255(l0 + (-KGU * d - KGV * e));
+    b[0] = clamp255(l0 + KBU * d);
+}
+
+/* Row y's pixels [lo, hi) of a YUV image as float R, G, B planes indexed by
+ * x (r[x]); may also fill pixel lo - 1, never reads past pixel hi - 1. The
+ * loops go by chroma pairs so that each chroma sample is read once. */
+static void convert_row(const mnv_image *im, int y, int lo, int hi, float *r, float *g, float *b)
+{
+    const int j0 = lo >> 1, j1 = hi >> 1, odd = hi & 1;
+    const uint8_t *p0 = im->plane[0] + (size_t)y * im->stride[0];
+    if (im->format == MNV_PIX_YUYV) {
+        for (int j = j0; j < j1; j++) {
+            const uint8_t *q = p0 + 4 * (size_t)j;
+            put_pair(q[0], q[2], q[1], q[3], r + 2 * j, g + 2 * j, b + 2 * j);
+        }
+        if (odd) {
+            const uint8_t *q = p0 + 4 * (size_t)j1;
+            put_one(q[0], q[1], q[3], r + 2 * j1, g + 2 * j1, b + 2 * j1);
+        }
+    } else if (im->format == MNV_PIX_NV12) {
+        const uint8_t *c = im->plane[1] + (size_t)(y >> 1) * im->stride[1];
+        for (int j = j0; j < j1; j++)
+            put_pair(p0[2 * j], p0[2 * j + 1], c[2 * j], c[2 * j + 1], r + 2 * j, g + 2 * j, b + 2 * j);
+        if (odd)
+            put_one(p0[2 * j1], c[2 * j1], c[2 * j1 + 1], r + 2 * j1, g + 2 * j1, b + 2 * j1);
+    } else {
+        const uint8_t *u = im->plane[1] + (size_t)(y >> 1) * im->stride[1];
+        const uint8_t *v = im->plane[2] + (size_t)(y >> 1) * im->stride[2];
+        for (int j = j0; j < j1; j++)
+            put_pair(p0[2 * j], p0[2 * j + 1], u[j], v[j], r + 2 * j, g + 2 * j, b + 2 * j);
+        if (odd)
+            put_one(p0[2 * j1], u[j1], v[j1], r + 2 * j1, g + 2 * j1, b + 2 * j1);
+    }
+}
+
+/* The horizontal taps over one converted row, into out_w interleaved RGB. */
+static void filter_row(const taps *tx, int out_w, const float *r, const float *g, const float *b,
+                       float *dst)
+{
+    for (int x = 0; x < out_w; x++) {
+        const float *wt = tx->w + (size_t)x * tx->max_taps;
+        const int f = tx->first[x];
+        float sr = 0, sg = 0, sb = 0;
+        for (int k = 0; k < tx->count[x]; k++) {
+            sr += wt[k] * r[f + k];
+            sg += wt[k] * g[f + k];
+            sb += wt[k] * b[f + k];
+        }
+        dst[3 * x] = sr, dst[3 * x + 1] = sg, dst[3 * x + 2] = sb;
+    }
+}
+
+void preprocess_image(resize_plan *p, const mnv_image *img, int out_w, int out_h, float mean,
+                      float std, float *out)
+{
+    const int w = img->width, h = img->height;
+    if (img->format == MNV_PIX_RGB24) {
+        preprocess_rgb24(p, img->plane[0], w, h, img->stride[0], out_w, out_h, mean, std, out);
+        return;
+    }
+    if ((unsigned)img->format >= MNV_PIX_COUNT)
+        return;
+    if (w == out_w && h == out_h) {
+        /* Exactly the reference's bytes: mnv_image_to_rgb24 then the copy of
+         * preprocess_rgb24. */
+        #pragma omp parallel for schedule(static)
+        for (int y = 0; y < h; y++) {
+            float *dst = out + (size_t)y * w * 3;
+            for (int x = 0; x < w; x++) {
+                int Y, U, V;
+                uint8_t rgb[3];
+                yuv_sample(img, x, y, &Y, &U, &V);
+                yuv_to_rgb8(Y, U, V, rgb);
+                for (int c = 0; c < 3; c++)
+                    dst[3 * x + c] = ((float)rgb[c] - mean) / std;
+            }
+        }
+        return;
+    }
+    /* The plan's conversion rows serve the threads it was made for; a team
+     * grown since then runs with that many. */
+    int threads = omp_get_max_threads();
+    if (threads > p->conv_threads)
+        threads = p->conv_threads;
+    #pragma omp parallel num_threads(threads)
+    {
+        float *r = p->conv + (size_t)omp_get_thread_num() * 3 * w, *g = r + w, *b = g + w;
+        #pragma omp for schedule(static)
+        for (int y = p->y_lo; y < p->y_hi; y++) {
+            convert_row(img, y, p->x_lo, p->x_hi, r, g, b);
+            filter_row(&p->x, out_w, r, g, b, p->rows + (size_t)y * out_w * 3);
         }
     }
+    vertical_pass(p, out_w, out_h, mean, std, out);
 }
