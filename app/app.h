@@ -77,4 +77,21 @@ int arg_float(const char *s, float lo, float hi, float *out);
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
 
+/* Median times of pre-processing one frame of a format and size into an
+ * out_w x out_h input: fused (preprocess_image) and convert-then-resize
+ * (mnv_image_to_rgb24, then preprocess_rgb24). */
+typedef struct preprocess_timing {
+    mnv_pixfmt format;
+    int width, height;
+    double fused_ms, separate_ms;
+} preprocess_timing;
+
+/* Time YUYV and NV12 frames of 640x480 and 1280x720, made from a real
+ * picture (the source tree's tests/data/messi5.jpg; noise when it is not
+ * there, *picture says which), iters runs after warmup each, at the current
+ * OpenMP thread count. Returns the number of results written (at most
+ * max_res), or MNV_ENOMEM. */
+int bench_preprocess(int out_w, int out_h, int iters, int warmup, preprocess_timing *res, int max_res,
+                     const char **picture);
+
 #endif

@@ -27,6 +27,7 @@ typedef struct taps {
 static void taps_free(taps *t)
 {
     free(t->first), free(t->count), free(t->w);
+    t->first = t->count = NULL, t->w = NULL; /* a failed taps_make is freed again with its plan */
 }
 
 static int taps_make(taps *t, int in, int out)
@@ -72,8 +73,8 @@ struct resize_plan {
     taps x, y;
     float *rows;              /* in_h x out_w x 3: the horizontal pass */
     int x_lo, x_hi, y_lo, y_hi; /* the input columns and rows any tap reads */
-    float *conv;              /* conv_threads x 3 x in_w: one row converted to R, G, B planes */
-    int conv_threads;
+    float *conv;              /* conv_threads x 3 x in_w: a YUV row converted, as R, G, B planes */
+    int conv_threads;         /* omp_get_max_threads() when the plan was made */
 };
 
 void resize_plan_free(resize_plan *p)
@@ -174,69 +175,7 @@ void preprocess_rgb24(resize_plan *p, const uint8_t *rgb, int w, int h, size_t s
     vertical_pass(p, out_w, out_h, mean, std, out);
 }
 
-/* The formula of yuv_internal.h in float, unrounded: coefficient / 2^14 is
- * exact in float, and so is every product and sum below (see there). */
-#define KY ((float)YUV_KY / YUV_FRAC)
-#define KRV ((float)YUV_KRV / YUV_FRAC)
-#define KGU ((float)YUV_KGU / YUV_FRAC)
-#define KGV ((float)YUV_KGV / YUV_FRAC)
-#define KBU ((float)YUV_KBU / YUV_FRAC)
-
-static inline float clamp255(float v)
-{
-    return v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
-}
-
-/* Pixels 2j and 2j + 1 (luma y0, y1) sharing chroma u, v, into r/g/b[2j..]. */
-static inline void put_pair(float y0, float y1, float u, float v, float *r, float *g, float *b)
-{
-    float d = u - 128.0f, e = v - 128.0f;
-    float cr = KRV * e, cg = -KGU * d - KGV * e, cb = KBU * d;
-    float l0 = KY * (y0 - 16.0f), l1 = KY * (y1 - 16.0f);
-    r[0] = clamp255(l0 + cr), r[1] = clamp255(l1 + cr);
-    g[0] = clamp255(l0 + cg), g[1] = clamp255(l1 + cg);
-    b[0] = clamp255(l0 + cb), b[1] = clamp255(l1 + cb);
-}
-
-static inline void put_one(float y0, float u, float v, float *r, float *g, float *b)
-{
-    float d = u - 128.0f, e = v - 128.0f, l0 = KY * (y0 - 16.0f);
-    r[0] = clamp255(l0 + KRV * e);
-    g[0] = clamp255(l0 + (-KGU * d - KGV * e));
-    b[0] = clamp255(l0 + KBU * d);
-}
-
-/* Row y's pixels [lo, hi) of a YUV image as float R, G, B planes indexed by
- * x (r[x]); may also fill pixel lo - 1, never reads past pixel hi - 1. The
- * loops go by chroma pairs so that each chroma sample is read once. */
-static void convert_row(const mnv_image *im, int y, int lo, int hi, float *r, float *g, float *b)
-{
-    const int j0 = lo >> 1, j1 = hi >> 1, odd = hi & 1;
-    const uint8_t *p0 = im->plane[0] + (size_t)y * im->stride[0];
-    if (im->format == MNV_PIX_YUYV) {
-        for (int j = j0; j < j1; j++) {
-            const uint8_t *q = p0 + 4 * (size_t)j;
-            put_pair(q[0], q[2], q[1], q[3], r + 2 * j, g + 2 * j, b + 2 * j);
-        }
-        if (odd) {
-            const uint8_t *q = p0 + 4 * (size_t)j1;
-            put_one(q[0], q[1], q[3], r + 2 * j1, g + 2 * j1, b + 2 * j1);
-        }
-    } else if (im->format == MNV_PIX_NV12) {
-        const uint8_t *c = im->plane[1] + (size_t)(y >> 1) * im->stride[1];
-        for (int j = j0; j < j1; j++)
-            put_pair(p0[2 * j], p0[2 * j + 1], c[2 * j], c[2 * j + 1], r + 2 * j, g + 2 * j, b + 2 * j);
-        if (odd)
-            put_one(p0[2 * j1], c[2 * j1], c[2 * j1 + 1], r + 2 * j1, g + 2 * j1, b + 2 * j1);
-    } else {
-        const uint8_t *u = im->plane[1] + (size_t)(y >> 1) * im->stride[1];
-        const uint8_t *v = im->plane[2] + (size_t)(y >> 1) * im->stride[2];
-        for (int j = j0; j < j1; j++)
-            put_pair(p0[2 * j], p0[2 * j + 1], u[j], v[j], r + 2 * j, g + 2 * j, b + 2 * j);
-        if (odd)
-            put_one(p0[2 * j1], u[j1], v[j1], r + 2 * j1, g + 2 * j1, b + 2 * j1);
-    }
-}
+#define SAME_CHUNK 256 /* pixels converted at a time at the same size (even) */
 
 /* The horizontal taps over one converted row, into out_w interleaved RGB. */
 static void filter_row(const taps *tx, int out_w, const float *r, const float *g, const float *b,
@@ -266,18 +205,20 @@ void preprocess_image(resize_plan *p, const mnv_image *img, int out_w, int out_h
     if ((unsigned)img->format >= MNV_PIX_COUNT)
         return;
     if (w == out_w && h == out_h) {
-        /* Exactly the reference's bytes: mnv_image_to_rgb24 then the copy of
-         * preprocess_rgb24. */
+        /* Rounded as mnv_image_to_rgb24 rounds: exactly its result, copied
+         * as preprocess_rgb24 copies. */
         #pragma omp parallel for schedule(static)
         for (int y = 0; y < h; y++) {
             float *dst = out + (size_t)y * w * 3;
-            for (int x = 0; x < w; x++) {
-                int Y, U, V;
-                uint8_t rgb[3];
-                yuv_sample(img, x, y, &Y, &U, &V);
-                yuv_to_rgb8(Y, U, V, rgb);
-                for (int c = 0; c < 3; c++)
-                    dst[3 * x + c] = ((float)rgb[c] - mean) / std;
+            for (int x0 = 0; x0 < w; x0 += SAME_CHUNK) {
+                int n = w - x0 < SAME_CHUNK ? w - x0 : SAME_CHUNK;
+                float r[SAME_CHUNK], g[SAME_CHUNK], b[SAME_CHUNK];
+                yuv_row(img, y, x0, x0 + n, r, g, b);
+                for (int i = 0; i < n; i++) {
+                    dst[3 * (x0 + i)] = ((float)yuv_round8(r[i]) - mean) / std;
+                    dst[3 * (x0 + i) + 1] = ((float)yuv_round8(g[i]) - mean) / std;
+                    dst[3 * (x0 + i) + 2] = ((float)yuv_round8(b[i]) - mean) / std;
+                }
             }
         }
         return;
@@ -292,7 +233,9 @@ void preprocess_image(resize_plan *p, const mnv_image *img, int out_w, int out_h
         float *r = p->conv + (size_t)omp_get_thread_num() * 3 * w, *g = r + w, *b = g + w;
         #pragma omp for schedule(static)
         for (int y = p->y_lo; y < p->y_hi; y++) {
-            convert_row(img, y, p->x_lo, p->x_hi, r, g, b);
+            /* yuv_row starts at an even pixel: r[x] is pixel x */
+            int base = p->x_lo & ~1;
+            yuv_row(img, y, p->x_lo, p->x_hi, r + base, g + base, b + base);
             filter_row(&p->x, out_w, r, g, b, p->rows + (size_t)y * out_w * 3);
         }
     }

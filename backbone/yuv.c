@@ -6,6 +6,8 @@
 #include "backbone/backbone.h"
 #include "backbone/yuv_internal.h"
 
+#define CHUNK 256 /* pixels converted at a time (even, so chunks start on a chroma pair) */
+
 int mnv_image_to_rgb24(const mnv_image *img, uint8_t *rgb, size_t stride)
 {
     if (!img || !rgb || (unsigned)img->format >= MNV_PIX_COUNT || img->width < 1 || img->height < 1 ||
@@ -28,10 +30,15 @@ int mnv_image_to_rgb24(const mnv_image *img, uint8_t *rgb, size_t stride)
                 dst[i] = src[i];
             continue;
         }
-        for (int x = 0; x < w; x++) {
-            int Y, U, V;
-            yuv_sample(img, x, y, &Y, &U, &V);
-            yuv_to_rgb8(Y, U, V, dst + 3 * x);
+        for (int x0 = 0; x0 < w; x0 += CHUNK) {
+            int n = w - x0 < CHUNK ? w - x0 : CHUNK;
+            float r[CHUNK], g[CHUNK], b[CHUNK];
+            yuv_row(img, y, x0, x0 + n, r, g, b);
+            for (int i = 0; i < n; i++) {
+                dst[3 * (x0 + i)] = yuv_round8(r[i]);
+                dst[3 * (x0 + i) + 1] = yuv_round8(g[i]);
+                dst[3 * (x0 + i) + 2] = yuv_round8(b[i]);
+            }
         }
     }
     return 0;
