@@ -19,6 +19,7 @@
  *        the RGB24 run's detections; SKIP (77) without the model.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,32 @@ static void check_round_trip(const frame *picture)
     free(rgb), free(back);
 }
 
+/* A plan made for fewer threads than later run it (its conversion rows are
+ * per thread): the same result as a plan made for the team. */
+static void check_plan_threads(const frame *picture)
+{
+    const int w = 640, h = 480, team = omp_get_max_threads() > 1 ? omp_get_max_threads() : 2;
+    uint8_t *rgb = picture_at(picture, w, h);
+    float *a = malloc(NET * NET * 3 * sizeof *a), *b = malloc(NET * NET * 3 * sizeof *b);
+    resize_plan *one = NULL, *all = NULL;
+    char err[256];
+    test_frame t = {0};
+    CHECK(rgb && a && b && make_frame(&t, MNV_PIX_NV12, rgb, w, h, 0) == 0, "out of memory");
+    omp_set_num_threads(1);
+    CHECK(resize_plan_create(&one, w, h, NET, NET, err, sizeof err) == 0, "%s", err);
+    omp_set_num_threads(team);
+    CHECK(resize_plan_create(&all, w, h, NET, NET, err, sizeof err) == 0, "%s", err);
+    if (one && all && t.plane[0]) {
+        preprocess_image(one, &t.img, NET, NET, MEAN, STD, a);
+        preprocess_image(all, &t.img, NET, NET, MEAN, STD, b);
+        CHECK(memcmp(a, b, NET * NET * 3 * sizeof *a) == 0,
+              "a plan made for 1 thread and run by %d gives another result", team);
+    }
+    resize_plan_free(one), resize_plan_free(all);
+    test_frame_free(&t);
+    free(rgb), free(a), free(b);
+}
+
 /* ---- detections from YUV frames (suite 'model') -------------------------- */
 
 /* Tolerances between a golden image's RGB24 run and its YUV runs. The YUV
@@ -513,6 +540,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         check_round_trip(&picture);
         compare_sizes(&picture);
+        check_plan_threads(&picture);
         frame_free(&picture);
     }
     return check_finish("pre-processing");
