@@ -77,13 +77,14 @@ int arg_float(const char *s, float lo, float hi, float *out);
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
 
-/* Median times of pre-processing one frame of a format and size into an
- * out_w x out_h input: fused (preprocess_image) and convert-then-resize
- * (mnv_image_to_rgb24, then preprocess_rgb24). */
+/* Times of pre-processing one frame of a format and size into an out_w x
+ * out_h input: fused (preprocess_image) and convert-then-resize
+ * (mnv_image_to_rgb24, then preprocess_rgb24); median and fastest run. */
 typedef struct preprocess_timing {
     mnv_pixfmt format;
     int width, height;
     double fused_ms, separate_ms;
+    double fused_min_ms, separate_min_ms;
 } preprocess_timing;
 
 /* Time YUYV and NV12 frames of 640x480 and 1280x720, made from a real

@@ -172,12 +172,13 @@ int bench_main(int argc, char **argv)
         printf("},\"even_split\":%s,\"shares\":[", even ? "true" : "false");
         for (int i = 0; i < nshares && i < 8; i++)
             printf("%s%.3f", i ? "," : "", shares[i]);
-        printf("],\"preprocess\":{\"picture\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":[",
+        printf("],\"preprocess\":{\"picture\":\"%s\",\"input_width\":%d,\"input_height\":%d,\"frames\":[",
                picture, w, h);
         for (int i = 0; i < npre; i++)
             printf("%s{\"format\":\"%s\",\"width\":%d,\"height\":%d,\"fused_ms\":%.3f,"
-                   "\"convert_then_resize_ms\":%.3f}", i ? "," : "", mnv_pixfmt_name(pre[i].format),
-                   pre[i].width, pre[i].height, pre[i].fused_ms, pre[i].separate_ms);
+                   "\"convert_then_resize_ms\":%.3f,\"fused_min_ms\":%.3f,\"convert_then_resize_min_ms\":%.3f}",
+                   i ? "," : "", mnv_pixfmt_name(pre[i].format), pre[i].width, pre[i].height, pre[i].fused_ms,
+                   pre[i].separate_ms, pre[i].fused_min_ms, pre[i].separate_min_ms);
         printf("]}}\n");
     } else {
         printf("model    %s\n", model);
@@ -209,12 +210,13 @@ int bench_main(int argc, char **argv)
                    li.kernel, li.weights_f16 ? "f16w" : "", ms,
                    ms > 0 ? 2.0 * li.macs / (ms * 1e-3) / 1e9 : 0.0, li.name);
         }
-        printf("preprocess  a frame to the %dx%d input, median of %d runs (frames made from %s):\n"
+        printf("preprocess  a frame to the %dx%d input, median (min) of %d runs, frames made from %s:\n"
                "            fused convert+resize vs convert to RGB24, then resize\n", w, h, iters, picture);
         for (int i = 0; i < npre; i++)
-            printf("  %-5s %4dx%-4d fused %7.3f ms   convert-then-resize %7.3f ms   %.2fx\n",
+            printf("  %-5s %4dx%-4d fused %7.3f (%.3f) ms   convert-then-resize %7.3f (%.3f) ms   %.2fx\n",
                    mnv_pixfmt_name(pre[i].format), pre[i].width, pre[i].height, pre[i].fused_ms,
-                   pre[i].separate_ms, pre[i].fused_ms > 0 ? pre[i].separate_ms / pre[i].fused_ms : 0.0);
+                   pre[i].fused_min_ms, pre[i].separate_ms, pre[i].separate_min_ms,
+                   pre[i].fused_ms > 0 ? pre[i].separate_ms / pre[i].fused_ms : 0.0);
     }
     free(t);
     free(layer_s);

@@ -94,9 +94,10 @@ static int picture_at(uint8_t *rgb, int w, int h, const char **name)
     return 0;
 }
 
-/* Median milliseconds of runs of one way (fused or not) after warmup. */
-static double time_one(int fused, resize_plan *plan, const mnv_image *img, uint8_t *rgb, int out_w, int out_h,
-                       float *out, double *t, int iters, int warmup)
+/* Median and fastest milliseconds of runs of one way (fused or not) after
+ * warmup. */
+static void time_one(int fused, resize_plan *plan, const mnv_image *img, uint8_t *rgb, int out_w, int out_h,
+                     float *out, double *t, int iters, int warmup, double *median, double *min)
 {
     const int w = img->width, h = img->height;
     for (int i = -warmup; i < iters; i++) {
@@ -111,7 +112,8 @@ static double time_one(int fused, resize_plan *plan, const mnv_image *img, uint8
             t[i] = (omp_get_wtime() - t0) * 1e3;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_double);
-    return t[iters / 2];
+    *median = t[iters / 2];
+    *min = t[0];
 }
 
 int bench_preprocess(int out_w, int out_h, int iters, int warmup, preprocess_timing *res, int max_res,
@@ -136,9 +138,11 @@ int bench_preprocess(int out_w, int out_h, int iters, int warmup, preprocess_tim
         } else {
             mnv_image img;
             make_frame(&img, cases[c].f, rgb, w, h, data);
-            res[n] = (preprocess_timing){cases[c].f, w, h, 0, 0};
-            res[n].fused_ms = time_one(1, plan, &img, rgb, out_w, out_h, out, t, iters, warmup);
-            res[n].separate_ms = time_one(0, plan, &img, rgb, out_w, out_h, out, t, iters, warmup);
+            preprocess_timing *r = &res[n];
+            *r = (preprocess_timing){.format = cases[c].f, .width = w, .height = h};
+            time_one(1, plan, &img, rgb, out_w, out_h, out, t, iters, warmup, &r->fused_ms, &r->fused_min_ms);
+            time_one(0, plan, &img, rgb, out_w, out_h, out, t, iters, warmup, &r->separate_ms,
+                     &r->separate_min_ms);
             n++;
         }
         resize_plan_free(plan);
