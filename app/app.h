@@ -45,7 +45,8 @@ void detector_close(detector *d);
 /* Timings of one detector_run, in milliseconds. */
 typedef struct detect_timing { double preprocess_ms, inference_ms, postprocess_ms; } detect_timing;
 
-/* Detect objects in one frame (RGB24 for now: other formats give
+/* Detect objects in one frame of any mnv_pixfmt (RGB24, YUYV, NV12, I420:
+ * read as it is by preprocess_image; an unknown format gives
  * MNV_EUNSUPPORTED); boxes stay normalized to the frame.
  * Returns the number of detections written to out (at most max_out), or a
  * negative mnv_status when a frame of a new size cannot be planned for
@@ -166,5 +167,23 @@ void signals_set_handler(void (*h)(void *ctx, int sig), void *ctx);
 
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
+
+/* Times of pre-processing one frame of a format and size into an out_w x
+ * out_h input: fused (preprocess_image) and convert-then-resize
+ * (mnv_image_to_rgb24, then preprocess_rgb24); median and fastest run. */
+typedef struct preprocess_timing {
+    mnv_pixfmt format;
+    int width, height;
+    double fused_ms, separate_ms;
+    double fused_min_ms, separate_min_ms;
+} preprocess_timing;
+
+/* Time YUYV and NV12 frames of 640x480 and 1280x720, made from a real
+ * picture (the source tree's tests/data/messi5.jpg; noise when it is not
+ * there, *picture says which), iters runs after warmup each, at the current
+ * OpenMP thread count. Returns the number of results written (at most
+ * max_res), or MNV_ENOMEM. */
+int bench_preprocess(int out_w, int out_h, int iters, int warmup, preprocess_timing *res, int max_res,
+                     const char **picture);
 
 #endif

@@ -23,7 +23,8 @@ static void bench_usage(FILE *out)
 {
     fprintf(out,
         "usage: mnv2det bench [options]\n"
-        "Times the network on a fixed noise input (ort-bench's) after warm-up.\n"
+        "Times the network on a fixed noise input (ort-bench's) after warm-up, then\n"
+        "pre-processing of YUYV and NV12 frames (640x480, 1280x720), fused and not.\n"
         "  -m, --model PATH     TFLite model (default %s)\n"
         "  -n, --iters N        timed runs (default 100)\n"
         "  -w, --warmup N       untimed runs first (default 10)\n"
@@ -147,6 +148,14 @@ int bench_main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double rss_mb = ru.ru_maxrss / 1024.0;
 
+    preprocess_timing pre[8];
+    const char *picture = "none";
+    int npre = bench_preprocess(w, h, iters, warmup, pre, 8, &picture);
+    if (npre < 0) {
+        free(t), free(layer_s), net_free(n);
+        return bench_error("%s", "out of memory for the pre-processing frames");
+    }
+
     /* which kernels ran: the first conv layer's variant names the ISA */
     mnv_isa used = opt.max_isa;
     if (json) {
@@ -163,7 +172,14 @@ int bench_main(int argc, char **argv)
         printf("},\"even_split\":%s,\"shares\":[", even ? "true" : "false");
         for (int i = 0; i < nshares && i < 8; i++)
             printf("%s%.3f", i ? "," : "", shares[i]);
-        printf("]}\n");
+        printf("],\"preprocess\":{\"picture\":\"%s\",\"input_width\":%d,\"input_height\":%d,\"frames\":[",
+               picture, w, h);
+        for (int i = 0; i < npre; i++)
+            printf("%s{\"format\":\"%s\",\"width\":%d,\"height\":%d,\"fused_ms\":%.3f,"
+                   "\"convert_then_resize_ms\":%.3f,\"fused_min_ms\":%.3f,\"convert_then_resize_min_ms\":%.3f}",
+                   i ? "," : "", mnv_pixfmt_name(pre[i].format), pre[i].width, pre[i].height, pre[i].fused_ms,
+                   pre[i].separate_ms, pre[i].fused_min_ms, pre[i].separate_min_ms);
+        printf("]}}\n");
     } else {
         printf("model    %s\n", model);
         printf("threads  %d, kernels up to %s, %d runs after %d warm-up\n", threads,
@@ -194,6 +210,13 @@ int bench_main(int argc, char **argv)
                    li.kernel, li.weights_f16 ? "f16w" : "", ms,
                    ms > 0 ? 2.0 * li.macs / (ms * 1e-3) / 1e9 : 0.0, li.name);
         }
+        printf("preprocess  a frame to the %dx%d input, median (min) of %d runs, frames made from %s:\n"
+               "            fused convert+resize vs convert to RGB24, then resize\n", w, h, iters, picture);
+        for (int i = 0; i < npre; i++)
+            printf("  %-5s %4dx%-4d fused %7.3f (%.3f) ms   convert-then-resize %7.3f (%.3f) ms   %.2fx\n",
+                   mnv_pixfmt_name(pre[i].format), pre[i].width, pre[i].height, pre[i].fused_ms,
+                   pre[i].fused_min_ms, pre[i].separate_ms, pre[i].separate_min_ms,
+                   pre[i].fused_ms > 0 ? pre[i].separate_ms / pre[i].fused_ms : 0.0);
     }
     free(t);
     free(layer_s);

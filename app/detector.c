@@ -185,7 +185,7 @@ int detector_run(detector *d, const frame *f, detection *out, int max_out, detec
 {
     double t0 = omp_get_wtime();
     const mnv_image *im = &f->img;
-    if (im->format != MNV_PIX_RGB24)
+    if ((unsigned)im->format >= MNV_PIX_COUNT)
         return MNV_EUNSUPPORTED;
     int same = im->width == d->in_w && im->height == d->in_h;
     if (!same && (d->resize_w != im->width || d->resize_h != im->height)) {
@@ -197,8 +197,8 @@ int detector_run(detector *d, const frame *f, detection *out, int max_out, detec
         d->resize_w = im->width;
         d->resize_h = im->height;
     }
-    preprocess_rgb24(same ? NULL : d->resize, im->plane[0], im->width, im->height, im->stride[0], d->in_w, d->in_h,
-                     d->cfg.input_mean, d->cfg.input_std, net_input_buffer(d->net));
+    preprocess_image(same ? NULL : d->resize, im, d->in_w, d->in_h, d->cfg.input_mean, d->cfg.input_std,
+                     net_input_buffer(d->net));
     double t1 = omp_get_wtime();
     net_run(d->net, NULL);
     double t2 = omp_get_wtime();

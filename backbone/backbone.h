@@ -262,6 +262,34 @@ void resize_plan_free(resize_plan *plan);
 void preprocess_rgb24(resize_plan *plan, const uint8_t *rgb, int w, int h, size_t stride,
                       int out_w, int out_h, float mean, float std, float *out);
 
+/* preprocess_rgb24 for a frame in any mnv_pixfmt, read in its own format:
+ * YUV is converted to RGB inside the resize's horizontal pass, so the frame
+ * is read once and no RGB copy of it is made. RGB24 gives exactly
+ * preprocess_rgb24's result. YUV is BT.601 limited range:
+ *   c = Y - 16, d = U - 128, e = V - 128,
+ *   R = (19077 c + 26149 e) / 16384
+ *   G = (19077 c - 6419 d - 13320 e) / 16384
+ *   B = (19077 c + 33050 d) / 16384,   each clamped to [0, 255],
+ * each chroma sample covering its 2x1 (YUYV) or 2x2 (NV12, I420) block of
+ * luma pixels. When resizing, R, G, B enter the filter unrounded, so the
+ * result differs from mnv_image_to_rgb24 + preprocess_rgb24 (which round to
+ * 8 bits first) by at most one level: 1 / std. At the same size the pixels
+ * are converted only, rounded as mnv_image_to_rgb24 does, and the result is
+ * that of mnv_image_to_rgb24 + preprocess_rgb24 exactly. plan as for
+ * preprocess_rgb24 (NULL only at the same size); it serves at most as many
+ * threads as omp_get_max_threads() gave when it was made. img must be a
+ * valid image of a known format (nothing is written otherwise). Allocates
+ * nothing. */
+void preprocess_image(resize_plan *plan, const mnv_image *img, int out_w, int out_h, float mean,
+                      float std, float *out);
+
+/* Convert img (any mnv_pixfmt) to 8-bit RGB24 rows of stride bytes by the
+ * formula above, rounded half up: the plain reference that preprocess_image
+ * is tested against (convert, then preprocess_rgb24). Returns 0, or
+ * MNV_EINVAL for an unknown format, an empty image, a missing plane or a
+ * stride too small for the width. */
+int mnv_image_to_rgb24(const mnv_image *img, uint8_t *rgb, size_t stride);
+
 /* ------------------------------------------------------------------------ */
 /* Memory plan (arena.c)                                                     */
 /* ------------------------------------------------------------------------ */
