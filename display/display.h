@@ -19,10 +19,14 @@
  * Geometry of the overlay on a picture shown h pixels high: box outlines are
  * max(2, h / 270) pixels thick and lie inside the box's own pixels (a box
  * from x0 to x1 covers columns round(x0) to round(x1) - 1); text is a built-in
- * 6x10 bitmap font scaled by max(1, h / 400) (integer). Each box's tag (its
- * label and score on a filled rectangle of the box's colour) sits above the
- * box, or inside it at the top when there is no room above, and never leaves
- * the picture. Everything is clipped to the picture.
+ * 6x10 bitmap font scaled by max(1, (h + 160) / 320) (integer: 1 below 480
+ * rows, 2 up to 799, 3 up to 1119, ...). The heads-up line is a dark band
+ * across the picture's top (wrapped between its fields when the picture is
+ * narrow). Each box's tag (its label and score on a filled rectangle of the
+ * box's colour, black or white text, whichever contrasts more) sits above the
+ * box, or inside it at the top when there is no room above, never under the
+ * heads-up band and never outside the picture; where tags overlap, earlier
+ * boxes' tags are on top. Everything is clipped to the picture.
  *
  * Built without SDL2 (meson -Ddisplay=disabled, or no libsdl2-dev), the
  * overlay helpers still work, and display_open and canvas_open fail with

@@ -162,9 +162,9 @@ static int tag_height(int s)
 }
 
 /* The heads-up line, wrapped at its fields (two spaces apart) when the
- * picture is too narrow for one line, on a dark translucent band. Returns
- * the band's height. */
-static int draw_hud(SDL_Renderer *r, const SDL_Rect *pic, const overlay_hud *hud, int s)
+ * picture is too narrow for one line, on a dark translucent band (only
+ * measured unless paint). Returns the band's height. */
+static int draw_hud(SDL_Renderer *r, const SDL_Rect *pic, const overlay_hud *hud, int s, int paint)
 {
     char text[MAX_GLYPHS];
     overlay_format_hud(hud, text, sizeof text);
@@ -208,6 +208,8 @@ static int draw_hud(SDL_Renderer *r, const SDL_Rect *pic, const overlay_hud *hud
     int band_h = lines * line_h + pad_y;
     if (band_h > pic->h)
         band_h = pic->h;
+    if (!paint)
+        return band_h;
     SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
     SDL_SetRenderDrawColor(r, 0, 0, 0, 170);
     SDL_RenderFillRect(r, &(SDL_Rect){pic->x, pic->y, pic->w, band_h});
@@ -246,7 +248,7 @@ void overlay_render(SDL_Renderer *r, const overlay *ov, int frame_w, int frame_h
     if (!ov || frame_w <= 0 || frame_h <= 0 || pic->w <= 0 || pic->h <= 0)
         return;
     int t = pic->h / 270 > 2 ? pic->h / 270 : 2;
-    int s = pic->h / 400 > 1 ? pic->h / 400 : 1;
+    int s = (pic->h + 160) / 320 > 1 ? (pic->h + 160) / 320 : 1;
     double sx = (double)pic->w / frame_w, sy = (double)pic->h / frame_h;
     int margin = 4 * t;
 
@@ -259,8 +261,16 @@ void overlay_render(SDL_Renderer *r, const overlay *ov, int frame_w, int frame_h
         if (box_on_screen(&ov->boxes[i], pic, sx, sy, margin, &p))
             draw_outline(r, &p, pic, t, overlay_class_color(ov->boxes[i].class_id));
     }
+    /* The heads-up band is measured first so that tags go below it; it is
+     * drawn last, over the outlines. */
+    int hud_h = 0;
+    if (ov->show_hud && hud_allowed)
+        hud_h = draw_hud(r, pic, &ov->hud, s, 0);
+    SDL_Rect below_hud = {pic->x, pic->y + hud_h, pic->w, pic->h - hud_h};
     int th = tag_height(s);
-    for (int i = 0; i < ov->n_boxes; i++) {
+    /* Last box first: where tags overlap, the first boxes' (the best, in
+     * a detector's order) stay on top. */
+    for (int i = ov->n_boxes - 1; i >= 0 && below_hud.h > 0; i--) {
         box_px p;
         const overlay_box *b = &ov->boxes[i];
         if (!box_on_screen(b, pic, sx, sy, margin, &p))
@@ -268,12 +278,11 @@ void overlay_render(SDL_Renderer *r, const overlay *ov, int frame_w, int frame_h
         char text[MAX_GLYPHS];
         overlay_format_tag(b, text, sizeof text);
         int x = p.l > pic->x ? p.l : pic->x;
-        int y = p.t - th >= pic->y ? p.t - th : p.t;
-        draw_tag(r, pic, text, x, y, s, overlay_class_color(b->class_id));
+        int y = p.t - th >= below_hud.y ? p.t - th : p.t;
+        draw_tag(r, &below_hud, text, x, y, s, overlay_class_color(b->class_id));
     }
-    int hud_h = 0;
-    if (ov->show_hud && hud_allowed)
-        hud_h = draw_hud(r, pic, &ov->hud, s);
+    if (hud_h)
+        draw_hud(r, pic, &ov->hud, s, 1);
     if (ov->paused)
         draw_tag(r, pic, "PAUSED", pic->x + pic->w, pic->y + hud_h, s, 0xFFE53B);
     SDL_RenderSetClipRect(r, NULL);

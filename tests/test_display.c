@@ -310,32 +310,32 @@ static void test_hundred_boxes(void)
 {
     display_canvas *c;
     char err[256];
-    CHECK(canvas_open(&c, 640, 480, err, sizeof err) == 0, "canvas_open: %s", err);
+    CHECK(canvas_open(&c, 640, 400, err, sizeof err) == 0, "canvas_open: %s", err);
     if (!c)
         return;
     overlay_box boxes[100];
     char labels[100][16];
     for (int i = 0; i < 100; i++) {
-        float cx = (float)(i % 10) * 64, cy = (float)(i / 10) * 48;
+        float cx = (float)(i % 10) * 64, cy = (float)(i / 10) * 40;
         snprintf(labels[i], sizeof labels[i], "c%d", i);
-        boxes[i] = (overlay_box){cx + 4, cy + 14, cx + 60, cy + 46, i, labels[i], 0.5f};
+        boxes[i] = (overlay_box){cx + 4, cy + 14, cx + 60, cy + 38, i, labels[i], 0.5f};
     }
     test_frame f;
     mnv_image out;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = draw_boxes(c, boxes, 100, 640, 480, &out, &f);
+    int rc = draw_boxes(c, boxes, 100, 640, 400, &out, &f);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc == 0) {
         int bad = 0;
         for (int i = 0; i < 100; i++) {
-            int cx = (i % 10) * 64, cy = (i / 10) * 48;
+            int cx = (i % 10) * 64, cy = (i / 10) * 40;
             uint32_t C = overlay_class_color(i);
-            bad += pic_at(&out, cx + 59, cy + 45) != C || pic_at(&out, cx + 4, cy + 30) != C ||
+            bad += pic_at(&out, cx + 59, cy + 37) != C || pic_at(&out, cx + 4, cy + 30) != C ||
                    pic_at(&out, cx + 30, cy + 30) != GREY || pic_at(&out, cx + 4, cy + 3) != C;
         }
         CHECK(bad == 0, "%d of 100 boxes without their edges and tag in their colour", bad);
-        printf("100 boxes with tags on a 640x480 canvas: %.2f ms (software renderer, upload included)\n",
+        printf("100 boxes with tags on a 640x400 canvas: %.2f ms (software renderer, upload included)\n",
                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
         frame_free_test(&f);
     }
@@ -406,10 +406,10 @@ static void test_hud(void)
     const uint32_t bright = 0xC8C8C8;
 
     display_canvas *c;
-    CHECK(canvas_open(&c, 640, 480, err, sizeof err) == 0, "canvas_open: %s", err);
+    CHECK(canvas_open(&c, 640, 360, err, sizeof err) == 0, "canvas_open: %s", err);
     if (!c)
         return;
-    frame_solid_rgb(&f, 640, 480, bright, 0);
+    frame_solid_rgb(&f, 640, 360, bright, 0);
     if (canvas_draw(c, &f.img, &ov, &out, err, sizeof err) == 0) {
         /* One line: 11 rows of black at alpha 170 over 200 = 67. */
         CHECK(rgb_near(pic_at(&out, 635, 5), 0x434343, 2), "band at the right: %06x", pic_at(&out, 635, 5));
@@ -425,10 +425,23 @@ static void test_hud(void)
               run_right(&out, 601, 11, 0xFFE53B));
         CHECK(pic_at(&out, 600, 11) == bright, "PAUSED tag too wide");
     }
+    /* A box at the top: its tag goes inside it, under the band. */
+    overlay_box top = {100, 0, 300, 200, 4, "top", 0.5f};
+    ov.paused = 0;
+    ov.boxes = &top;
+    ov.n_boxes = 1;
+    if (canvas_draw(c, &f.img, &ov, &out, err, sizeof err) == 0) {
+        uint32_t C4 = overlay_class_color(4);
+        CHECK(run_right(&out, 102, 11, C4) == 7 * 6 - 1 + 4 - 2, "tag under the band: %d",
+              run_right(&out, 102, 11, C4));
+        CHECK(pic_count(&out, 100, 0, 300, 11, is_color, C4) == 0, "tag or edge over the band");
+    }
+    ov.boxes = NULL;
+    ov.n_boxes = 0;
     ov.paused = 0;
     ov.show_hud = 0;
     if (canvas_draw(c, &f.img, &ov, &out, err, sizeof err) == 0)
-        CHECK(pic_count(&out, 0, 0, 640, 480, is_not_color, bright) == 0, "heads-up line hidden, yet drawn");
+        CHECK(pic_count(&out, 0, 0, 640, 360, is_not_color, bright) == 0, "heads-up line hidden, yet drawn");
     frame_free_test(&f);
     canvas_close(c);
 
