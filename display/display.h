@@ -13,8 +13,9 @@
  *   no video driver needed (annotated recordings, tests).
  *
  * YUV frames are shown as BT.601 limited range (common.h) at every size:
- * opening a display or a canvas sets SDL's YUV conversion mode to BT.601,
- * which SDL otherwise switches to BT.709 above 576 rows.
+ * opening a display or a canvas sets SDL's process-wide YUV conversion mode
+ * to BT.601 (SDL's default, which SDL_SetYUVConversionMode can change to
+ * JPEG's full range, or to BT.709 above 576 rows).
  *
  * Geometry of the overlay on a picture shown h pixels high: box outlines are
  * max(2, h / 270) pixels thick and lie inside the box's own pixels (a box

@@ -26,6 +26,50 @@
 
 #define GREY 0x646464u
 
+/* ---- SDL-free parts ---- */
+
+static void test_model(void)
+{
+    for (int i = 0; i < 16; i++)
+        for (int j = i + 1; j < 16; j++)
+            CHECK(overlay_class_color(i) != overlay_class_color(j), "classes %d and %d share a colour", i, j);
+    CHECK(overlay_class_color(3) == overlay_class_color(3), "colour not stable");
+    CHECK(overlay_class_color(-1) == overlay_class_color(15), "negative ids wrap like the palette");
+    CHECK(overlay_class_color(INT32_MIN) == overlay_class_color(INT32_MIN), "INT_MIN");
+
+    overlay ov;
+    overlay_init(&ov);
+    char buf[256];
+    int n = overlay_format_hud(&ov.hud, buf, sizeof buf);
+    CHECK(strcmp(buf, "cam - fps  det -/s  infer - ms  e2e - ms  drop -  thr -  score -") == 0,
+          "unknown figures: '%s'", buf);
+    CHECK(n == (int)strlen(buf), "length %d of '%s'", n, buf);
+    overlay_hud h = {29.97, 15.04, 11.26, 47.94, 3, 2, 0.5};
+    n = overlay_format_hud(&h, buf, sizeof buf);
+    CHECK(strcmp(buf, "cam 30.0 fps  det 15.0/s  infer 11.3 ms  e2e 47.9 ms  drop 3  thr 2  score 0.50") == 0,
+          "figures: '%s'", buf);
+    char small[10];
+    int full = overlay_format_hud(&h, small, sizeof small);
+    CHECK(full == n && strcmp(small, "cam 30.0 ") == 0, "truncated: %d '%s'", full, small);
+    h.latency_ms = NAN;
+    overlay_format_hud(&h, buf, sizeof buf);
+    CHECK(strstr(buf, "e2e - ms") != NULL, "NaN is unknown: '%s'", buf);
+
+    overlay_box b = {0, 0, 1, 1, 7, "Cat", 0.8472f};
+    overlay_format_tag(&b, buf, sizeof buf);
+    CHECK(strcmp(buf, "Cat 85%") == 0, "tag '%s'", buf);
+    b.label = NULL;
+    b.score = -1;
+    overlay_format_tag(&b, buf, sizeof buf);
+    CHECK(strcmp(buf, "class 7") == 0, "tag without label '%s'", buf);
+    b.label = "";
+    b.score = 1.5f;
+    overlay_format_tag(&b, buf, sizeof buf);
+    CHECK(strcmp(buf, "class 7 100%") == 0, "empty label, score over 1: '%s'", buf);
+}
+
+#ifdef MNV_HAVE_SDL2
+
 typedef struct test_frame {
     uint8_t *data;
     mnv_image img;
@@ -153,50 +197,6 @@ static int draw_boxes(display_canvas *c, const overlay_box *boxes, int n, int fw
     CHECK(rc == 0, "canvas_draw: %s", err);
     return rc;
 }
-
-/* ---- SDL-free parts ---- */
-
-static void test_model(void)
-{
-    for (int i = 0; i < 16; i++)
-        for (int j = i + 1; j < 16; j++)
-            CHECK(overlay_class_color(i) != overlay_class_color(j), "classes %d and %d share a colour", i, j);
-    CHECK(overlay_class_color(3) == overlay_class_color(3), "colour not stable");
-    CHECK(overlay_class_color(-1) == overlay_class_color(15), "negative ids wrap like the palette");
-    CHECK(overlay_class_color(INT32_MIN) == overlay_class_color(INT32_MIN), "INT_MIN");
-
-    overlay ov;
-    overlay_init(&ov);
-    char buf[256];
-    int n = overlay_format_hud(&ov.hud, buf, sizeof buf);
-    CHECK(strcmp(buf, "cam - fps  det -/s  infer - ms  e2e - ms  drop -  thr -  score -") == 0,
-          "unknown figures: '%s'", buf);
-    CHECK(n == (int)strlen(buf), "length %d of '%s'", n, buf);
-    overlay_hud h = {29.97, 15.04, 11.26, 47.94, 3, 2, 0.5};
-    n = overlay_format_hud(&h, buf, sizeof buf);
-    CHECK(strcmp(buf, "cam 30.0 fps  det 15.0/s  infer 11.3 ms  e2e 47.9 ms  drop 3  thr 2  score 0.50") == 0,
-          "figures: '%s'", buf);
-    char small[10];
-    int full = overlay_format_hud(&h, small, sizeof small);
-    CHECK(full == n && strcmp(small, "cam 30.0 ") == 0, "truncated: %d '%s'", full, small);
-    h.latency_ms = NAN;
-    overlay_format_hud(&h, buf, sizeof buf);
-    CHECK(strstr(buf, "e2e - ms") != NULL, "NaN is unknown: '%s'", buf);
-
-    overlay_box b = {0, 0, 1, 1, 7, "Cat", 0.8472f};
-    overlay_format_tag(&b, buf, sizeof buf);
-    CHECK(strcmp(buf, "Cat 85%") == 0, "tag '%s'", buf);
-    b.label = NULL;
-    b.score = -1;
-    overlay_format_tag(&b, buf, sizeof buf);
-    CHECK(strcmp(buf, "class 7") == 0, "tag without label '%s'", buf);
-    b.label = "";
-    b.score = 1.5f;
-    overlay_format_tag(&b, buf, sizeof buf);
-    CHECK(strcmp(buf, "class 7 100%") == 0, "empty label, score over 1: '%s'", buf);
-}
-
-#ifdef MNV_HAVE_SDL2
 
 /* ---- the canvas ---- */
 
@@ -492,8 +492,10 @@ static void test_formats(void)
     }
     canvas_close(c);
 
-    /* SDL would use BT.709 from 720 rows on; common.h says BT.601. */
+    /* Whatever YUV mode the process left SDL in (here: BT.709 from 720 rows
+     * on), a canvas shows BT.601, as common.h says frames are. */
     const int one[4][3] = {{110, 90, 190}, {110, 90, 190}, {110, 90, 190}, {110, 90, 190}};
+    SDL_SetYUVConversionMode(SDL_YUV_CONVERSION_AUTOMATIC);
     CHECK(canvas_open(&c, 1280, 720, err, sizeof err) == 0, "canvas_open: %s", err);
     if (c) {
         test_frame f;
@@ -683,6 +685,12 @@ static void test_window_dummy(void)
         k++;
     }
     CHECK(n == k, "%d actions, want %d", n, k);
+    SDL_Event close_ev;
+    memset(&close_ev, 0, sizeof close_ev);
+    close_ev.type = SDL_WINDOWEVENT;
+    close_ev.window.event = SDL_WINDOWEVENT_CLOSE;
+    SDL_PushEvent(&close_ev);
+    CHECK(display_poll(d, &ev) == 1 && ev.action == DISPLAY_QUIT, "closing the window: action %d", (int)ev.action);
     CHECK(ev.hud_visible == 0, "h did not hide the heads-up line");
 
     /* h was handled inside: the next screenshot has no heads-up line. */
