@@ -47,6 +47,11 @@ void display_close(display *d)
     if (d->window)
         SDL_DestroyWindow(d->window);
     SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    /* With nothing else of SDL in use, let it also drop what it keeps for
+     * the process (its D-Bus connection, hints), which quitting one
+     * subsystem leaves behind. */
+    if (SDL_WasInit(SDL_INIT_EVERYTHING) == 0)
+        SDL_Quit();
     free(d);
 }
 
