@@ -140,7 +140,8 @@ int display_open(display **out, const display_options *o, char *err, size_t errl
 /* Upload img (texture recreated only when the size or format changes), draw
  * it letterboxed with ov over it (NULL: nothing), present. The display keeps
  * a copy of the overlay, so that it can redraw (resize, h, f, screenshots)
- * without the caller. Bad image geometry is MNV_EINVAL. */
+ * without the caller. The heads-up line shows when ov->show_hud and the h
+ * toggle are both on. Bad image geometry is MNV_EINVAL. */
 int display_show(display *d, const mnv_image *img, const overlay *ov, char *err, size_t errlen);
 
 typedef enum display_action {
