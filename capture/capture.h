@@ -77,7 +77,9 @@ void frame_free(frame *f);
  * current input only and source_next may be called again: an image source
  * goes on with the next image, a Y4M or FFmpeg source then reports MNV_END,
  * a chain of inputs (source_open_inputs) goes on with the next input.
- * Their info.live is 0 and t_capture_ns is when the frame was read. */
+ * Their info.live is 0 and t_capture_ns is when the frame was read.
+ * source_interrupt takes effect at the next call: a read blocked on a pipe
+ * waits for data or for the writer to close it. */
 
 /* Still images: paths are files or directories (a directory gives its image
  * files by extension - png jpg jpeg bmp gif tga ppm pgm pnm psd hdr, any

@@ -168,7 +168,7 @@ static int convert_to_i420(ffmpeg_source *s, int slot, mnv_image *img, char *err
     const AVFrame *d = s->decoded;
     int w = d->width, h = d->height;
     s->sws = sws_getCachedContext(s->sws, w, h, (enum AVPixelFormat)d->format, w, h, AV_PIX_FMT_YUV420P,
-                                  SWS_BILINEAR | SWS_ACCURATE_RND, NULL, NULL, NULL);
+                                  SWS_BILINEAR, NULL, NULL, NULL);
     uint8_t *buf = frame_pool_buffer(&s->pool, slot, mnv_image_size(MNV_PIX_I420, w, h));
     if (!s->sws || !buf)
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: frame %llu: cannot convert %s %dx%d to i420", s->name,

@@ -247,16 +247,21 @@ static int parse_header(y4m_source *s, const char *line, size_t len, char *err, 
 /* 4:2:2 planes -> Y0 U Y1 V; an odd width's last pair repeats its Y. */
 static void repack_422(const uint8_t *in, uint8_t *out, int w, int h)
 {
-    size_t cw = (size_t)(w + 1) / 2;
+    size_t cw = (size_t)(w + 1) / 2, pairs = (size_t)w / 2;
     const uint8_t *u0 = in + (size_t)w * (size_t)h, *v0 = u0 + cw * (size_t)h;
     for (int y = 0; y < h; y++) {
         const uint8_t *yr = in + (size_t)y * (size_t)w, *ur = u0 + (size_t)y * cw, *vr = v0 + (size_t)y * cw;
         uint8_t *o = out + (size_t)y * cw * 4;
-        for (size_t i = 0; i < cw; i++) {
+        for (size_t i = 0; i < pairs; i++) {
             o[4 * i] = yr[2 * i];
             o[4 * i + 1] = ur[i];
-            o[4 * i + 2] = 2 * i + 1 < (size_t)w ? yr[2 * i + 1] : yr[2 * i];
+            o[4 * i + 2] = yr[2 * i + 1];
             o[4 * i + 3] = vr[i];
+        }
+        if (pairs < cw) {
+            o[4 * pairs] = o[4 * pairs + 2] = yr[w - 1];
+            o[4 * pairs + 1] = ur[pairs];
+            o[4 * pairs + 3] = vr[pairs];
         }
     }
 }
@@ -265,22 +270,15 @@ static void repack_422(const uint8_t *in, uint8_t *out, int w, int h)
  * of its 2x2 block (of the 2x1, 1x2 or 1x1 left at an odd edge). */
 static void halve_plane(const uint8_t *in, uint8_t *out, int w, int h)
 {
-    int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    int cw = (w + 1) / 2, ch = (h + 1) / 2, full_w = w / 2;
     for (int y = 0; y < ch; y++) {
         const uint8_t *r0 = in + (size_t)(2 * y) * (size_t)w;
-        const uint8_t *r1 = 2 * y + 1 < h ? r0 + w : NULL;
-        for (int x = 0; x < cw; x++) {
-            int x1 = 2 * x + 1 < w ? 2 * x + 1 : -1;
-            unsigned sum = r0[2 * x], count = 1;
-            if (x1 >= 0)
-                sum += r0[x1], count++;
-            if (r1) {
-                sum += r1[2 * x], count++;
-                if (x1 >= 0)
-                    sum += r1[x1], count++;
-            }
-            out[(size_t)y * (size_t)cw + (size_t)x] = (uint8_t)((sum + count / 2) / count);
-        }
+        const uint8_t *r1 = 2 * y + 1 < h ? r0 + w : r0; /* a last odd row pairs with itself */
+        uint8_t *o = out + (size_t)y * (size_t)cw;
+        for (int x = 0; x < full_w; x++)
+            o[x] = (uint8_t)((r0[2 * x] + r0[2 * x + 1] + r1[2 * x] + r1[2 * x + 1] + 2) >> 2);
+        if (full_w < cw) /* odd width: the last column pairs with itself */
+            o[full_w] = (uint8_t)((r0[w - 1] + r1[w - 1] + 1) >> 1);
     }
 }
 
