@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/common.h"
 
@@ -71,5 +72,59 @@ int image_load(frame *f, const char *path, char *err, size_t errlen);
 
 /* Free the pixels of a frame made by image_load; safe on an empty frame. */
 void frame_free(frame *f);
+
+/* File sources. An error from source_next on one of them concerns the
+ * current input only and source_next may be called again: an image source
+ * goes on with the next image, a Y4M or FFmpeg source then reports MNV_END,
+ * a chain of inputs (source_open_inputs) goes on with the next input.
+ * Their info.live is 0 and t_capture_ns is when the frame was read.
+ * source_interrupt takes effect at the next call: a read blocked on a pipe
+ * waits for data or for the writer to close it. */
+
+/* Still images: paths are files or directories (a directory gives its image
+ * files by extension - png jpg jpeg bmp gif tga ppm pgm pnm psd hdr, any
+ * case, hidden files skipped - sorted by name in byte order). Frames are
+ * RGB24 from image_load, pts 0; a file that does not decode fails its
+ * source_next with the file named. */
+int image_source_open(frame_source **out, const char *const *paths, int n, char *err, size_t errlen);
+
+/* Y4M video (YUV4MPEG2, 8-bit): 4:2:0 as I420 unconverted, 4:2:2 repacked
+ * into YUYV, 4:4:4 as I420 (chroma averaged over 2x2), mono as I420 with
+ * neutral chroma; other colourspaces are refused by name. pts is
+ * n * den / num from the header's F (25 fps when it has none or F0:0). The
+ * header is read here: a malformed one fails the open. */
+int y4m_source_open(frame_source **out, const char *path, char *err, size_t errlen);
+/* The same from a stream read front to back (a pipe, standard input, an
+ * fmemopen buffer): already_read holds bytes taken from the stream's start
+ * before (sniffing), read again first. fp stays the caller's: close it
+ * after source_close. */
+int y4m_source_open_stream(frame_source **out, FILE *fp, const char *name, const uint8_t *already_read,
+                           size_t already_read_len, char *err, size_t errlen);
+
+/* Any video FFmpeg decodes. YUV420P, NV12 and YUYV422 frames are handed out
+ * as decoded (no copy); others are converted to I420. pts in seconds from
+ * the stream's first time stamp; info.fps from its average frame rate.
+ * FFmpeg's log callback is set process-wide to keep its messages out of
+ * stderr (each source keeps the last one for its errors). In a build
+ * without FFmpeg this fails with MNV_EUNSUPPORTED saying how to get it. */
+int ffmpeg_source_open(frame_source **out, const char *path, char *err, size_t errlen);
+/* 1 when this build decodes video through FFmpeg, else 0. */
+int ffmpeg_source_available(void);
+
+typedef struct file_source_options {
+    int loop;   /* after the last input, start again from the first */
+} file_source_options;
+
+/* Inputs played in order as one source; each is a file, a directory (its
+ * images, as image_source_open), or "-" for standard input, and is told by
+ * its first bytes, not its name: Y4M, an image, else video for FFmpeg.
+ * Pipes and standard input: Y4M is read as it comes, anything else whole
+ * into memory first (256 MB at most); they cannot be looped (an error
+ * here). Every input is checked here and the first one opened; the others
+ * open when reached. seq counts over all inputs and loops; pts grows over
+ * them by what each lasted (still images last 0). f->name is the input's
+ * path. info is the first input's, named after the paths. opt may be NULL. */
+int source_open_inputs(frame_source **out, const char *const *paths, int n, const file_source_options *opt,
+                       char *err, size_t errlen);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef MNV2DET_SOURCE_INTERNAL_H
 #define MNV2DET_SOURCE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "capture/capture.h"
 
 typedef struct source_ops {
@@ -22,5 +24,63 @@ struct frame_source {
     const source_ops *ops;
     source_info info;
 };
+
+/* Frames handed out and not yet released: a slot each, at most
+ * SOURCE_MAX_OUTSTANDING. A slot keeps its buffer when released, so a source
+ * that reads frames of one size allocates only for its first few frames.
+ * Taking and giving back are thread-safe (the consumer releases from its own
+ * thread); the buffer of a taken slot belongs to the taker until it gives the
+ * slot back. */
+typedef struct frame_pool {
+    pthread_mutex_t lock;
+    unsigned char taken[SOURCE_MAX_OUTSTANDING];
+    uint8_t *buf[SOURCE_MAX_OUTSTANDING];
+    size_t cap[SOURCE_MAX_OUTSTANDING];
+} frame_pool;
+
+/* 0, or MNV_ENOMEM when the mutex cannot be made. */
+int frame_pool_init(frame_pool *p);
+/* A free slot (0 .. SOURCE_MAX_OUTSTANDING - 1), or MNV_EBUSY when all are out. */
+int frame_pool_take(frame_pool *p);
+/* The taken slot's buffer, grown to hold at least bytes; NULL when out of memory. */
+uint8_t *frame_pool_buffer(frame_pool *p, int slot, size_t bytes);
+/* Give a taken slot back; any thread. */
+void frame_pool_give(frame_pool *p, int slot);
+/* Free the buffers; every slot must have been given back. */
+void frame_pool_destroy(frame_pool *p);
+
+/* The message a source returns when all its slots are out. */
+int source_busy_error(const char *name, char *err, size_t errlen);
+/* CLOCK_MONOTONIC now, in nanoseconds (t_capture_ns of file frames). */
+uint64_t source_now_ns(void);
+
+/* One still image to decode: a file, or bytes already in memory (standard
+ * input; data is borrowed and must outlive the source). */
+typedef struct image_entry {
+    const char *path;         /* the file, or the name to report for data */
+    const uint8_t *data;
+    size_t len;
+} image_entry;
+
+/* An image source over entries taken as they are (no directory expansion);
+ * the paths are copied, the data borrowed. */
+int image_source_open_entries(frame_source **out, const image_entry *entries, int n,
+                              char *err, size_t errlen);
+/* The image files of directory dir (by extension, see
+ * image_file_extension_ok), sorted by name, as newly allocated "dir/name"
+ * strings in *paths (free each, then the array). A directory without any
+ * is an error naming it. */
+int image_dir_list(const char *dir, char ***paths, int *n, char *err, size_t errlen);
+
+/* An FFmpeg source decoding len bytes at data (borrowed, must outlive the
+ * source), reported as name. */
+int ffmpeg_source_open_memory(frame_source **out, const uint8_t *data, size_t len,
+                              const char *name, char *err, size_t errlen);
+
+/* What the first bytes of an input say it is. */
+typedef enum input_kind { INPUT_Y4M, INPUT_IMAGE, INPUT_VIDEO } input_kind;
+/* Decided from at least the first 64 bytes (fewer only for a shorter input):
+ * the Y4M signature, an image signature stb_image reads, else video. */
+input_kind sniff_input_kind(const uint8_t *head, size_t n);
 
 #endif
