@@ -36,6 +36,7 @@ typedef struct frame {
     double pts;               /* seconds from the start of the stream (file sources'
                                  presentation time; n / fps for Y4M; 0 for still images) */
     const char *name;         /* what produced it: the image's path, the file, the device */
+    int still;                /* a still image (reported per image), not a video frame */
     /* Private to the source that made the frame. */
     frame_source *src_;
     int slot_;

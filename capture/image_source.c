@@ -181,6 +181,7 @@ static int image_next(frame_source *base, frame *f, char *err, size_t errlen)
     f->seq = s->seq++;
     f->t_capture_ns = source_now_ns();
     f->pts = 0;
+    f->still = 1;
     f->name = e->path;
     f->slot_ = slot;
     return 0;
