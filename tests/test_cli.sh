@@ -79,5 +79,25 @@ expect_error 2 "$tmp/foreign.tflite: " -- --model "$tmp/foreign.tflite" --input 
 rc=$?
 if [ $rc -eq 0 ] || { [ $rc -eq 2 ] && grep -q "cut.jpg: cannot decode" "$tmp/err"; }; then ok; else fail "truncated JPEG: exit $rc $(cat "$tmp/err")"; fi
 
+# 7. scripts/setup says everything on stderr (scripts/run pipes mnv2det's
+# stdout to tools), apt-get's and the build's output included: run the real
+# script in a copy of the tree whose tools (dpkg-query, apt-get, meson, ninja,
+# fetch-model) are stand-ins that print on stdout.
+mkdir -p "$tmp/setup/scripts" "$tmp/setup/bin"
+cp "$here/../scripts/setup" "$tmp/setup/scripts/setup"
+stub() { printf '#!/bin/sh\n%s\n' "$2" >"$1"; chmod +x "$1"; }
+stub "$tmp/setup/scripts/fetch-model" 'echo "fetch-model: stand-in"'
+stub "$tmp/setup/bin/dpkg-query" 'exit 1'
+stub "$tmp/setup/bin/id" 'echo 0'
+stub "$tmp/setup/bin/npm" 'echo npm'
+stub "$tmp/setup/bin/apt-get" 'echo "apt-get $*"'
+stub "$tmp/setup/bin/meson" 'echo "meson $*"'
+stub "$tmp/setup/bin/ninja" 'echo "ninja $*"'
+PATH="$tmp/setup/bin:$PATH" "$tmp/setup/scripts/setup" >"$tmp/setup.out" 2>"$tmp/setup.err"
+rc=$?
+if [ $rc -eq 0 ] && [ ! -s "$tmp/setup.out" ] && grep -q "apt-get update" "$tmp/setup.err" &&
+   grep -q "setup: built build/app/mnv2det" "$tmp/setup.err"; then ok
+else fail "scripts/setup: exit $rc, stdout '$(cat "$tmp/setup.out")', stderr '$(cat "$tmp/setup.err")'"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
