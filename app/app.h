@@ -64,6 +64,11 @@ void report_json(FILE *out, const detector *d, const char *image, const frame *f
 void report_table(FILE *out, const detector *d, const char *image, const frame *f,
                   const detection *dets, int n, const detect_timing *t);
 
+/* Flush out. When that or any earlier write to it failed, print one line
+ * "who: writing output: reason" on stderr and return 1 (the exit status of
+ * an output failure); else 0. */
+int output_finish(FILE *out, const char *who);
+
 /* The default model path: models/ under the current directory when that
  * exists, else the source tree's models/ folder the program was built from. */
 const char *default_model_path(void);

@@ -81,7 +81,7 @@ int bench_main(int argc, char **argv)
         case 'j': json = 1; break;
         case 'l': layers = 1; break;
         case 'E': even = 1; break;
-        case 'h': bench_usage(stdout); return 0;
+        case 'h': bench_usage(stdout); return output_finish(stdout, "mnv2det bench");
         case ':': return bench_error("option '%s' needs a value", argv[optind - 1]);
         default: return bench_error("unknown option '%s' (see mnv2det bench --help)", argv[optind - 1]);
         }
@@ -115,7 +115,8 @@ int bench_main(int argc, char **argv)
     double *layer_s = calloc((size_t)nl + 1, sizeof *layer_s);
     if (!t || !layer_s) {
         free(t), free(layer_s), net_free(n);
-        return bench_error("%s", "out of memory");
+        fputs("mnv2det bench: out of memory\n", stderr);
+        return 1;
     }
     for (int i = 0; i < warmup; i++)
         net_run(n, NULL);
@@ -198,5 +199,5 @@ int bench_main(int argc, char **argv)
     free(t);
     free(layer_s);
     net_free(n);
-    return 0;
+    return output_finish(stdout, "mnv2det bench");
 }

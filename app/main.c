@@ -1,9 +1,9 @@
 /*
  * mnv2det: command line.
- * Exit status: 0 success, 2 bad usage or bad input (model, image, flag),
- * 1 anything else. Every error is one line on stderr.
+ * Exit status: 0 success; 2 bad usage or a bad input (flag, model, settings,
+ * image), after the other images have run; 1 when the output cannot be
+ * written or memory runs out. Every error is one line on stderr.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <omp.h>
@@ -38,7 +38,12 @@ static void usage(FILE *out)
         "                       (default: the best this CPU has)\n"
         "  -j, --json           one JSON object per image instead of a table\n"
         "  -h, --help           this help\n"
-        "  -V, --version        program version\n",
+        "  -V, --version        program version\n"
+        "\n"
+        "Images run in the order given. Exit status: 0 on success; 2 on bad usage or\n"
+        "a bad input (flag, model, settings, image), after the other images have run;\n"
+        "1 when the output cannot be written or memory runs out. Errors are one line\n"
+        "each on stderr.\n",
         default_model_path());
 }
 
@@ -136,7 +141,7 @@ int main(int argc, char **argv)
     int rc = parse_args(&c, argc, argv);
     if (rc) {
         free(c.inputs);
-        return rc < 0 ? 0 : rc;
+        return rc < 0 ? output_finish(stdout, "mnv2det") : rc;
     }
     if (c.threads > 0)
         omp_set_num_threads(c.threads);
@@ -157,12 +162,17 @@ int main(int argc, char **argv)
         d.cfg.max_detections = c.max_dets;
 
     detection *dets = malloc(DETECT_MAX * sizeof *dets);
-    int status = dets ? 0 : 1;
+    int status = 0;
+    if (!dets) {
+        fprintf(stderr, "mnv2det: out of memory\n");
+        status = 1;
+    }
     for (int i = 0; dets && i < c.n_inputs; i++) {
         frame f;
         if (image_load(&f, c.inputs[i], err, sizeof err) != 0) {
             fprintf(stderr, "mnv2det: %s\n", err);
-            status = EXIT_USAGE;
+            if (status == 0)
+                status = EXIT_USAGE;
             continue;
         }
         detect_timing t;
@@ -178,10 +188,12 @@ int main(int argc, char **argv)
         else
             report_table(stdout, &d, c.inputs[i], &f, dets, n, &t);
         frame_free(&f);
-    }
-    if (fflush(stdout) != 0 && status == 0) {
-        fprintf(stderr, "mnv2det: writing output: %s\n", strerror(errno));
-        status = 1;
+        /* Each image's result goes out when it is ready (a pipe's reader sees
+         * it now), and a failed write ends the run at once. */
+        if (output_finish(stdout, "mnv2det") != 0) {
+            status = 1;
+            break;
+        }
     }
     free(dets);
     detector_close(&d);

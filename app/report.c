@@ -4,8 +4,10 @@
  * clipped to it; JSON also carries the unclipped normalized corners that the
  * model produced, which is what comparisons against a reference need.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "app/app.h"
 
@@ -84,4 +86,17 @@ void report_table(FILE *out, const detector *d, const char *image, const frame *
                 detector_label(d, dets[i].class_id, buf, sizeof buf), dets[i].score,
                 px[0], px[1], px[2], px[3]);
     }
+}
+
+int output_finish(FILE *out, const char *who)
+{
+    errno = 0;
+    int flushed = fflush(out) == 0;
+    int saved = errno;
+    if (flushed && !ferror(out))
+        return 0;
+    /* A write that failed earlier left the reason in errno then; fflush
+     * of the rest may have nothing left to write and so no reason now. */
+    fprintf(stderr, "%s: writing output: %s\n", who, saved ? strerror(saved) : "write error");
+    return 1;
 }

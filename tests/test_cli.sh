@@ -99,5 +99,26 @@ if [ $rc -eq 0 ] && [ ! -s "$tmp/setup.out" ] && grep -q "apt-get update" "$tmp/
    grep -q "setup: built build/app/mnv2det" "$tmp/setup.err"; then ok
 else fail "scripts/setup: exit $rc, stdout '$(cat "$tmp/setup.out")', stderr '$(cat "$tmp/setup.err")'"; fi
 
+# 8. exit statuses: --help lists them; output that cannot be written
+# (/dev/full) exits 1 with one line on stderr, in every mode
+"$bin" --help >"$tmp/help" 2>&1
+grep -q "Exit status: 0 " "$tmp/help" && grep -q "1 when the output cannot be written" "$tmp/help" && ok ||
+  fail "--help does not document the exit statuses: $(cat "$tmp/help")"
+expect_full() { # DESCRIPTION -- ARGS...
+  local what=$1; shift 2
+  "$bin" "$@" >/dev/full 2>"$tmp/err"
+  local got=$? lines; lines=$(wc -l <"$tmp/err")
+  if [ $got -eq 1 ] && [ "$lines" -eq 1 ] && grep -q "No space left on device" "$tmp/err"; then ok
+  else fail "$what to /dev/full: exit $got, stderr '$(cat "$tmp/err")'"; fi
+}
+# (/dev/full is a standard Linux device: its absence is a failure, not a skip)
+expect_full "a run" -- --json "$data/chelsea.300.png"
+expect_full "the table" -- "$data/chelsea.300.png" "$data/noise.300.png"
+expect_full "--help" -- --help
+expect_full "--version" -- --version
+expect_full "bench" -- bench --iters 1 --warmup 0
+expect_full "bench --json" -- bench --iters 1 --warmup 0 --json
+expect_full "bench --help" -- bench --help
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
