@@ -78,6 +78,13 @@ const char *default_model_path(void);
 int arg_int(const char *s, long lo, long hi, int *out);
 int arg_float(const char *s, float lo, float hi, float *out);
 
+/* The cap on the kernels' ISA: flag (--isa's value) when not NULL, else the
+ * environment variable MNV2DET_ISA when set and not empty, else the best this
+ * CPU runs. An unknown name or one this CPU or build cannot run is refused
+ * (MNV_EINVAL, naming --isa or MNV2DET_ISA), even when --isa overrides the
+ * variable: a stale setting should not go unnoticed. */
+int isa_choose(const char *flag, mnv_isa *out, char *err, size_t errlen);
+
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
 

@@ -54,8 +54,8 @@ int bench_main(int argc, char **argv)
         {"layers", no_argument, NULL, 'l'}, {"even-split", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
-    const char *model = NULL;
-    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, layers = 0, even = 0, ch;
+    const char *model = NULL, *isa = NULL;
+    int iters = 100, warmup = 10, threads = 0, json = 0, layers = 0, even = 0, ch;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":m:n:w:t:jlh", opts, NULL)) != -1) {
@@ -73,11 +73,7 @@ int bench_main(int argc, char **argv)
             if (arg_int(optarg, 1, 1024, &threads))
                 return bench_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
             break;
-        case 'I':
-            isa = isa_parse(optarg);
-            if (isa < 0 || !cpu_supports((mnv_isa)isa))
-                return bench_error("--isa '%s' is unknown or not supported by this CPU", optarg);
-            break;
+        case 'I': isa = optarg; break;
         case 'j': json = 1; break;
         case 'l': layers = 1; break;
         case 'E': even = 1; break;
@@ -94,7 +90,9 @@ int bench_main(int argc, char **argv)
 
     char err[512];
     net *n;
-    net_options opt = {isa >= 0 ? (mnv_isa)isa : isa_select()};
+    net_options opt = {0};
+    if (isa_choose(isa, &opt.max_isa, err, sizeof err) != 0)
+        return bench_error("%s", err);
     if (!model)
         model = default_model_path();
     if (net_load(&n, model, &opt, err, sizeof err) != 0)

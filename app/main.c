@@ -61,7 +61,7 @@ typedef struct cli {
     int n_inputs;
     float score, nms;
     int have_score, have_nms, max_dets, threads, json;
-    int isa;
+    const char *isa;          /* --isa's value, NULL if not given */
 } cli;
 
 static int parse_args(cli *c, int argc, char **argv)
@@ -86,8 +86,11 @@ static int parse_args(cli *c, int argc, char **argv)
         return usage_error("%s", "out of memory");
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":i:m:c:l:s:t:jhV", opts, NULL)) != -1) {
+    /* '-': plain arguments come back in place (as option 1), so that images
+     * run in the order given, however --input and plain names mix. */
+    while ((ch = getopt_long(argc, argv, "-:i:m:c:l:s:t:jhV", opts, NULL)) != -1) {
         switch (ch) {
+        case 1:
         case 'i': c->inputs[c->n_inputs++] = optarg; break;
         case 'm': c->paths.model = optarg; break;
         case 'c': c->paths.config = optarg; break;
@@ -110,13 +113,7 @@ static int parse_args(cli *c, int argc, char **argv)
             if (arg_int(optarg, 1, 1024, &c->threads))
                 return usage_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
             break;
-        case 'I':
-            c->isa = isa_parse(optarg);
-            if (c->isa < 0)
-                return usage_error("--isa wants ref, avx2, avx512 or neon, not '%s'", optarg);
-            if (!cpu_supports((mnv_isa)c->isa))
-                return usage_error("--isa %s: this CPU or build cannot run it", optarg);
-            break;
+        case 'I': c->isa = optarg; break;
         case 'j': c->json = 1; break;
         case 'h': usage(stdout); return -1;
         case 'V': printf("mnv2det %s\n", MNV2DET_VERSION); return -1;
@@ -124,7 +121,7 @@ static int parse_args(cli *c, int argc, char **argv)
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    for (int i = optind; i < argc; i++)
+    for (int i = optind; i < argc; i++) /* after "--" */
         c->inputs[c->n_inputs++] = argv[i];
     if (c->n_inputs == 0)
         return usage_error("%s", "no input image: give --input FILE");
@@ -137,7 +134,6 @@ int main(int argc, char **argv)
         return bench_main(argc - 1, argv + 1);
 
     cli c = {0};
-    c.isa = -1;
     int rc = parse_args(&c, argc, argv);
     if (rc) {
         free(c.inputs);
@@ -147,8 +143,12 @@ int main(int argc, char **argv)
         omp_set_num_threads(c.threads);
 
     char err[512];
+    net_options opt = {0};
+    if (isa_choose(c.isa, &opt.max_isa, err, sizeof err) != 0) {
+        free(c.inputs);
+        return usage_error("%s", err);
+    }
     detector d;
-    net_options opt = {c.isa >= 0 ? (mnv_isa)c.isa : isa_select()};
     if (detector_open(&d, &c.paths, &opt, err, sizeof err) != 0) {
         fprintf(stderr, "mnv2det: %s\n", err);
         free(c.inputs);

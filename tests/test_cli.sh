@@ -120,5 +120,24 @@ expect_full "bench" -- bench --iters 1 --warmup 0
 expect_full "bench --json" -- bench --iters 1 --warmup 0 --json
 expect_full "bench --help" -- bench --help
 
+# 9. MNV2DET_ISA is checked as --isa is, and named in the message
+case $(uname -m) in aarch64) foreign=avx2 ;; *) foreign=neon ;; esac
+MNV2DET_ISA=bogus expect_error 2 "^mnv2det: MNV2DET_ISA wants ref, avx2, avx512 or neon, not 'bogus'" -- "$data/chelsea.300.png"
+MNV2DET_ISA=$foreign expect_error 2 "^mnv2det: MNV2DET_ISA=$foreign: this CPU or build cannot run it" -- "$data/chelsea.300.png"
+MNV2DET_ISA=bogus expect_error 2 "^mnv2det bench: MNV2DET_ISA wants ref, avx2, avx512 or neon, not 'bogus'" -- bench --iters 1
+expect_error 2 "^mnv2det: --isa wants ref, avx2, avx512 or neon, not 'bogus'" -- --isa bogus "$data/chelsea.300.png"
+expect_error 2 "^mnv2det bench: --isa $foreign: this CPU or build cannot run it" -- bench --isa $foreign
+MNV2DET_ISA=ref "$bin" --json "$data/chelsea.300.png" >"$tmp/ref.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/ref.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "MNV2DET_ISA=ref: $(cat "$tmp/err")"
+
+# 10. images run in the command line's order, --input or not
+"$bin" --json "$data/chelsea.300.png" --input "$data/noise.300.png" "$data/coffee.300.png" >"$tmp/order" 2>"$tmp/err"
+python3 - "$tmp/order" <<'PY' && ok || fail "order of inputs: $(cat "$tmp/order" "$tmp/err")"
+import json, os, sys
+names = [os.path.basename(json.loads(l)["image"]) for l in open(sys.argv[1])]
+sys.exit(names != ["chelsea.300.png", "noise.300.png", "coffee.300.png"])
+PY
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
