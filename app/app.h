@@ -12,7 +12,9 @@
 #include "ssdlite/ssdlite.h"
 
 #define MNV2DET_VERSION "0.1.0"
-#define DETECT_MAX 1000
+/* Error buffers: room for two paths of PATH_MAX (4096) and the reason;
+ * longer messages lose their middle, not the reason (mnv_error). */
+#define APP_ERR_MAX 10240
 
 /* A model ready to run: network, settings, labels and anchors. */
 typedef struct detector {
@@ -27,12 +29,20 @@ typedef struct detector {
     detection *scratch;       /* n_anchors entries, reused every frame */
     resize_plan *resize;      /* for the last frame size seen; NULL if none or same size */
     int resize_w, resize_h;
-    char model_path[SSD_PATH_MAX];
+    char *model_path;         /* the model loaded */
+    char *config_path;        /* the settings file read, NULL for the built-in defaults */
 } detector;
 
-/* Paths the user gave; NULL means "find it": the config is MODEL.cfg beside
- * the model if present (else built-in defaults), the labels come from the
- * config, else MODEL.labels.txt beside the model. */
+/* Paths the user gave; NULL means "find it":
+ * - settings: the config, else MODEL.cfg beside the model if present, else
+ *   the built-in defaults;
+ * - model: the config's `model` (relative to the config's folder), else the
+ *   default model;
+ * - labels: the settings' `labels`; else, when a config was given, the
+ *   `labels` of MODEL.cfg beside the model; else MODEL.labels.txt beside the
+ *   model if present; else none (classes are called "class N").
+ * A file named in a settings file that cannot be loaded is an error naming
+ * that file and line. */
 typedef struct detector_paths {
     const char *model, *config, *labels;
 } detector_paths;

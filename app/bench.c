@@ -88,7 +88,7 @@ int bench_main(int argc, char **argv)
         omp_set_num_threads(threads);
     threads = omp_get_max_threads();
 
-    char err[512];
+    char err[APP_ERR_MAX];
     net *n;
     net_options opt = {0};
     if (isa_choose(isa, &opt.max_isa, err, sizeof err) != 0)

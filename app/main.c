@@ -14,6 +14,8 @@
 #include "app/app.h"
 
 #define EXIT_USAGE 2
+#define MNV_STR_(x) #x
+#define MNV_STR(x) MNV_STR_(x)
 
 static void usage(FILE *out)
 {
@@ -106,8 +108,11 @@ static int parse_args(cli *c, int argc, char **argv)
             c->have_nms = 1;
             break;
         case 'M':
-            if (arg_int(optarg, 1, DETECT_MAX, &c->max_dets))
-                return usage_error("--max wants a whole number from 1 to 1000, not '%s'", optarg);
+            if (arg_int(optarg, INT_MIN, INT_MAX, &c->max_dets))
+                return usage_error("--max wants a whole number, not '%s'", optarg);
+            if (c->max_dets < 1 || c->max_dets > SSD_MAX_DETECTIONS)
+                return usage_error("--max: %s is outside [1, " MNV_STR(SSD_MAX_DETECTIONS) "], "
+                                   SSD_MAX_DETECTIONS_WHY, optarg);
             break;
         case 't':
             if (arg_int(optarg, 1, 1024, &c->threads))
@@ -142,7 +147,7 @@ int main(int argc, char **argv)
     if (c.threads > 0)
         omp_set_num_threads(c.threads);
 
-    char err[512];
+    char err[APP_ERR_MAX];
     net_options opt = {0};
     if (isa_choose(c.isa, &opt.max_isa, err, sizeof err) != 0) {
         free(c.inputs);
@@ -161,7 +166,7 @@ int main(int argc, char **argv)
     if (c.max_dets > 0)
         d.cfg.max_detections = c.max_dets;
 
-    detection *dets = malloc(DETECT_MAX * sizeof *dets);
+    detection *dets = malloc(SSD_MAX_DETECTIONS * sizeof *dets);
     int status = 0;
     if (!dets) {
         fprintf(stderr, "mnv2det: out of memory\n");
@@ -176,7 +181,7 @@ int main(int argc, char **argv)
             continue;
         }
         detect_timing t;
-        int n = detector_run(&d, &f, dets, DETECT_MAX, &t);
+        int n = detector_run(&d, &f, dets, SSD_MAX_DETECTIONS, &t);
         if (n < 0) {
             fprintf(stderr, "mnv2det: %s: out of memory for a %dx%d image\n", c.inputs[i], f.img.width, f.img.height);
             frame_free(&f);

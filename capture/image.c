@@ -13,9 +13,7 @@
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
-    if (err && errlen)
-        snprintf(err, errlen, fmt, a, b);
-    return -1;
+    return mnv_error(err, errlen, -1, fmt, a, b);
 }
 
 int image_load(frame *f, const char *path, char *err, size_t errlen)

@@ -3,7 +3,7 @@
 # golden detections; bad flags, missing and broken files rejected with exit
 # status 2 and one line on stderr.
 set -u
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 data=$MNV2DET_TEST_DATA
 model_dir=$MNV2DET_MODEL_DIR
 here=$(cd "$(dirname "$0")" && pwd)
@@ -137,6 +137,79 @@ python3 - "$tmp/order" <<'PY' && ok || fail "order of inputs: $(cat "$tmp/order"
 import json, os, sys
 names = [os.path.basename(json.loads(l)["image"]) for l in open(sys.argv[1])]
 sys.exit(names != ["chelsea.300.png", "noise.300.png", "coffee.300.png"])
+PY
+
+# 11. the settings file: its model is used when --model is not given
+# (relative to its folder), a missing model or label file names the config
+# line, and labels fall back to the model's own (MODEL.cfg's labels key,
+# then MODEL.labels.txt beside it) when the config has none
+default_model=object_detection_ssd_mobilenetv2_oidv4_fp16.tflite
+mkdir -p "$tmp/cfg/sub" "$tmp/elsewhere"
+ln -s "$model_dir" "$tmp/cfg/sub/models"
+printf 'score_threshold = 0.3\nmodel = nothere.tflite\n' >"$tmp/cfg/missing.cfg"
+expect_error 2 "^mnv2det: $tmp/cfg/missing.cfg:2: model: $tmp/cfg/nothere.tflite: No such file" -- --config "$tmp/cfg/missing.cfg" --json "$data/chelsea.300.png"
+printf '# the default model, through a link\nmodel = sub/models/%s\nlabels = nolabels.txt\n' "$default_model" >"$tmp/cfg/nolabels.cfg"
+expect_error 2 "^mnv2det: $tmp/cfg/nolabels.cfg:3: labels: $tmp/cfg/nolabels.txt: No such file" -- --config "$tmp/cfg/nolabels.cfg" "$data/chelsea.300.png"
+printf 'score_threshold = 0.3\nmodel = sub/models/%s   # relative to this file\n' "$default_model" >"$tmp/cfg/relative.cfg"
+(cd "$tmp/elsewhere" && "$bin" --config ../cfg/relative.cfg --json "$data/chelsea.300.png" >"$tmp/relative.json" 2>"$tmp/err")
+python3 - "$tmp/relative.json" "../cfg/sub/models/$default_model" <<'PY' &&
+import json, sys
+sys.exit(json.load(open(sys.argv[1]))["model"] != sys.argv[2])
+PY
+  python3 "$here/compare_detections.py" "$tmp/relative.json" "$data/chelsea.detections.json" exact >"$tmp/cmp" 2>&1 &&
+  ok || fail "config naming the model: $(cat "$tmp/relative.json" "$tmp/err" "$tmp/cmp")"
+# --model wins over the config's model
+"$bin" --config "$tmp/cfg/missing.cfg" --model "$model_dir/$default_model" --json "$data/chelsea.300.png" >"$tmp/over.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/over.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "--model over the config's model: $(cat "$tmp/err")"
+# a config without labels, default model: the labels stay (Footwear is class 19)
+printf 'score_threshold = 0.2\n' >"$tmp/cfg/nolabelkey.cfg"
+"$bin" --config "$tmp/cfg/nolabelkey.cfg" --json "$data/astronaut.300.png" "$data/chelsea.300.png" >"$tmp/labels.json" 2>"$tmp/err"
+python3 - "$tmp/labels.json" <<'PY' && ok || fail "labels lost under --config: $(cat "$tmp/labels.json" "$tmp/err")"
+import json, sys
+labels = {d["class_id"]: d["label"] for l in open(sys.argv[1]) for d in json.loads(l)["detections"]}
+sys.exit(not labels or labels.get(8) != "Cat" or any(l.startswith("class ") for l in labels.values()))
+PY
+
+# 12. settings limits: a byte-order mark is skipped; one detection limit
+# (1000) for the config and --max, in the same words; a num_layers mismatch
+# names the model and the config
+printf '\xef\xbb\xbfscore_threshold = 0.3\n' >"$tmp/cfg/bom.cfg"
+"$bin" --config "$tmp/cfg/bom.cfg" --json "$data/chelsea.300.png" >"$tmp/bom.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/bom.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "config with a byte-order mark: $(cat "$tmp/err")"
+printf 'max_detections = 5000\n' >"$tmp/cfg/max.cfg"
+expect_error 2 "^mnv2det: $tmp/cfg/max.cfg:1: max_detections: 5000 is outside \[1, 1000\], the most detections per image" -- --config "$tmp/cfg/max.cfg" "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --max: 1500 is outside \[1, 1000\], the most detections per image" -- --max 1500 "$data/chelsea.300.png"
+printf 'max_detections = 1000\n' >"$tmp/cfg/max.cfg"
+"$bin" --config "$tmp/cfg/max.cfg" --max 1000 --score 0 --nms 1 --json "$data/noise.300.png" >"$tmp/max.json" 2>"$tmp/err"
+python3 -c 'import json,sys; sys.exit(len(json.load(open(sys.argv[1]))["detections"]) != 1000)' "$tmp/max.json" &&
+  ok || fail "1000 detections at score 0: $(head -c 300 "$tmp/max.json") $(cat "$tmp/err")"
+printf 'num_layers = 5\n' >"$tmp/cfg/layers.cfg"
+expect_error 2 "^mnv2det: $model_dir/$default_model has 6 feature maps but $tmp/cfg/layers.cfg sets num_layers 5" -- --model "$model_dir/$default_model" --config "$tmp/cfg/layers.cfg" "$data/chelsea.300.png"
+
+# 13. long paths: no buffer cuts a path or its error's reason, and a model in
+# a deep folder keeps its labels (MODEL.labels.txt beside it)
+long=$tmp/long
+for i in 1 2 3 4 5 6; do long=$long/$(printf 'd%.0s' $(seq 200)); done
+mkdir -p "$long"
+expect_error 2 "^mnv2det: $long/missing.png: No such file or directory" -- "$long/missing.png"
+huge=$tmp/$(printf 'x%.0s' $(seq 12000)).png
+expect_error 2 "^mnv2det: /.*xxx\.png: File name too long$|^mnv2det: $huge: File name too long$" -- "$huge"
+ln -s "$model_dir/$default_model" "$long/deep.tflite"
+ln -s "$model_dir/object_detection_oidv4_labelmap.txt" "$long/deep.labels.txt"
+"$bin" --model "$long/deep.tflite" --json "$data/chelsea.300.png" >"$tmp/deep.json" 2>"$tmp/err"
+python3 - "$tmp/deep.json" "$long/deep.tflite" <<'PY' && ok || fail "model in a deep folder: $(cat "$tmp/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(r["model"] != sys.argv[2] or [d["label"] for d in r["detections"]] != ["Cat"])
+PY
+printf 'model = deep.tflite\n' >"$long/deep.cfg"
+"$bin" --config "$long/deep.cfg" --json "$data/chelsea.300.png" >"$tmp/deep.json" 2>"$tmp/err"
+python3 - "$tmp/deep.json" "$long/deep.tflite" <<'PY' && ok || fail "config in a deep folder: $(cat "$tmp/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(r["model"] != sys.argv[2] or [d["label"] for d in r["detections"]] != ["Cat"])
 PY
 
 echo "$passed passed, $failed failed"
