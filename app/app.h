@@ -64,7 +64,9 @@ int detector_run(detector *d, const frame *f, detection *out, int max_out, detec
 /* The label of a class, or a "class N" spelling written into buf. */
 const char *detector_label(const detector *d, int class_id, char *buf, size_t buflen);
 
-/* s as a JSON string literal, quotes and escapes included. */
+/* s as a JSON string literal, quotes and escapes included. The output is
+ * always valid UTF-8: each byte of s that is not part of a well-formed UTF-8
+ * character is written as U+FFFD. */
 void json_string(FILE *out, const char *s);
 
 /* Results of one image, printed as one JSON object on one line, or as a

@@ -212,5 +212,24 @@ r = json.load(open(sys.argv[1]))
 sys.exit(r["model"] != sys.argv[2] or [d["label"] for d in r["detections"]] != ["Cat"])
 PY
 
+# 14. JSON stays valid UTF-8: every byte that is not part of a well-formed
+# UTF-8 character becomes U+FFFD, in file names and labels alike; valid
+# characters pass unchanged
+bad_name=$(printf '%s/bad\377name.png' "$tmp")
+ln -s "$data/chelsea.300.png" "$bad_name"
+awk 'NR == 9 { printf "Ca\376t \303\251 \300\257 \355\240\200 \364\220\200\200 \342\202\n"; next } { print }' \
+  "$model_dir/object_detection_oidv4_labelmap.txt" >"$tmp/bad_labels.txt"
+"$bin" --labels "$tmp/bad_labels.txt" --json "$bad_name" >"$tmp/utf8.json" 2>"$tmp/err"
+python3 - "$tmp/utf8.json" "$tmp" <<'PY' && ok || fail "invalid UTF-8 in JSON: $(cat "$tmp/err")"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+r = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8
+want_label = "Ca\ufffdt \u00e9 " + "\ufffd" * 2 + " " + "\ufffd" * 3 + " " + "\ufffd" * 4 + " " + "\ufffd" * 2
+ok = r["image"] == sys.argv[2] + "/bad\ufffdname.png" and [d["label"] for d in r["detections"]] == [want_label]
+if not ok:
+    print(r["image"], [d["label"] for d in r["detections"]], file=sys.stderr)
+sys.exit(not ok)
+PY
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
