@@ -231,5 +231,44 @@ if not ok:
 sys.exit(not ok)
 PY
 
+# 15. images from pipes: /dev/stdin, "-", a process substitution; a
+# directory says so
+for how in devstdin-file devstdin-pipe dash procsub; do
+  case $how in
+    devstdin-file) "$bin" --json /dev/stdin <"$data/chelsea.300.png" >"$tmp/pipe.json" 2>"$tmp/err" ;;
+    devstdin-pipe) cat "$data/chelsea.300.png" | "$bin" --json /dev/stdin >"$tmp/pipe.json" 2>"$tmp/err" ;;
+    dash) cat "$data/chelsea.300.png" | "$bin" --json - >"$tmp/pipe.json" 2>"$tmp/err" ;;
+    procsub) "$bin" --json <(cat "$data/chelsea.300.png") >"$tmp/pipe.json" 2>"$tmp/err" ;;
+  esac
+  python3 "$here/compare_detections.py" "$tmp/pipe.json" "$data/chelsea.detections.json" exact >"$tmp/cmp" 2>&1 &&
+    ok || fail "image from a pipe ($how): $(cat "$tmp/err" "$tmp/cmp")"
+done
+expect_error 2 "^mnv2det: $tmp: Is a directory$" -- "$tmp"
+: | expect_error 2 "^mnv2det: stdin: empty, not an image$" -- -
+
+# 16. a JPEG's EXIF orientation is applied: messi5.jpg (548x342) marked
+# "turn 90 degrees clockwise" (6) or "180 degrees" (3) is processed and
+# reported at its upright size, its boxes inside that frame
+exif_jpeg() { # ORIENTATION OUT: messi5.jpg with an APP1 Exif block after SOI
+  python3 - "$data/messi5.jpg" "$1" "$2" <<'PY'
+import struct, sys
+jpeg = open(sys.argv[1], "rb").read()
+tiff = b"MM" + struct.pack(">HIH", 42, 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, int(sys.argv[2]), 0) + b"\0\0\0\0"
+app1 = b"\xff\xe1" + struct.pack(">H", 2 + 6 + len(tiff)) + b"Exif\0\0" + tiff
+open(sys.argv[3], "wb").write(jpeg[:2] + app1 + jpeg[2:])
+PY
+}
+for o in 6 3; do
+  exif_jpeg $o "$tmp/turned$o.jpg"
+  "$bin" --json --score 0.3 "$tmp/turned$o.jpg" >"$tmp/turned.json" 2>"$tmp/err"
+  python3 - "$tmp/turned.json" $o <<'PY' && ok || fail "EXIF orientation $o: $(cat "$tmp/turned.json" "$tmp/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+w, h = (342, 548) if sys.argv[2] == "6" else (548, 342)
+inside = all(0 <= d["box"]["xmax"] <= w and 0 <= d["box"]["ymax"] <= h for d in r["detections"])
+sys.exit(not (r["width"] == w and r["height"] == h and r["detections"] and inside))
+PY
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
