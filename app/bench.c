@@ -29,11 +29,14 @@ static void bench_usage(FILE *out)
         "  -w, --warmup N       untimed runs first (default 10)\n"
         "  -t, --threads N      threads (default: all cores)\n"
         "      --isa NAME       kernels up to this ISA: ref, avx2, avx512, neon\n"
+        "                       (default: MNV2DET_ISA if set, else the best this CPU has)\n"
         "  -l, --layers         also print every layer's time\n"
         "      --even-split     threads share every layer evenly (default: shares\n"
         "                       follow how fast each thread's CPU has been running)\n"
         "  -j, --json           one JSON object\n"
-        "  -h, --help\n",
+        "  -h, --help\n"
+        "Exit status: 0 on success; 2 on bad usage or a bad model; 1 when the output\n"
+        "cannot be written or memory runs out.\n",
         default_model_path());
 }
 

@@ -25,19 +25,25 @@ static void usage(FILE *out)
         "\n"
         "Detect objects in images with a MobileNetV2 SSD/SSDLite TFLite model.\n"
         "\n"
-        "  -i, --input FILE     image to run on (PNG, JPEG, PPM, BMP); repeatable,\n"
-        "                       and plain arguments are inputs too\n"
-        "  -m, --model PATH     TFLite model (default %s)\n"
+        "  -i, --input FILE     image to run on: PNG, JPEG (turned upright by its EXIF\n"
+        "                       orientation), BMP, GIF, TGA, PSD, HDR, PIC, PPM, PGM;\n"
+        "                       a pipe, or - for stdin; repeatable, and plain arguments\n"
+        "                       are inputs too\n"
+        "  -m, --model PATH     TFLite model (default: the config's model, else\n"
+        "                       %s)\n"
         "  -c, --config PATH    model settings (default: MODEL.cfg beside the model,\n"
         "                       else the TF Object Detection API's SSD defaults)\n"
-        "  -l, --labels PATH    label map, one label per line (default: from the config,\n"
-        "                       else MODEL.labels.txt beside the model)\n"
+        "  -l, --labels PATH    label map, one label per line (default: the settings'\n"
+        "                       labels; else, with --config, those of MODEL.cfg beside\n"
+        "                       the model; else MODEL.labels.txt beside the model)\n"
         "  -s, --score T        minimum score, 0..1 (default: the config's, 0.5)\n"
-        "      --nms T          IoU above which the weaker box is dropped (default 0.5)\n"
-        "      --max N          at most N detections per image (default 100)\n"
+        "      --nms T          IoU above which the weaker box is dropped (default: the\n"
+        "                       config's, 0.5)\n"
+        "      --max N          at most N detections per image, 1..%d (default: the\n"
+        "                       config's, 100)\n"
         "  -t, --threads N      inference threads (default: all cores)\n"
         "      --isa NAME       use kernels up to this ISA: ref, avx2, avx512, neon\n"
-        "                       (default: the best this CPU has)\n"
+        "                       (default: MNV2DET_ISA if set, else the best this CPU has)\n"
         "  -j, --json           one JSON object per image instead of a table\n"
         "  -h, --help           this help\n"
         "  -V, --version        program version\n"
@@ -46,7 +52,7 @@ static void usage(FILE *out)
         "a bad input (flag, model, settings, image), after the other images have run;\n"
         "1 when the output cannot be written or memory runs out. Errors are one line\n"
         "each on stderr.\n",
-        default_model_path());
+        default_model_path(), SSD_MAX_DETECTIONS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
