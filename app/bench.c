@@ -30,11 +30,14 @@ static void bench_usage(FILE *out)
         "  -w, --warmup N       untimed runs first (default 10)\n"
         "  -t, --threads N      threads (default: all cores)\n"
         "      --isa NAME       kernels up to this ISA: ref, avx2, avx512, neon\n"
+        "                       (default: MNV2DET_ISA if set, else the best this CPU has)\n"
         "  -l, --layers         also print every layer's time\n"
         "      --even-split     threads share every layer evenly (default: shares\n"
         "                       follow how fast each thread's CPU has been running)\n"
         "  -j, --json           one JSON object\n"
-        "  -h, --help\n",
+        "  -h, --help\n"
+        "Exit status: 0 on success; 2 on bad usage or a bad model; 1 when the output\n"
+        "cannot be written or memory runs out.\n",
         default_model_path());
 }
 
@@ -55,8 +58,8 @@ int bench_main(int argc, char **argv)
         {"layers", no_argument, NULL, 'l'}, {"even-split", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
-    const char *model = NULL;
-    int iters = 100, warmup = 10, threads = 0, json = 0, isa = -1, layers = 0, even = 0, ch;
+    const char *model = NULL, *isa = NULL;
+    int iters = 100, warmup = 10, threads = 0, json = 0, layers = 0, even = 0, ch;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":m:n:w:t:jlh", opts, NULL)) != -1) {
@@ -74,15 +77,11 @@ int bench_main(int argc, char **argv)
             if (arg_int(optarg, 1, 1024, &threads))
                 return bench_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
             break;
-        case 'I':
-            isa = isa_parse(optarg);
-            if (isa < 0 || !cpu_supports((mnv_isa)isa))
-                return bench_error("--isa '%s' is unknown or not supported by this CPU", optarg);
-            break;
+        case 'I': isa = optarg; break;
         case 'j': json = 1; break;
         case 'l': layers = 1; break;
         case 'E': even = 1; break;
-        case 'h': bench_usage(stdout); return 0;
+        case 'h': bench_usage(stdout); return output_finish(stdout, "mnv2det bench");
         case ':': return bench_error("option '%s' needs a value", argv[optind - 1]);
         default: return bench_error("unknown option '%s' (see mnv2det bench --help)", argv[optind - 1]);
         }
@@ -93,9 +92,11 @@ int bench_main(int argc, char **argv)
         omp_set_num_threads(threads);
     threads = omp_get_max_threads();
 
-    char err[512];
+    char err[APP_ERR_MAX];
     net *n;
-    net_options opt = {isa >= 0 ? (mnv_isa)isa : isa_select()};
+    net_options opt = {0};
+    if (isa_choose(isa, &opt.max_isa, err, sizeof err) != 0)
+        return bench_error("%s", err);
     if (!model)
         model = default_model_path();
     if (net_load(&n, model, &opt, err, sizeof err) != 0)
@@ -116,7 +117,8 @@ int bench_main(int argc, char **argv)
     double *layer_s = calloc((size_t)nl + 1, sizeof *layer_s);
     if (!t || !layer_s) {
         free(t), free(layer_s), net_free(n);
-        return bench_error("%s", "out of memory");
+        fputs("mnv2det bench: out of memory\n", stderr);
+        return 1;
     }
     for (int i = 0; i < warmup; i++)
         net_run(n, NULL);
@@ -221,5 +223,5 @@ int bench_main(int argc, char **argv)
     free(t);
     free(layer_s);
     net_free(n);
-    return 0;
+    return output_finish(stdout, "mnv2det bench");
 }

@@ -21,18 +21,49 @@ const char *default_model_path(void)
     return MNV2DET_SOURCE_DIR "/models/" DEFAULT_MODEL_NAME;
 }
 
-/* path with its ".tflite" ending (if any) replaced by suffix. */
-static int sibling(char *out, size_t len, const char *path, const char *suffix)
+/* path with its ".tflite" ending (if any) replaced by suffix, newly
+ * allocated; NULL when out of memory. */
+static char *sibling(const char *path, const char *suffix)
 {
-    size_t n = strlen(path);
+    size_t n = strlen(path), s = strlen(suffix);
     if (n >= 7 && strcmp(path + n - 7, ".tflite") == 0)
         n -= 7;
-    return snprintf(out, len, "%.*s%s", (int)n, path, suffix) < (int)len ? 0 : -1;
+    char *out = malloc(n + s + 1);
+    if (out) {
+        memcpy(out, path, n);
+        memcpy(out + n, suffix, s + 1);
+    }
+    return out;
 }
 
+/* Exists at all: a file that is there but unreadable is reported when it is
+ * opened, not passed over. */
 static int file_exists(const char *p)
 {
-    return access(p, R_OK) == 0;
+    return access(p, F_OK) == 0;
+}
+
+static int out_of_memory(char *err, size_t errlen)
+{
+    return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
+}
+
+/* Put "CONFIG:LINE: KEY: " before the message in err, which is about the
+ * file a settings file named on that line. */
+static int blame_config(int rc, const char *config, int line, const char *key, char *err,
+                        size_t errlen)
+{
+    char *why = err ? strdup(err) : NULL;
+    if (why) {
+        mnv_error(err, errlen, rc, "%s:%d: %s: %s", config, line, key, why);
+        free(why);
+    }
+    return rc;
+}
+
+static const char *config_name(const detector *d)
+{
+    return d->config_path ? d->config_path : "the built-in default";
 }
 
 /* Outputs: the one whose rows are 4 wide is the box encodings, the other the
@@ -82,7 +113,9 @@ static int use_model_postprocess(detector *d, const net_postprocess *p, char *er
     d->n_anchors = p->n_anchors;
     memcpy(d->cfg.box_scales, p->scales, sizeof d->cfg.box_scales);
     d->cfg.nms_iou = p->nms_iou_threshold;
-    d->cfg.max_detections = p->max_detections;
+    /* A model may allow more than mnv2det reports; SSD_MAX_DETECTIONS caps
+     * every source of the setting. */
+    d->cfg.max_detections = p->max_detections < SSD_MAX_DETECTIONS ? p->max_detections : SSD_MAX_DETECTIONS;
     d->cfg.per_class_nms = p->use_regular_nms;
     d->cfg.background_class = d->n_classes > p->num_classes;
     return 0;
@@ -100,16 +133,19 @@ static int make_anchors(detector *d, char *err, size_t errlen)
         return mnv_error(err, errlen, MNV_EUNSUPPORTED,
                          "%s: box output '%s' is not a concatenation of predictor convolutions",
                          d->model_path, o->name);
+    if (o->n_segments != d->cfg.num_layers)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s has %d feature maps but %s sets num_layers %d",
+                         d->model_path, o->n_segments, config_name(d), d->cfg.num_layers);
     int fm_h[SSD_MAX_LAYERS], fm_w[SSD_MAX_LAYERS];
     for (int i = 0; i < o->n_segments; i++) {
         const net_segment *s = &o->segments[i];
         fm_h[i] = s->fm_h;
         fm_w[i] = s->fm_w;
         int per_cell = s->channels / 4;
-        if (i < d->cfg.num_layers && per_cell != anchors_per_cell(&d->cfg, i))
+        if (per_cell != anchors_per_cell(&d->cfg, i))
             return mnv_error(err, errlen, MNV_EUNSUPPORTED,
-                             "%s: feature map %d has %d anchors per cell but the config gives %d",
-                             d->model_path, i, per_cell, anchors_per_cell(&d->cfg, i));
+                             "%s: feature map %d has %d anchors per cell but %s gives %d",
+                             d->model_path, i, per_cell, config_name(d), anchors_per_cell(&d->cfg, i));
     }
     d->anchors = malloc((size_t)n * sizeof *d->anchors);
     if (!d->anchors)
@@ -118,51 +154,101 @@ static int make_anchors(detector *d, char *err, size_t errlen)
     if (got < 0)
         return got;
     if (got != n)
-        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: the config makes %d anchors, the model has %d",
-                         d->model_path, got, n);
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: %s makes %d anchors, the model has %d",
+                         d->model_path, config_name(d), got, n);
     d->n_anchors = n;
     return 0;
+}
+
+/* The labels of detector_paths' contract. */
+static int open_labels(detector *d, const detector_paths *p, char *err, size_t errlen)
+{
+    if (p->labels)
+        return labels_load(&d->labels, p->labels, err, errlen);
+    int rc;
+    if (d->cfg.labels) {
+        if ((rc = labels_load(&d->labels, d->cfg.labels, err, errlen)) != 0)
+            return blame_config(rc, d->config_path, d->cfg.labels_line, "labels", err, errlen);
+        return 0;
+    }
+    char *path = sibling(d->model_path, ".cfg");
+    if (!path)
+        return out_of_memory(err, errlen);
+    if (p->config && file_exists(path)) {
+        /* The settings came from elsewhere, but the model's own file still
+         * says where its labels are. */
+        ssd_config own;
+        ssd_config_defaults(&own);
+        rc = ssd_config_load(&own, path, err, errlen);
+        if (rc == 0 && own.labels && (rc = labels_load(&d->labels, own.labels, err, errlen)) != 0)
+            blame_config(rc, path, own.labels_line, "labels", err, errlen);
+        int found = own.labels != NULL;
+        ssd_config_free(&own);
+        if (rc || found) {
+            free(path);
+            return rc;
+        }
+    }
+    free(path);
+    if (!(path = sibling(d->model_path, ".labels.txt")))
+        return out_of_memory(err, errlen);
+    rc = file_exists(path) ? labels_load(&d->labels, path, err, errlen) : 0;
+    free(path);
+    return rc;
 }
 
 int detector_open(detector *d, const detector_paths *p, const net_options *opt,
                   char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
-    char buf[SSD_PATH_MAX];
-    const char *model = p->model ? p->model : default_model_path();
-    snprintf(d->model_path, sizeof d->model_path, "%s", model);
-
     ssd_config_defaults(&d->cfg);
     int rc = 0;
-    if (p->config)
-        rc = ssd_config_load(&d->cfg, p->config, err, errlen);
-    else if (sibling(buf, sizeof buf, model, ".cfg") == 0 && file_exists(buf))
-        rc = ssd_config_load(&d->cfg, buf, err, errlen);
-    if (rc)
-        return rc;
-
-    if ((rc = net_load(&d->net, model, opt, err, errlen)) != 0)
+    if (p->config) {
+        if (!(d->config_path = strdup(p->config)))
+            return out_of_memory(err, errlen);
+        if ((rc = ssd_config_load(&d->cfg, p->config, err, errlen)) != 0)
+            goto fail;
+    }
+    int model_from_config = !p->model && d->cfg.model;
+    d->model_path = strdup(p->model ? p->model : model_from_config ? d->cfg.model : default_model_path());
+    if (!d->model_path) {
+        rc = out_of_memory(err, errlen);
         goto fail;
+    }
+    if (!p->config) {
+        char *own = sibling(d->model_path, ".cfg");
+        if (!own) {
+            rc = out_of_memory(err, errlen);
+            goto fail;
+        }
+        if (!file_exists(own)) {
+            free(own);
+        } else {
+            d->config_path = own;
+            if ((rc = ssd_config_load(&d->cfg, own, err, errlen)) != 0)
+                goto fail;
+        }
+    }
+
+    if ((rc = net_load(&d->net, d->model_path, opt, err, errlen)) != 0) {
+        if (model_from_config)
+            blame_config(rc, d->config_path, d->cfg.model_line, "model", err, errlen);
+        goto fail;
+    }
     int c;
     net_input_shape(d->net, &d->in_h, &d->in_w, &c);
     if (c != 3) {
-        rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: input has %d channels, expected 3 (RGB)", model, c);
+        rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: input has %d channels, expected 3 (RGB)",
+                       d->model_path, c);
         goto fail;
     }
-    if ((rc = find_outputs(d, err, errlen)) != 0 || (rc = make_anchors(d, err, errlen)) != 0)
-        goto fail;
-
-    const char *lab = p->labels;
-    if (!lab && d->cfg.labels[0])
-        lab = d->cfg.labels;
-    if (!lab && sibling(buf, sizeof buf, model, ".labels.txt") == 0 && file_exists(buf))
-        lab = buf;
-    if (lab && (rc = labels_load(&d->labels, lab, err, errlen)) != 0)
+    if ((rc = find_outputs(d, err, errlen)) != 0 || (rc = make_anchors(d, err, errlen)) != 0 ||
+        (rc = open_labels(d, p, err, errlen)) != 0)
         goto fail;
 
     d->scratch = malloc((size_t)d->n_anchors * sizeof *d->scratch);
     if (!d->scratch) {
-        rc = mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
+        rc = out_of_memory(err, errlen);
         goto fail;
     }
     return 0;
@@ -178,6 +264,9 @@ void detector_close(detector *d)
     free(d->anchors);
     free(d->scratch);
     resize_plan_free(d->resize);
+    ssd_config_free(&d->cfg);
+    free(d->model_path);
+    free(d->config_path);
     memset(d, 0, sizeof *d);
 }
 

@@ -160,7 +160,7 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
         return mnv_error(err, errlen, MNV_ENOMEM, "cannot create the pipeline's locks");
     pthread_condattr_destroy(&ca);
 
-    detection *dets = malloc(DETECT_MAX * sizeof *dets);
+    detection *dets = malloc(SSD_MAX_DETECTIONS * sizeof *dets);
     if (!dets)
         return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
     signals_set_handler(on_signal, &p);
@@ -195,7 +195,7 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
         lf.t.taken = mono_ns();
         detect_timing t;
         lf.t.detect_start = lf.t.taken;
-        int n = detector_run(d, &lf.f, dets, DETECT_MAX, &t);
+        int n = detector_run(d, &lf.f, dets, SSD_MAX_DETECTIONS, &t);
         lf.t.detect_end = mono_ns();
         int stop = 0;
         if (n < 0) {

@@ -4,22 +4,63 @@
  * clipped to it; JSON also carries the unclipped normalized corners that the
  * model produced, which is what comparisons against a reference need.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "app/app.h"
 
+/* Length of the well-formed UTF-8 character at s (RFC 3629: shortest form,
+ * no surrogates, at most U+10FFFF), or 0 when s[0] does not start one. */
+static int utf8_length(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    int n;
+    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong below U+0800 */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates U+D800..DFFF */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong below U+10000 */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++) /* a NUL is not a continuation byte: no overrun */
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
 void json_string(FILE *out, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
+    while (*p) {
+        int n = utf8_length(p);
+        if (n == 0) { /* the rule the README gives: one U+FFFD per stray byte */
+            fputs("\\ufffd", out);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
+            fprintf(out, "\\%c", *p++);
+        } else if (*p < 0x20) {
+            fprintf(out, "\\u%04x", *p++);
+        } else {
+            fwrite(p, 1, (size_t)n, out);
+            p += n;
+        }
     }
     fputc('"', out);
 }
@@ -84,4 +125,17 @@ void report_table(FILE *out, const detector *d, const char *image, const frame *
                 detector_label(d, dets[i].class_id, buf, sizeof buf), dets[i].score,
                 px[0], px[1], px[2], px[3]);
     }
+}
+
+int output_finish(FILE *out, const char *who)
+{
+    errno = 0;
+    int flushed = fflush(out) == 0;
+    int saved = errno;
+    if (flushed && !ferror(out))
+        return 0;
+    /* A write that failed earlier left the reason in errno then; fflush
+     * of the rest may have nothing left to write and so no reason now. */
+    fprintf(stderr, "%s: writing output: %s\n", who, saved ? strerror(saved) : "write error");
+    return 1;
 }

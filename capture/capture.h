@@ -66,12 +66,21 @@ void source_interrupt(frame_source *s);
 void source_close(frame_source *s);
 const source_info *source_get_info(const frame_source *s);
 
-/* Decode an image file (PNG, JPEG, PPM/PGM, BMP: whatever libstb decodes)
- * into a newly allocated RGB24 frame. On failure f is left empty and err
- * names the file and the reason (missing, unreadable, not an image). */
+/* Decode an image file into a newly allocated RGB24 frame, upright: a
+ * JPEG's EXIF orientation is applied, so the frame has the size the picture
+ * is shown at. Formats: whatever libstb decodes (PNG, JPEG, BMP, GIF's first
+ * frame, TGA, PSD, HDR, PIC, PNM: PPM and PGM). path may be a regular file,
+ * a pipe or /dev/stdin, or "-" for standard input; it is read whole into
+ * memory (at most 1 GiB). f->name = path. On failure f is left empty and err
+ * names the file and the reason (missing, a directory, unreadable, not an
+ * image). */
 int image_load(frame *f, const char *path, char *err, size_t errlen);
 
-/* Free the pixels of a frame made by image_load; safe on an empty frame. */
+/* Decode an image held in memory (any format image_load takes), applying a JPEG's EXIF orientation; name is what error messages call it. On failure f is left empty. */
+int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *name, char *err, size_t errlen);
+
+/* Free the pixels of a frame made by image_load or image_load_memory; safe
+ * on an empty frame. */
 void frame_free(frame *f);
 
 /* File sources. An error from source_next on one of them concerns the
@@ -127,5 +136,15 @@ typedef struct file_source_options {
  * path. info is the first input's, named after the paths. opt may be NULL. */
 int source_open_inputs(frame_source **out, const char *const *paths, int n, const file_source_options *opt,
                        char *err, size_t errlen);
+/* The EXIF orientation (TIFF tag 0x0112, 1 to 8) of the JPEG in data[0..len):
+ * how its stored pixels are to be shown. 1 = as stored, 2 mirrored
+ * left-right, 3 turned 180 degrees, 4 mirrored top-bottom, 5 transposed
+ * (stored row 0 becomes the left column, column 0 the top row), 6 stored
+ * turned 90 degrees clockwise to show (row 0 becomes the right column), 7
+ * transverse (row 0 the right column, column 0 the bottom row), 8 turned 90
+ * degrees anticlockwise (row 0 becomes the left column). 1 also when data
+ * is not a JPEG or its EXIF block is missing or malformed: every offset in
+ * it is checked against len before use (exif.c). */
+int exif_orientation(const uint8_t *data, size_t len);
 
 #endif

@@ -1,8 +1,15 @@
-/* Still images as frames, decoded by libstb (PNG, JPEG, PPM/PGM, BMP, ...). */
+/*
+ * Still images as frames: read the whole file (regular file, pipe, terminal
+ * or "-" for stdin) into memory, decode it with libstb, and turn a JPEG
+ * upright by its EXIF orientation.
+ */
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <stb/stb_image.h>
 
@@ -10,47 +17,162 @@
 
 /* 16k x 16k: far beyond any camera, far below what would exhaust memory. */
 #define IMAGE_MAX_PIXELS (16384LL * 16384LL)
+/* An uncompressed 16k x 16k BMP is 768 MiB; a wrong path (a disk, a video)
+ * should not be read whole. */
+#define IMAGE_MAX_BYTES ((size_t)1 << 30)
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+/* The shown pixel (x, y) of an image of stored size w x h under EXIF
+ * orientation o (1..8) is the stored pixel (*sx, *sy). */
+static void oriented_source(int o, int w, int h, int x, int y, int *sx, int *sy)
 {
-    if (err && errlen)
-        snprintf(err, errlen, fmt, a, b);
-    return -1;
+    switch (o) {
+    case 2: *sx = w - 1 - x, *sy = y; break;         /* mirrored left-right */
+    case 3: *sx = w - 1 - x, *sy = h - 1 - y; break; /* turned 180 degrees */
+    case 4: *sx = x, *sy = h - 1 - y; break;         /* mirrored top-bottom */
+    case 5: *sx = y, *sy = x; break;                 /* transposed */
+    case 6: *sx = y, *sy = h - 1 - x; break;         /* shown turned 90 degrees clockwise */
+    case 7: *sx = w - 1 - y, *sy = h - 1 - x; break; /* transverse */
+    case 8: *sx = w - 1 - y, *sy = x; break;         /* shown turned 90 degrees anticlockwise */
+    default: *sx = x, *sy = y; break;
+    }
+}
+
+/* RGB24 pixels of w x h turned upright by orientation o, in a new buffer
+ * (malloc; NULL when out of memory); *ow x *oh: the upright size. */
+static uint8_t *orient_rgb24(const uint8_t *px, int w, int h, int o, int *ow, int *oh)
+{
+    int swap = o >= 5;
+    *ow = swap ? h : w;
+    *oh = swap ? w : h;
+    uint8_t *out = malloc((size_t)w * (size_t)h * 3);
+    if (!out)
+        return NULL;
+    for (int y = 0; y < *oh; y++)
+        for (int x = 0; x < *ow; x++) {
+            int sx, sy;
+            oriented_source(o, w, h, x, y, &sx, &sy);
+            memcpy(out + ((size_t)y * (size_t)*ow + (size_t)x) * 3,
+                   px + ((size_t)sy * (size_t)w + (size_t)sx) * 3, 3);
+        }
+    return out;
+}
+
+int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *name, char *err,
+                      size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    if (len == 0)
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: empty, not an image", name);
+    if (len > IMAGE_MAX_BYTES || len > INT_MAX)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: larger than %zu bytes", name,
+                         IMAGE_MAX_BYTES);
+    int w = 0, h = 0, comp = 0;
+    /* Refuse absurd sizes before decoding: a tiny corrupt header could
+     * otherwise ask for gigabytes. */
+    if (stbi_info_from_memory(data, (int)len, &w, &h, &comp) && (long long)w * h > IMAGE_MAX_PIXELS)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: image too large (%dx%d)", name, w, h);
+    uint8_t *px = stbi_load_from_memory(data, (int)len, &w, &h, &comp, 3);
+    if (!px)
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
+                         stbi_failure_reason());
+    if (w <= 0 || h <= 0) {
+        stbi_image_free(px);
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: image has no pixels", name);
+    }
+    int o = exif_orientation(data, len);
+    if (o != 1) {
+        int ow, oh;
+        uint8_t *upright = orient_rgb24(px, w, h, o, &ow, &oh);
+        stbi_image_free(px);
+        if (!upright)
+            return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory for a %dx%d image", name, w, h);
+        px = upright;
+        w = ow;
+        h = oh;
+    }
+    mnv_image_pack(&f->img, MNV_PIX_RGB24, w, h, px);
+    f->name = name;
+    return 0;
+}
+
+/* All of fd (a file of known size, or a stream read to its end) into a new
+ * buffer. */
+static int read_all(int fd, const char *name, uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return mnv_error(err, errlen, MNV_EIO, "%s: %s", name, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return mnv_error(err, errlen, MNV_EIO, "%s: %s", name, strerror(EISDIR));
+    int regular = S_ISREG(st.st_mode);
+    if (regular && (uint64_t)st.st_size > IMAGE_MAX_BYTES)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: larger than %zu bytes", name,
+                         IMAGE_MAX_BYTES);
+    /* A regular file's size is known (one byte more tells if it grew); a
+     * pipe's is not: grow as it comes, up to the limit. */
+    size_t cap = regular ? (size_t)st.st_size + 1 : 65536, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", name);
+    for (;;) {
+        if (n == cap) {
+            if (n > IMAGE_MAX_BYTES) {
+                free(buf);
+                return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: larger than %zu bytes", name,
+                                 IMAGE_MAX_BYTES);
+            }
+            size_t more = cap * 2 > IMAGE_MAX_BYTES + 1 ? IMAGE_MAX_BYTES + 1 : cap * 2;
+            uint8_t *grown = realloc(buf, more);
+            if (!grown) {
+                free(buf);
+                return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", name);
+            }
+            buf = grown;
+            cap = more;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            free(buf);
+            return mnv_error(err, errlen, MNV_EIO, "%s: %s", name, strerror(e));
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
 }
 
 int image_load(frame *f, const char *path, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
-    /* Open it ourselves first: stbi's failure reason for a missing file is
-     * the unhelpful "can't fopen". */
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
-    int w = 0, h = 0, comp = 0;
-    /* Refuse absurd sizes before decoding: a tiny corrupt header could
-     * otherwise ask for gigabytes. */
-    if (stbi_info_from_file(fp, &w, &h, &comp) && ((long long)w * h > IMAGE_MAX_PIXELS)) {
-        fclose(fp);
-        char dims[64];
-        snprintf(dims, sizeof dims, "%dx%d", w, h);
-        return fail(err, errlen, "%s: image too large (%s)", path, dims);
-    }
-    unsigned char *px = stbi_load_from_file(fp, &w, &h, &comp, 3);
-    fclose(fp);
-    if (!px)
-        return fail(err, errlen, "%s: cannot decode image (%s)", path, stbi_failure_reason());
-    if (w <= 0 || h <= 0) {
-        stbi_image_free(px);
-        return fail(err, errlen, "%s: %s", path, "image has no pixels");
-    }
-    mnv_image_pack(&f->img, MNV_PIX_RGB24, w, h, px);
-    f->name = path;
-    return 0;
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "stdin" : path;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mnv_error(err, errlen, MNV_EIO, "%s: %s", path, strerror(errno));
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = read_all(fd, name, &data, &len, err, errlen);
+    if (!is_stdin)
+        close(fd);
+    if (rc)
+        return rc;
+    rc = image_load_memory(f, data, len, name, err, errlen);
+    free(data);
+    if (rc == 0)
+        f->name = path;
+    return rc;
 }
 
 void frame_free(frame *f)
 {
-    if (f->img.plane[0])
-        stbi_image_free((void *)f->img.plane[0]);
+    /* libstb's pixels come from malloc (its default STBI_MALLOC, which
+     * Debian's libstb keeps), as turned ones do: free fits both. */
+    free((void *)f->img.plane[0]);
     memset(f, 0, sizeof *f);
 }

@@ -19,31 +19,6 @@
 
 #include "capture/source_internal.h"
 
-/* Same limit as image_load. */
-#define IMAGE_MEMORY_MAX_PIXELS (16384LL * 16384LL)
-
-/* replaced by image_load_memory at merge */
-static int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *name, char *err,
-                             size_t errlen)
-{
-    memset(f, 0, sizeof *f);
-    if (len > INT_MAX)
-        return mnv_error(err, errlen, MNV_EFORMAT, "%s: image too large (%zu bytes)", name, len);
-    int w = 0, h = 0, comp = 0;
-    if (stbi_info_from_memory(data, (int)len, &w, &h, &comp) && (long long)w * h > IMAGE_MEMORY_MAX_PIXELS)
-        return mnv_error(err, errlen, MNV_EFORMAT, "%s: image too large (%dx%d)", name, w, h);
-    unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &comp, 3);
-    if (!px)
-        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name, stbi_failure_reason());
-    if (w <= 0 || h <= 0) {
-        stbi_image_free(px);
-        return mnv_error(err, errlen, MNV_EFORMAT, "%s: image has no pixels", name);
-    }
-    mnv_image_pack(&f->img, MNV_PIX_RGB24, w, h, px);
-    f->name = name;
-    return 0;
-}
-
 typedef struct image_source {
     frame_source base;
     frame_pool pool;

@@ -29,7 +29,8 @@ typedef enum mnv_status {
 #define MNV_END 1
 
 /* printf into err (if non-NULL) and return code; a small convenience used by
- * every folder so that error paths stay one line long. */
+ * every folder so that error paths stay one line long. A message too long
+ * for err loses its middle ("..."), never its end, where the reason is. */
 int mnv_error(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@ void ssd_config_defaults(ssd_config *c)
     static const float ratios[] = {1.0f, 2.0f, 0.5f, 3.0f, 0.3333f};
 
     memset(c, 0, sizeof *c);
+    c->model = c->labels = NULL;
     c->input_mean = 127.5f;
     c->input_std = 127.5f;
     c->num_layers = 6;
@@ -177,8 +177,9 @@ static int parse_positive(const config_reader *r, const char *key, const char *v
     return 0;
 }
 
+/* A whole number in [lo, hi]; why, if not NULL, says what the range is. */
 static int parse_int(const config_reader *r, const char *key, const char *value, int lo, int hi,
-                     int *out)
+                     const char *why, int *out)
 {
     char *end;
     errno = 0;
@@ -186,7 +187,8 @@ static int parse_int(const config_reader *r, const char *key, const char *value,
     if (end == value || *end || errno == ERANGE)
         return config_fail(r, r->line, "%s: '%.40s' is not a whole number", key, value);
     if (v < lo || v > hi)
-        return config_fail(r, r->line, "%s: %ld is outside [%d, %d]", key, v, lo, hi);
+        return config_fail(r, r->line, "%s: %ld is outside [%d, %d]%s%s", key, v, lo, hi,
+                           why ? ", " : "", why ? why : "");
     *out = (int)v;
     return 0;
 }
@@ -203,18 +205,24 @@ static int parse_bool(const config_reader *r, const char *key, const char *value
 }
 
 /* value as written when absolute or when the config file has no folder part,
- * else joined to the config file's folder. */
-static int parse_path(const config_reader *r, const char *key, const char *value, char *out)
+ * else joined to the config file's folder; newly allocated into *out, with
+ * its line in *line. */
+static int parse_path(const config_reader *r, const char *key, const char *value, char **out,
+                      int *line)
 {
     size_t dir_len = 0;
     const char *slash = strrchr(r->path, '/');
     if (value[0] != '/' && slash)
         dir_len = (size_t)(slash - r->path) + 1;
     size_t len = strlen(value);
-    if (dir_len >= SSD_PATH_MAX || len >= SSD_PATH_MAX - dir_len)
-        return config_fail(r, r->line, "%s: path longer than %d bytes", key, SSD_PATH_MAX - 1);
-    memcpy(out, r->path, dir_len);
-    memcpy(out + dir_len, value, len + 1);
+    char *joined = malloc(dir_len + len + 1);
+    if (!joined)
+        return mnv_error(r->err, r->errlen, MNV_ENOMEM, "%s:%d: %s: out of memory", r->path,
+                         r->line, key);
+    memcpy(joined, r->path, dir_len);
+    memcpy(joined + dir_len, value, len + 1);
+    *out = joined;
+    *line = r->line;
     return 0;
 }
 
@@ -224,15 +232,15 @@ static int parse_value(const config_reader *r, ssd_config *c, enum config_key k,
     int n, rc;
     switch (k) {
     case KEY_MODEL:
-        return parse_path(r, key, value, c->model);
+        return parse_path(r, key, value, &c->model, &c->model_line);
     case KEY_LABELS:
-        return parse_path(r, key, value, c->labels);
+        return parse_path(r, key, value, &c->labels, &c->labels_line);
     case KEY_INPUT_MEAN:
         return parse_number(r, key, value, &c->input_mean);
     case KEY_INPUT_STD:
         return parse_positive(r, key, value, &c->input_std);
     case KEY_NUM_LAYERS:
-        return parse_int(r, key, value, 1, SSD_MAX_LAYERS, &c->num_layers);
+        return parse_int(r, key, value, 1, SSD_MAX_LAYERS, NULL, &c->num_layers);
     case KEY_MIN_SCALE:
         return parse_positive(r, key, value, &c->min_scale);
     case KEY_MAX_SCALE:
@@ -246,8 +254,16 @@ static int parse_value(const config_reader *r, ssd_config *c, enum config_key k,
                                    (double)c->aspect_ratios[i]);
         c->n_aspect_ratios = n;
         return 0;
-    case KEY_INTERPOLATED:
-        return parse_number(r, key, value, &c->interpolated_scale_aspect_ratio);
+    case KEY_INTERPOLATED: {
+        float v = 0;
+        if ((rc = parse_number(r, key, value, &v)) != 0)
+            return rc;
+        if (!(v >= 0))
+            return config_fail(r, r->line, "%s: %g must be 0 (no extra anchor) or greater", key,
+                               (double)v);
+        c->interpolated_scale_aspect_ratio = v;
+        return 0;
+    }
     case KEY_REDUCE_LOWEST:
         return parse_bool(r, key, value, &c->reduce_boxes_in_lowest_layer);
     case KEY_ANCHOR_OFFSET:
@@ -283,7 +299,8 @@ static int parse_value(const config_reader *r, ssd_config *c, enum config_key k,
     case KEY_NMS_IOU:
         return parse_range(r, key, value, 0.0f, 1.0f, &c->nms_iou);
     case KEY_MAX_DETECTIONS:
-        return parse_int(r, key, value, 1, INT_MAX, &c->max_detections);
+        return parse_int(r, key, value, 1, SSD_MAX_DETECTIONS, SSD_MAX_DETECTIONS_WHY,
+                         &c->max_detections);
     case KEY_PER_CLASS_NMS:
         return parse_bool(r, key, value, &c->per_class_nms);
     case KEY_COUNT:
@@ -291,6 +308,10 @@ static int parse_value(const config_reader *r, ssd_config *c, enum config_key k,
     }
     return config_fail(r, r->line, "%s: internal error: no parser", key);
 }
+
+/* Longer lines are refused, not cut: far beyond any path a system takes
+ * (PATH_MAX is 4096 on Linux), and a bound on what a wrong file costs. */
+#define CONFIG_LINE_MAX 16384
 
 /* Reads one line without its '\n'. Returns 1 for a line, 0 at end of file,
  * -1 when it does not fit in buf, -2 on a NUL byte (a binary file). */
@@ -354,40 +375,71 @@ static int parse_line(config_reader *r, ssd_config *c, char *line, int *key_line
     return parse_value(r, c, (enum config_key)k, value);
 }
 
+/* Parse f into next (a copy of the caller's config). */
+static int parse_file(FILE *f, config_reader *r, ssd_config *next)
+{
+    int key_line[KEY_COUNT] = {0};
+    char *line = malloc(CONFIG_LINE_MAX + 1);
+    if (!line)
+        return mnv_error(r->err, r->errlen, MNV_ENOMEM, "%s: out of memory", r->path);
+    int rc = 0, got;
+    while (rc == 0 && (got = read_line(f, line, CONFIG_LINE_MAX + 1)) != 0) {
+        r->line++;
+        char *text = line;
+        /* A byte-order mark (Windows editors write one) is invisible: skip
+         * it rather than report a key that looks right. */
+        if (r->line == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+            text += 3;
+        if (got == -1)
+            rc = config_fail(r, r->line, "line longer than %d bytes", CONFIG_LINE_MAX);
+        else if (got == -2)
+            rc = config_fail(r, r->line, "NUL byte: not a text file");
+        else
+            rc = parse_line(r, next, text, key_line);
+    }
+    free(line);
+    if (rc == 0 && ferror(f))
+        rc = mnv_error(r->err, r->errlen, MNV_EIO, "%s: %s", r->path, strerror(errno));
+    /* Keys may come in any order: blame the later of the two lines. */
+    if (rc == 0 && next->min_scale > next->max_scale) {
+        int at = key_line[KEY_MIN_SCALE] > key_line[KEY_MAX_SCALE] ? key_line[KEY_MIN_SCALE]
+                                                                   : key_line[KEY_MAX_SCALE];
+        rc = config_fail(r, at, "min_scale %g is greater than max_scale %g",
+                         (double)next->min_scale, (double)next->max_scale);
+    }
+    return rc;
+}
+
 int ssd_config_load(ssd_config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return mnv_error(err, errlen, MNV_EIO, "%s: %s", path, strerror(errno));
-
-    /* Parse into a copy so that a bad file leaves c as it was. */
+    /* Parse into a copy so that a bad file leaves c as it was. Paths the
+     * file sets are new allocations (each key at most once per file). */
     ssd_config next = *c;
     config_reader r = {path, 0, err, errlen};
-    int key_line[KEY_COUNT] = {0};
-    char line[2 * SSD_PATH_MAX];
-    int rc = 0, got;
-    while (rc == 0 && (got = read_line(f, line, sizeof line)) != 0) {
-        r.line++;
-        if (got == -1)
-            rc = config_fail(&r, r.line, "line longer than %zu bytes", sizeof line - 1);
-        else if (got == -2)
-            rc = config_fail(&r, r.line, "NUL byte: not a text file");
-        else
-            rc = parse_line(&r, &next, line, key_line);
-    }
-    if (rc == 0 && ferror(f))
-        rc = mnv_error(err, errlen, MNV_EIO, "%s: %s", path, strerror(errno));
+    int rc = parse_file(f, &r, &next);
     fclose(f);
-    if (rc)
+    if (rc) {
+        if (next.model != c->model)
+            free(next.model);
+        if (next.labels != c->labels)
+            free(next.labels);
         return rc;
-
-    /* Keys may come in any order: blame the later of the two lines. */
-    if (next.min_scale > next.max_scale) {
-        int at = key_line[KEY_MIN_SCALE] > key_line[KEY_MAX_SCALE] ? key_line[KEY_MIN_SCALE]
-                                                                   : key_line[KEY_MAX_SCALE];
-        return config_fail(&r, at, "min_scale %g is greater than max_scale %g",
-                           (double)next.min_scale, (double)next.max_scale);
     }
+    if (next.model != c->model)
+        free(c->model);
+    if (next.labels != c->labels)
+        free(c->labels);
     *c = next;
     return 0;
+}
+
+void ssd_config_free(ssd_config *c)
+{
+    free(c->model);
+    free(c->labels);
+    c->model = c->labels = NULL;
+    c->model_line = c->labels_line = 0;
 }

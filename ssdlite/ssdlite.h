@@ -14,7 +14,10 @@
 
 #define SSD_MAX_LAYERS 8
 #define SSD_MAX_ASPECT 8
-#define SSD_PATH_MAX 1024
+/* The most detections per image, for the config's max_detections and the
+ * command line's --max alike; both refuse more with the same words. */
+#define SSD_MAX_DETECTIONS 1000
+#define SSD_MAX_DETECTIONS_WHY "the most detections per image"
 
 typedef enum score_fn { SCORE_SIGMOID = 0, SCORE_SOFTMAX = 1, SCORE_IDENTITY = 2 } score_fn;
 
@@ -22,9 +25,10 @@ typedef enum score_fn { SCORE_SIGMOID = 0, SCORE_SOFTMAX = 1, SCORE_IDENTITY = 2
  * Object Detection API's ssd_mobilenet_v2 pipeline, which is also the default
  * model's. */
 typedef struct ssd_config {
-    /* files, resolved relative to the config file's folder when relative */
-    char model[SSD_PATH_MAX];   /* "" = not set */
-    char labels[SSD_PATH_MAX];  /* "" = not set */
+    /* files, resolved relative to the config file's folder when relative;
+     * NULL when not set, else owned (ssd_config_free) */
+    char *model, *labels;
+    int model_line, labels_line; /* their lines in the file that set them */
     /* pre-processing: x = (px - input_mean) / input_std */
     float input_mean, input_std;
     /* anchors (TF OD API multiple_grid_anchor_generator / ssd_anchor_generator) */
@@ -32,7 +36,7 @@ typedef struct ssd_config {
     float min_scale, max_scale;
     int n_aspect_ratios;
     float aspect_ratios[SSD_MAX_ASPECT];
-    float interpolated_scale_aspect_ratio; /* <= 0: no interpolated anchor */
+    float interpolated_scale_aspect_ratio; /* 0: no interpolated anchor */
     int reduce_boxes_in_lowest_layer;      /* lowest layer: (0.1,1), (s,2), (s,0.5) */
     float anchor_offset;        /* cell centre = (i + offset) / size */
     /* box coder (ty, tx, th, tw) scales */
@@ -42,16 +46,21 @@ typedef struct ssd_config {
     int background_class;       /* 1: class 0 is background and never reported */
     float score_threshold;
     float nms_iou;              /* suppress when IoU > nms_iou */
-    int max_detections;
+    int max_detections;         /* 1 .. SSD_MAX_DETECTIONS */
     int per_class_nms;          /* 0: class-agnostic greedy NMS */
 } ssd_config;
 
+/* The defaults, no paths. Overwrites c without freeing what it held. */
 void ssd_config_defaults(ssd_config *c);
 
-/* Read "key = value" lines ('#' comments, blank lines) over the defaults.
- * Unknown keys and bad values are errors naming file, line and key. The
- * format is documented in the README. */
+/* Read "key = value" lines ('#' comments, blank lines, a UTF-8 byte-order
+ * mark at the start) over what c holds. Unknown keys and bad values are
+ * errors naming file, line and key, and leave c as it was. The format is
+ * documented in the README. */
 int ssd_config_load(ssd_config *c, const char *path, char *err, size_t errlen);
+
+/* Free the paths a load set (safe on defaults); c keeps its other fields. */
+void ssd_config_free(ssd_config *c);
 
 typedef struct anchor { float cy, cx, h, w; } anchor;
 

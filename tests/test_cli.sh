@@ -3,7 +3,7 @@
 # golden detections; bad flags, missing and broken files rejected with exit
 # status 2 and one line on stderr.
 set -u
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 data=$MNV2DET_TEST_DATA
 model_dir=$MNV2DET_MODEL_DIR
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,6 +78,197 @@ expect_error 2 "$tmp/foreign.tflite: " -- --model "$tmp/foreign.tflite" --input 
 "$bin" --json "$tmp/cut.jpg" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 0 ] || { [ $rc -eq 2 ] && grep -q "cut.jpg: cannot decode" "$tmp/err"; }; then ok; else fail "truncated JPEG: exit $rc $(cat "$tmp/err")"; fi
+
+# 7. scripts/setup says everything on stderr (scripts/run pipes mnv2det's
+# stdout to tools), apt-get's and the build's output included: run the real
+# script in a copy of the tree whose tools (dpkg-query, apt-get, meson, ninja,
+# fetch-model) are stand-ins that print on stdout.
+mkdir -p "$tmp/setup/scripts" "$tmp/setup/bin"
+cp "$here/../scripts/setup" "$tmp/setup/scripts/setup"
+stub() { printf '#!/bin/sh\n%s\n' "$2" >"$1"; chmod +x "$1"; }
+stub "$tmp/setup/scripts/fetch-model" 'echo "fetch-model: stand-in"'
+stub "$tmp/setup/bin/dpkg-query" 'exit 1'
+stub "$tmp/setup/bin/id" 'echo 0'
+stub "$tmp/setup/bin/npm" 'echo npm'
+stub "$tmp/setup/bin/apt-get" 'echo "apt-get $*"'
+stub "$tmp/setup/bin/meson" 'echo "meson $*"'
+stub "$tmp/setup/bin/ninja" 'echo "ninja $*"'
+PATH="$tmp/setup/bin:$PATH" "$tmp/setup/scripts/setup" >"$tmp/setup.out" 2>"$tmp/setup.err"
+rc=$?
+if [ $rc -eq 0 ] && [ ! -s "$tmp/setup.out" ] && grep -q "apt-get update" "$tmp/setup.err" &&
+   grep -q "setup: built build/app/mnv2det" "$tmp/setup.err"; then ok
+else fail "scripts/setup: exit $rc, stdout '$(cat "$tmp/setup.out")', stderr '$(cat "$tmp/setup.err")'"; fi
+
+# 8. exit statuses: --help lists them; output that cannot be written
+# (/dev/full) exits 1 with one line on stderr, in every mode
+"$bin" --help >"$tmp/help" 2>&1
+grep -q "Exit status: 0 " "$tmp/help" && grep -q "1 when the output cannot be written" "$tmp/help" && ok ||
+  fail "--help does not document the exit statuses: $(cat "$tmp/help")"
+expect_full() { # DESCRIPTION -- ARGS...
+  local what=$1; shift 2
+  "$bin" "$@" >/dev/full 2>"$tmp/err"
+  local got=$? lines; lines=$(wc -l <"$tmp/err")
+  if [ $got -eq 1 ] && [ "$lines" -eq 1 ] && grep -q "No space left on device" "$tmp/err"; then ok
+  else fail "$what to /dev/full: exit $got, stderr '$(cat "$tmp/err")'"; fi
+}
+# (/dev/full is a standard Linux device: its absence is a failure, not a skip)
+expect_full "a run" -- --json "$data/chelsea.300.png"
+expect_full "the table" -- "$data/chelsea.300.png" "$data/noise.300.png"
+expect_full "--help" -- --help
+expect_full "--version" -- --version
+expect_full "bench" -- bench --iters 1 --warmup 0
+expect_full "bench --json" -- bench --iters 1 --warmup 0 --json
+expect_full "bench --help" -- bench --help
+
+# 9. MNV2DET_ISA is checked as --isa is, and named in the message
+case $(uname -m) in aarch64) foreign=avx2 ;; *) foreign=neon ;; esac
+MNV2DET_ISA=bogus expect_error 2 "^mnv2det: MNV2DET_ISA wants ref, avx2, avx512 or neon, not 'bogus'" -- "$data/chelsea.300.png"
+MNV2DET_ISA=$foreign expect_error 2 "^mnv2det: MNV2DET_ISA=$foreign: this CPU or build cannot run it" -- "$data/chelsea.300.png"
+MNV2DET_ISA=bogus expect_error 2 "^mnv2det bench: MNV2DET_ISA wants ref, avx2, avx512 or neon, not 'bogus'" -- bench --iters 1
+expect_error 2 "^mnv2det: --isa wants ref, avx2, avx512 or neon, not 'bogus'" -- --isa bogus "$data/chelsea.300.png"
+expect_error 2 "^mnv2det bench: --isa $foreign: this CPU or build cannot run it" -- bench --isa $foreign
+MNV2DET_ISA=ref "$bin" --json "$data/chelsea.300.png" >"$tmp/ref.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/ref.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "MNV2DET_ISA=ref: $(cat "$tmp/err")"
+
+# 10. images run in the command line's order, --input or not
+"$bin" --json "$data/chelsea.300.png" --input "$data/noise.300.png" "$data/coffee.300.png" >"$tmp/order" 2>"$tmp/err"
+python3 - "$tmp/order" <<'PY' && ok || fail "order of inputs: $(cat "$tmp/order" "$tmp/err")"
+import json, os, sys
+names = [os.path.basename(json.loads(l)["image"]) for l in open(sys.argv[1])]
+sys.exit(names != ["chelsea.300.png", "noise.300.png", "coffee.300.png"])
+PY
+
+# 11. the settings file: its model is used when --model is not given
+# (relative to its folder), a missing model or label file names the config
+# line, and labels fall back to the model's own (MODEL.cfg's labels key,
+# then MODEL.labels.txt beside it) when the config has none
+default_model=object_detection_ssd_mobilenetv2_oidv4_fp16.tflite
+mkdir -p "$tmp/cfg/sub" "$tmp/elsewhere"
+ln -s "$model_dir" "$tmp/cfg/sub/models"
+printf 'score_threshold = 0.3\nmodel = nothere.tflite\n' >"$tmp/cfg/missing.cfg"
+expect_error 2 "^mnv2det: $tmp/cfg/missing.cfg:2: model: $tmp/cfg/nothere.tflite: No such file" -- --config "$tmp/cfg/missing.cfg" --json "$data/chelsea.300.png"
+printf '# the default model, through a link\nmodel = sub/models/%s\nlabels = nolabels.txt\n' "$default_model" >"$tmp/cfg/nolabels.cfg"
+expect_error 2 "^mnv2det: $tmp/cfg/nolabels.cfg:3: labels: $tmp/cfg/nolabels.txt: No such file" -- --config "$tmp/cfg/nolabels.cfg" "$data/chelsea.300.png"
+printf 'score_threshold = 0.3\nmodel = sub/models/%s   # relative to this file\n' "$default_model" >"$tmp/cfg/relative.cfg"
+(cd "$tmp/elsewhere" && "$bin" --config ../cfg/relative.cfg --json "$data/chelsea.300.png" >"$tmp/relative.json" 2>"$tmp/err")
+python3 - "$tmp/relative.json" "../cfg/sub/models/$default_model" <<'PY' &&
+import json, sys
+sys.exit(json.load(open(sys.argv[1]))["model"] != sys.argv[2])
+PY
+  python3 "$here/compare_detections.py" "$tmp/relative.json" "$data/chelsea.detections.json" exact >"$tmp/cmp" 2>&1 &&
+  ok || fail "config naming the model: $(cat "$tmp/relative.json" "$tmp/err" "$tmp/cmp")"
+# --model wins over the config's model
+"$bin" --config "$tmp/cfg/missing.cfg" --model "$model_dir/$default_model" --json "$data/chelsea.300.png" >"$tmp/over.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/over.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "--model over the config's model: $(cat "$tmp/err")"
+# a config without labels, default model: the labels stay (Footwear is class 19)
+printf 'score_threshold = 0.2\n' >"$tmp/cfg/nolabelkey.cfg"
+"$bin" --config "$tmp/cfg/nolabelkey.cfg" --json "$data/astronaut.300.png" "$data/chelsea.300.png" >"$tmp/labels.json" 2>"$tmp/err"
+python3 - "$tmp/labels.json" <<'PY' && ok || fail "labels lost under --config: $(cat "$tmp/labels.json" "$tmp/err")"
+import json, sys
+labels = {d["class_id"]: d["label"] for l in open(sys.argv[1]) for d in json.loads(l)["detections"]}
+sys.exit(not labels or labels.get(8) != "Cat" or any(l.startswith("class ") for l in labels.values()))
+PY
+
+# 12. settings limits: a byte-order mark is skipped; one detection limit
+# (1000) for the config and --max, in the same words; a num_layers mismatch
+# names the model and the config
+printf '\xef\xbb\xbfscore_threshold = 0.3\n' >"$tmp/cfg/bom.cfg"
+"$bin" --config "$tmp/cfg/bom.cfg" --json "$data/chelsea.300.png" >"$tmp/bom.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/bom.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "config with a byte-order mark: $(cat "$tmp/err")"
+printf 'max_detections = 5000\n' >"$tmp/cfg/max.cfg"
+expect_error 2 "^mnv2det: $tmp/cfg/max.cfg:1: max_detections: 5000 is outside \[1, 1000\], the most detections per image" -- --config "$tmp/cfg/max.cfg" "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --max: 1500 is outside \[1, 1000\], the most detections per image" -- --max 1500 "$data/chelsea.300.png"
+printf 'max_detections = 1000\n' >"$tmp/cfg/max.cfg"
+"$bin" --config "$tmp/cfg/max.cfg" --max 1000 --score 0 --nms 1 --json "$data/noise.300.png" >"$tmp/max.json" 2>"$tmp/err"
+python3 -c 'import json,sys; sys.exit(len(json.load(open(sys.argv[1]))["detections"]) != 1000)' "$tmp/max.json" &&
+  ok || fail "1000 detections at score 0: $(head -c 300 "$tmp/max.json") $(cat "$tmp/err")"
+printf 'num_layers = 5\n' >"$tmp/cfg/layers.cfg"
+expect_error 2 "^mnv2det: $model_dir/$default_model has 6 feature maps but $tmp/cfg/layers.cfg sets num_layers 5" -- --model "$model_dir/$default_model" --config "$tmp/cfg/layers.cfg" "$data/chelsea.300.png"
+
+# 13. long paths: no buffer cuts a path or its error's reason, and a model in
+# a deep folder keeps its labels (MODEL.labels.txt beside it)
+long=$tmp/long
+for i in 1 2 3 4 5 6; do long=$long/$(printf 'd%.0s' $(seq 200)); done
+mkdir -p "$long"
+expect_error 2 "^mnv2det: $long/missing.png: No such file or directory" -- "$long/missing.png"
+huge=$tmp/$(printf 'x%.0s' $(seq 12000)).png
+expect_error 2 "^mnv2det: /.*xxx\.png: File name too long$|^mnv2det: $huge: File name too long$" -- "$huge"
+ln -s "$model_dir/$default_model" "$long/deep.tflite"
+ln -s "$model_dir/object_detection_oidv4_labelmap.txt" "$long/deep.labels.txt"
+"$bin" --model "$long/deep.tflite" --json "$data/chelsea.300.png" >"$tmp/deep.json" 2>"$tmp/err"
+python3 - "$tmp/deep.json" "$long/deep.tflite" <<'PY' && ok || fail "model in a deep folder: $(cat "$tmp/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(r["model"] != sys.argv[2] or [d["label"] for d in r["detections"]] != ["Cat"])
+PY
+printf 'model = deep.tflite\n' >"$long/deep.cfg"
+"$bin" --config "$long/deep.cfg" --json "$data/chelsea.300.png" >"$tmp/deep.json" 2>"$tmp/err"
+python3 - "$tmp/deep.json" "$long/deep.tflite" <<'PY' && ok || fail "config in a deep folder: $(cat "$tmp/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(r["model"] != sys.argv[2] or [d["label"] for d in r["detections"]] != ["Cat"])
+PY
+
+# 14. JSON stays valid UTF-8: every byte that is not part of a well-formed
+# UTF-8 character becomes U+FFFD, in file names and labels alike; valid
+# characters pass unchanged
+bad_name=$(printf '%s/bad\377name.png' "$tmp")
+ln -s "$data/chelsea.300.png" "$bad_name"
+awk 'NR == 9 { printf "Ca\376t \303\251 \300\257 \355\240\200 \364\220\200\200 \342\202\n"; next } { print }' \
+  "$model_dir/object_detection_oidv4_labelmap.txt" >"$tmp/bad_labels.txt"
+"$bin" --labels "$tmp/bad_labels.txt" --json "$bad_name" >"$tmp/utf8.json" 2>"$tmp/err"
+python3 - "$tmp/utf8.json" "$tmp" <<'PY' && ok || fail "invalid UTF-8 in JSON: $(cat "$tmp/err")"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+r = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8
+want_label = "Ca\ufffdt \u00e9 " + "\ufffd" * 2 + " " + "\ufffd" * 3 + " " + "\ufffd" * 4 + " " + "\ufffd" * 2
+ok = r["image"] == sys.argv[2] + "/bad\ufffdname.png" and [d["label"] for d in r["detections"]] == [want_label]
+if not ok:
+    print(r["image"], [d["label"] for d in r["detections"]], file=sys.stderr)
+sys.exit(not ok)
+PY
+
+# 15. images from pipes: /dev/stdin, "-", a process substitution; a
+# directory says so
+for how in devstdin-file devstdin-pipe dash procsub; do
+  case $how in
+    devstdin-file) "$bin" --json /dev/stdin <"$data/chelsea.300.png" >"$tmp/pipe.json" 2>"$tmp/err" ;;
+    devstdin-pipe) cat "$data/chelsea.300.png" | "$bin" --json /dev/stdin >"$tmp/pipe.json" 2>"$tmp/err" ;;
+    dash) cat "$data/chelsea.300.png" | "$bin" --json - >"$tmp/pipe.json" 2>"$tmp/err" ;;
+    procsub) "$bin" --json <(cat "$data/chelsea.300.png") >"$tmp/pipe.json" 2>"$tmp/err" ;;
+  esac
+  python3 "$here/compare_detections.py" "$tmp/pipe.json" "$data/chelsea.detections.json" exact >"$tmp/cmp" 2>&1 &&
+    ok || fail "image from a pipe ($how): $(cat "$tmp/err" "$tmp/cmp")"
+done
+expect_error 2 "^mnv2det: $tmp: Is a directory$" -- "$tmp"
+: | expect_error 2 "^mnv2det: stdin: empty, not an image$" -- -
+
+# 16. a JPEG's EXIF orientation is applied: messi5.jpg (548x342) marked
+# "turn 90 degrees clockwise" (6) or "180 degrees" (3) is processed and
+# reported at its upright size, its boxes inside that frame
+exif_jpeg() { # ORIENTATION OUT: messi5.jpg with an APP1 Exif block after SOI
+  python3 - "$data/messi5.jpg" "$1" "$2" <<'PY'
+import struct, sys
+jpeg = open(sys.argv[1], "rb").read()
+tiff = b"MM" + struct.pack(">HIH", 42, 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, int(sys.argv[2]), 0) + b"\0\0\0\0"
+app1 = b"\xff\xe1" + struct.pack(">H", 2 + 6 + len(tiff)) + b"Exif\0\0" + tiff
+open(sys.argv[3], "wb").write(jpeg[:2] + app1 + jpeg[2:])
+PY
+}
+for o in 6 3; do
+  exif_jpeg $o "$tmp/turned$o.jpg"
+  "$bin" --json --score 0.3 "$tmp/turned$o.jpg" >"$tmp/turned.json" 2>"$tmp/err"
+  python3 - "$tmp/turned.json" $o <<'PY' && ok || fail "EXIF orientation $o: $(cat "$tmp/turned.json" "$tmp/err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+w, h = (342, 548) if sys.argv[2] == "6" else (548, 342)
+inside = all(0 <= d["box"]["xmax"] <= w and 0 <= d["box"]["ymax"] <= h for d in r["detections"])
+sys.exit(not (r["width"] == w and r["height"] == h and r["detections"] and inside))
+PY
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

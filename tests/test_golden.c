@@ -41,8 +41,8 @@ static void check_image(detector *d, const char *data, const char *inputs, const
     CHECK(rc == 0, "%s", err);
     if (rc)
         return;
-    detection dets[DETECT_MAX];
-    int n = detector_run(d, &f, dets, DETECT_MAX, NULL);
+    detection dets[SSD_MAX_DETECTIONS];
+    int n = detector_run(d, &f, dets, SSD_MAX_DETECTIONS, NULL);
     frame_free(&f);
 
     const char *kinds[2] = {"boxes", "scores"};

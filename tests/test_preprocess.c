@@ -484,7 +484,7 @@ static int test_detections(int n_names, char **names)
     if (rc)
         return check_finish("pre-processing: detections from YUV frames");
     d.cfg.score_threshold = 0.3f; /* the golden lists' threshold */
-    static detection base[DETECT_MAX], got[DETECT_MAX];
+    static detection base[SSD_MAX_DETECTIONS], got[SSD_MAX_DETECTIONS];
     float worst = 0, worst_corner = 0;
     int compared = 0;
     for (int i = 0; i < n_names; i++) {
@@ -494,14 +494,14 @@ static int test_detections(int n_names, char **names)
         CHECK(rc == 0, "%s", err);
         if (rc)
             continue;
-        int nb = detector_run(&d, &f, base, DETECT_MAX, NULL);
+        int nb = detector_run(&d, &f, base, SSD_MAX_DETECTIONS, NULL);
         CHECK(nb >= 0, "%s: detector_run failed (%d)", names[i], nb);
         for (size_t fi = 0; nb >= 0 && fi < sizeof yuv_formats / sizeof *yuv_formats; fi++) {
             test_frame t;
             CHECK(make_frame(&t, yuv_formats[fi], f.img.plane[0], NET, NET, 0) == 0, "out of memory");
             frame yf = f;
             yf.img = t.img;
-            int ng = detector_run(&d, &yf, got, DETECT_MAX, NULL);
+            int ng = detector_run(&d, &yf, got, SSD_MAX_DETECTIONS, NULL);
             const char *fmt = mnv_pixfmt_name(yuv_formats[fi]);
             CHECK(ng >= 0, "%s as %s: detector_run failed (%d)", names[i], fmt, ng);
             float ws = 0, wc = 0;

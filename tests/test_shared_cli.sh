@@ -37,5 +37,17 @@ for golden in "$shared"/golden-ssdlite/*.detections.json; do
     --model "$shared/models/ssdlite_mobilenet_v2_test.tflite" --input "$shared/golden/$name.300.png"
 done
 
+# A settings file naming the SSDLite model and its labels (relative to the
+# file's folder): both are used, with no --model (the default model would
+# find no class_81 and name its classes otherwise).
+mkdir -p "$tmp/cfg"
+ln -s "$shared/models/ssdlite_mobilenet_v2_test.tflite" "$tmp/cfg/ssdlite.tflite"
+ln -s "$shared/models/ssdlite_mobilenet_v2_test.labels.txt" "$tmp/cfg/coco.txt"
+printf 'model = ssdlite.tflite\nlabels = coco.txt\nnms_iou = 0.5\n' >"$tmp/cfg/ssdlite.cfg"
+check "chelsea (SSDLite named by a config)" exact "$shared/golden-ssdlite/chelsea.detections.json" -- \
+  --config "$tmp/cfg/ssdlite.cfg" --input "$shared/golden/chelsea.300.png"
+if grep -q '"model":"'"$tmp/cfg/ssdlite.tflite"'"' "$tmp/out.json"; then passed=$((passed + 1))
+else failed=$((failed + 1)); echo "FAIL: the config's model is not the one reported: $(head -c 300 "$tmp/out.json")" >&2; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -123,11 +123,11 @@ int main(void)
         frame fr = {0};
         mnv_image_pack(&fr.img, MNV_PIX_RGB24, IW, IH, rgb);
         d.cfg.score_threshold = 0.3f;
-        detection dets[DETECT_MAX], want[DETECT_MAX];
+        detection dets[SSD_MAX_DETECTIONS], want[SSD_MAX_DETECTIONS];
         static detection scratch[N];
-        int n = detector_run(&d, &fr, dets, DETECT_MAX, NULL);
+        int n = detector_run(&d, &fr, dets, SSD_MAX_DETECTIONS, NULL);
         int nw = ssd_postprocess(&d.cfg, want_anchors, N, net_output_data(d.net, d.box_output),
-                                 net_output_data(d.net, d.class_output), NC, scratch, want, DETECT_MAX);
+                                 net_output_data(d.net, d.class_output), NC, scratch, want, SSD_MAX_DETECTIONS);
         CHECK(n == nw && n > 0, "%d detections, by hand %d", n, nw);
         CHECK(memcmp(dets, want, (size_t)(n < nw ? n : nw) * sizeof *dets) == 0, "detections differ");
         free(rgb);
@@ -137,8 +137,9 @@ int main(void)
     /* a config whose anchors per cell do not fit the predictors */
     p.config = bad;
     rc = detector_open(&d, &p, NULL, err, sizeof err);
-    CHECK(rc != 0 && strstr(err, "feature map 1 has 3 anchors per cell but the config gives 6"),
-          "mismatch: rc %d '%s'", rc, err);
+    char want[1200];
+    snprintf(want, sizeof want, "feature map 1 has 3 anchors per cell but %s gives 6", bad);
+    CHECK(rc != 0 && strstr(err, want), "mismatch: rc %d '%s'", rc, err);
 
     free(w);
     unlink(model), unlink(cfg), unlink(bad), rmdir(dir);

@@ -564,7 +564,8 @@ static void test_config_defaults(void)
     ssd_config c;
     memset(&c, 0x55, sizeof c);
     ssd_config_defaults(&c);
-    CHECK(c.model[0] == '\0' && c.labels[0] == '\0', "no paths by default");
+    CHECK(c.model == NULL && c.labels == NULL && c.model_line == 0 && c.labels_line == 0,
+          "no paths by default");
     CHECK(c.input_mean == 127.5f && c.input_std == 127.5f, "input scaling");
     CHECK(c.num_layers == 6 && c.min_scale == 0.2f && c.max_scale == 0.95f, "scales");
     CHECK(c.n_aspect_ratios == 5 && c.aspect_ratios[0] == 1.0f && c.aspect_ratios[1] == 2.0f &&
@@ -593,9 +594,14 @@ static void test_config_committed(const char *models)
     CHECK(rc == 0, "%s: %s", path, err);
     CHECK(same_settings(&c, &def), "the committed config differs from the defaults");
     snprintf(want, sizeof want, "%s/object_detection_ssd_mobilenetv2_oidv4_fp16.tflite", models);
-    CHECK(strcmp(c.model, want) == 0, "model '%s', expected '%s'", c.model, want);
+    CHECK(c.model && strcmp(c.model, want) == 0, "model '%s', expected '%s'", c.model, want);
     snprintf(want, sizeof want, "%s/object_detection_oidv4_labelmap.txt", models);
-    CHECK(strcmp(c.labels, want) == 0, "labels '%s', expected '%s'", c.labels, want);
+    CHECK(c.labels && strcmp(c.labels, want) == 0, "labels '%s', expected '%s'", c.labels, want);
+    CHECK(c.model_line == 5 && c.labels_line == 6, "path lines %d %d", c.model_line, c.labels_line);
+    if (!c.labels) {
+        ssd_config_free(&c);
+        return;
+    }
 
     /* the label map, when it has been fetched: 24 lines, background first */
     if (access(c.labels, R_OK) == 0) {
@@ -605,6 +611,8 @@ static void test_config_committed(const char *models)
         CHECK(labels_get(&l, 0) && strcmp(labels_get(&l, 0), "???") == 0, "background label");
         labels_free(&l);
     }
+    ssd_config_free(&c);
+    CHECK(c.model == NULL && c.labels == NULL, "freed paths");
 }
 
 static void test_config_values(const char *dir)
@@ -638,8 +646,9 @@ static void test_config_values(const char *dir)
     int rc = ssd_config_load(&c, path, err, sizeof err);
     CHECK(rc == 0, "all keys: %s", err);
     snprintf(want, sizeof want, "%s/m#1.tflite", dir);
-    CHECK(strcmp(c.model, want) == 0, "relative model '%s', expected '%s'", c.model, want);
-    CHECK(strcmp(c.labels, "/abs/labels.txt") == 0, "absolute labels '%s'", c.labels);
+    CHECK(c.model && strcmp(c.model, want) == 0, "relative model '%s', expected '%s'", c.model, want);
+    CHECK(c.labels && strcmp(c.labels, "/abs/labels.txt") == 0, "absolute labels '%s'", c.labels);
+    CHECK(c.model_line == 3 && c.labels_line == 4, "path lines %d %d", c.model_line, c.labels_line);
     CHECK(c.input_mean == 0 && c.input_std == 255, "input %g %g", c.input_mean, c.input_std);
     CHECK(c.num_layers == 4 && c.min_scale == 0.15f && c.max_scale == 0.9f, "scales");
     CHECK(c.n_aspect_ratios == 8 && c.aspect_ratios[3] == 4.0f && c.aspect_ratios[7] == 5.0f,
@@ -659,15 +668,77 @@ static void test_config_values(const char *dir)
     write_file(path, "score_function = identity\nlabels = sub/l.txt\n");
     rc = ssd_config_load(&c, path, err, sizeof err);
     snprintf(want, sizeof want, "%s/sub/l.txt", dir);
-    CHECK(rc == 0 && c.score == SCORE_IDENTITY && strcmp(c.labels, want) == 0,
+    CHECK(rc == 0 && c.score == SCORE_IDENTITY && c.labels && strcmp(c.labels, want) == 0,
           "identity, labels '%s' (%s)", c.labels, err);
     CHECK(c.num_layers == 4, "keys not in the file keep their value");
+    snprintf(want, sizeof want, "%s/m#1.tflite", dir);
+    CHECK(c.model && strcmp(c.model, want) == 0 && c.model_line == 3 && c.labels_line == 2,
+          "the model of the file before stays: '%s' line %d", c.model, c.model_line);
     char cwd[1024];
     if (getcwd(cwd, sizeof cwd) && chdir(dir) == 0) {
         rc = ssd_config_load(&c, "identity.cfg", err, sizeof err);
-        CHECK(rc == 0 && strcmp(c.labels, "sub/l.txt") == 0, "no folder: '%s' (%s)", c.labels, err);
+        CHECK(rc == 0 && c.labels && strcmp(c.labels, "sub/l.txt") == 0, "no folder: '%s' (%s)",
+              c.labels, err);
         CHECK(chdir(cwd) == 0, "back to %s", cwd);
     }
+    /* a failed load keeps the paths it had */
+    snprintf(path, sizeof path, "%s/bad.cfg", dir);
+    write_file(path, "labels = other.txt\nnms_iou = 2\n");
+    rc = ssd_config_load(&c, path, err, sizeof err);
+    CHECK(rc != 0 && c.labels && strcmp(c.labels, "sub/l.txt") == 0, "failed load: labels '%s'",
+          c.labels);
+    ssd_config_free(&c);
+}
+
+/* A UTF-8 byte-order mark opens the file: skipped, not part of the first key.
+ * Paths of any length are kept whole; lines have a clear limit. */
+static void test_config_text(const char *dir)
+{
+    char path[1024], err[256] = "";
+    snprintf(path, sizeof path, "%s/bom.cfg", dir);
+    write_file(path, "\xEF\xBB\xBFscore_threshold = 0.3\nnms_iou = 0.4\n");
+    ssd_config c;
+    ssd_config_defaults(&c);
+    int rc = ssd_config_load(&c, path, err, sizeof err);
+    CHECK(rc == 0 && c.score_threshold == 0.3f && c.nms_iou == 0.4f, "byte-order mark: %s", err);
+    /* only at the very start: elsewhere it is part of a key */
+    write_file(path, "nms_iou = 0.4\n\xEF\xBB\xBFscore_threshold = 0.3\n");
+    rc = ssd_config_load(&c, path, err, sizeof err);
+    CHECK(rc == MNV_EFORMAT && strstr(err, ":2: unknown key"), "mark on line 2: %s", err);
+
+    /* a 3000-byte model path (longer than the 1024-byte buffers there were) */
+    size_t n = 3000;
+    char *text = malloc(n + 64), *want = malloc(strlen(dir) + n + 8);
+    if (!text || !want) {
+        CHECK(0, "out of memory");
+        free(text), free(want);
+        return;
+    }
+    int at = sprintf(text, "model = ");
+    for (size_t i = 0; i < n; i++)
+        text[at + i] = i % 100 == 99 ? '/' : 'm';
+    strcpy(text + at + n, "\n");
+    sprintf(want, "%s/%s", dir, text + at);
+    want[strlen(want) - 1] = '\0';
+    write_file(path, text);
+    rc = ssd_config_load(&c, path, err, sizeof err);
+    CHECK(rc == 0 && c.model && strcmp(c.model, want) == 0, "long path: %s", err);
+    ssd_config_free(&c);
+
+    /* a line over the limit is refused, not cut */
+    char *line = malloc(20000);
+    if (line) {
+        memset(line, 'x', 19999);
+        memcpy(line, "model = ", 8);
+        line[19999] = '\0';
+        write_file(path, line);
+        rc = ssd_config_load(&c, path, err, sizeof err);
+        CHECK(rc == MNV_EFORMAT && strstr(err, ":1: line longer than 16384 bytes") && !c.model,
+              "long line: %d %s", rc, err);
+        free(line);
+    }
+    free(text);
+    free(want);
 }
 
 static void test_config_errors(const char *dir)
@@ -694,6 +765,9 @@ static void test_config_errors(const char *dir)
         {"num_layers = 9\n", 1, "num_layers"},
         {"num_layers = 2.5\n", 1, "num_layers"},
         {"max_detections = 0\n", 1, "max_detections"},
+        {"max_detections = 5000\n", 1, "max_detections: 5000 is outside [1, 1000], the most detections per image"},
+        {"max_detections = 99999999999999999999\n", 1, "max_detections"},
+        {"interpolated_scale_aspect_ratio = -1\n", 1, "interpolated_scale_aspect_ratio: -1 must be 0"},
         {"input_std = 0\n", 1, "input_std"},
         {"anchor_offset = 2\n", 1, "anchor_offset"},
         {"\nno equals sign here\n", 2, "key = value"},
@@ -790,9 +864,10 @@ int main(void)
     test_config_committed(models);
     test_config_values(dir);
     test_config_errors(dir);
+    test_config_text(dir);
     test_labels(dir);
 
-    static const char *const files[] = {"all.cfg", "identity.cfg", "bad.cfg", "labels.txt"};
+    static const char *const files[] = {"all.cfg", "identity.cfg", "bad.cfg", "bom.cfg", "labels.txt"};
     char path[1200];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
