@@ -73,6 +73,13 @@ const char *default_model_path(void);
 int arg_int(const char *s, long lo, long hi, int *out);
 int arg_float(const char *s, float lo, float hi, float *out);
 
+/* `mnv2det --list-devices`: every video capture device with its driver,
+ * card, formats, sizes and frame rates, as a readable table or (json) as one
+ * JSON object {"devices": [...]} on one line. 0, or a negative mnv_status
+ * with one line in err (no camera support in this build, /dev unreadable);
+ * no device at all is not an error. */
+int devices_print(FILE *out, int json, char *err, size_t errlen);
+
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
 
