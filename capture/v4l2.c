@@ -429,6 +429,8 @@ int source_open_camera(frame_source **out, const camera_options *o,
         return rc;
     char first[64];
     const char *path = o->device;
+    if (path && !*path)
+        return mnv_error(err, errlen, MNV_EINVAL, "camera device: the path is empty");
     if (!path) {
         rc = camera_find_first(first, sizeof first, err, errlen);
         if (rc)

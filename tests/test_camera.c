@@ -79,6 +79,8 @@ static void test_errors(void)
     expect_error("/dev/null", &o, MNV_EUNSUPPORTED, "/dev/null: not a V4L2 device");
     o = defaults(test_env("MNV2DET_TEST_DATA"));
     expect_error("a folder", &o, MNV_EUNSUPPORTED, "not a V4L2 device");
+    o = defaults("");
+    expect_error("empty path", &o, MNV_EINVAL, "the path is empty");
     o = defaults("/dev/null");
     o.buffers = 2;
     expect_error("2 buffers", &o, MNV_EINVAL, "buffers 2: must be 3..");

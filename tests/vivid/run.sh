@@ -12,6 +12,8 @@
 #   --data PATH     a file or folder copied to the guest's /data/
 #   --guest FILE    the guest's steps (default: guest.sh beside this script)
 #   --timeout S     the VM must have booted and reported by then (default 240)
+#   --skip REASON   report SKIP with this reason and do nothing (for builds
+#                   that cannot run the tests)
 #
 # Exit status: 0 when every guest step passed, 1 when one failed or the VM did
 # not boot or report in time, 77 (SKIP) when the kernel cannot be fetched.
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --data) datas+=("$2"); shift 2 ;;
     --guest) guest=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --skip) echo "SKIP: $2"; exit 77 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; exit 1 ;;
   esac
 done
@@ -36,11 +39,12 @@ done
 for tool in qemu-system-x86_64 cpio ldd modinfo; do
   command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool is not installed (scripts/setup installs it)"; exit 77; }
 done
-busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
-  [ -x /bin/busybox ] && file -L /bin/busybox | grep -q 'statically linked' && busybox=/bin/busybox ||
-    { echo "SKIP: no statically linked busybox (Debian package busybox-static)"; exit 77; }
-fi
+# busybox-static's busybox: the initramfs has no libraries for a dynamic one.
+busybox=
+for b in /bin/busybox /usr/bin/busybox "$(command -v busybox || true)"; do
+  if [ -n "$b" ] && [ -x "$b" ] && ldd "$b" 2>&1 | grep -q 'not a dynamic executable'; then busybox=$b; break; fi
+done
+[ -n "$busybox" ] || { echo "SKIP: no statically linked busybox (Debian package busybox-static)"; exit 77; }
 
 t_start=$(date +%s.%N)
 set +e
@@ -115,7 +119,9 @@ initrd="$work/initramfs.cpio"
 t_built=$(date +%s.%N)
 
 # --- the VM ------------------------------------------------------------------
-if [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); accel_name=kvm
+# KVM when the host offers it (qemu falls back to the next -accel when KVM
+# cannot start), else software emulation of the most capable CPU.
+if [ -w /dev/kvm ]; then accel=(-accel kvm -accel tcg -cpu max); accel_name="kvm (tcg if kvm fails)"
 else accel=(-accel tcg -cpu max); accel_name="tcg (software emulation)"; fi
 log="$work/console.log"
 echo "vivid: booting $(basename "$vmlinuz") with $(du -h "$initrd" | cut -f1) of initramfs, $accel_name, timeout ${timeout_s}s"
