@@ -42,7 +42,8 @@ done
 # busybox-static's busybox: the initramfs has no libraries for a dynamic one.
 busybox=
 for b in /bin/busybox /usr/bin/busybox "$(command -v busybox || true)"; do
-  if [ -n "$b" ] && [ -x "$b" ] && ldd "$b" 2>&1 | grep -q 'not a dynamic executable'; then busybox=$b; break; fi
+  [ -n "$b" ] && [ -x "$b" ] || continue
+  case "$(ldd "$b" 2>&1 || true)" in *"not a dynamic executable"*) busybox=$b; break ;; esac
 done
 [ -n "$busybox" ] || { echo "SKIP: no statically linked busybox (Debian package busybox-static)"; exit 77; }
 
