@@ -2,7 +2,6 @@
  * with a timeout, each frame the driver's buffer handed on in place (or
  * converted by libv4lconvert into a buffer of its own) until released. */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>

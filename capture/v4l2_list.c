@@ -1,6 +1,5 @@
 /* Which cameras there are: every video capture node under /dev with its
  * formats, sizes and frame rates, and the default device. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
