@@ -187,6 +187,12 @@ void signals_set_handler(void (*h)(void *ctx, int sig), void *ctx);
  * (MNV_EINVAL, naming --isa or MNV2DET_ISA), even when --isa overrides the
  * variable: a stale setting should not go unnoticed. */
 int isa_choose(const char *flag, mnv_isa *out, char *err, size_t errlen);
+/* `mnv2det --list-devices`: every video capture device with its driver,
+ * card, formats, sizes and frame rates, as a readable table or (json) as one
+ * JSON object {"devices": [...]} on one line. 0, or a negative mnv_status
+ * with one line in err (no camera support in this build, /dev unreadable);
+ * no device at all is not an error. */
+int devices_print(FILE *out, int json, char *err, size_t errlen);
 
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);

@@ -146,5 +146,93 @@ int source_open_inputs(frame_source **out, const char *const *paths, int n, cons
  * is not a JPEG or its EXIF block is missing or malformed: every offset in
  * it is checked against len before use (exif.c). */
 int exif_orientation(const uint8_t *data, size_t len);
+/* ---- Cameras: V4L2 devices through libv4l2 (capture/v4l2*.c) ----------- */
+
+/* What to ask a camera for; zero-initialized means the defaults. */
+typedef struct camera_options {
+    const char *device;       /* NULL: the first capture device */
+    int width, height;        /* 0: 640x480; the nearest size offered is taken */
+    int fps;                  /* 0: the driver's default; else the nearest offered */
+    int format;               /* an mnv_pixfmt, or -1: the best the camera offers
+                                 (0 is RGB24: set -1 for "any") */
+    uint32_t fourcc;          /* nonzero: ask exactly this V4L2 fourcc (converted to
+                                 RGB24 by libv4lconvert if not native); overrides format */
+    int buffers;              /* 0: 4; at least 3 */
+    int timeout_ms;           /* no frame within this: MNV_ETIMEOUT; 0: 2000 */
+} camera_options;
+
+/* Open a camera and start streaming. Negotiates the pixel format (a native
+ * YUYV, NV12, I420 or RGB24 handed on unconverted; only when the camera
+ * offers none of them, RGB24 converted by libv4lconvert from what it does
+ * offer), the nearest size and frame rate, and mmap buffers. chosen (may be
+ * NULL) gets one line saying what was negotiated, e.g.
+ * "/dev/video0 (vivid, 'vivid'): yuyv 640x480 at 30 fps, 4 mmap buffers".
+ * Frames carry the driver's CLOCK_MONOTONIC timestamp and sequence number;
+ * skipped is the gap in sequence numbers. Errors name the device: MNV_ENODEV
+ * (no such device; or, from source_next, "disconnected" when it goes away
+ * while streaming), MNV_EBUSY (in use by another program), MNV_EUNSUPPORTED
+ * (not a video capture device, no usable format, or no camera support in
+ * this build), MNV_EIO (permission denied, driver errors). At most
+ * buffers - 1 frames (and SOURCE_MAX_OUTSTANDING) may be out at once. */
+int source_open_camera(frame_source **out, const camera_options *o,
+                       char *chosen, size_t chosenlen, char *err, size_t errlen);
+
+/* The V4L2 fourcc a format name means: yuyv, uyvy, nv12, nv21, yu12 or i420,
+ * yv12, rgb24 or rgb3, bgr24 or bgr3, mjpeg or mjpg, jpeg, grey, h264, or
+ * any raw four-character code such as "BA81" (case kept for raw codes,
+ * spaces padding short ones). 0 and *fourcc set; -1 if the name is empty
+ * or longer than 4 characters and not a known name. */
+int camera_fourcc_parse(const char *name, uint32_t *fourcc);
+/* The fourcc as its four characters, trailing spaces cut ("YUYV", "Y10"),
+ * "-BE" added for big-endian variants ("Y16-BE"); non-printable bytes shown
+ * as '.'. Returns buf, which holds 8 bytes. */
+const char *camera_fourcc_str(uint32_t fourcc, char buf[8]);
+/* The mnv_pixfmt a fourcc is read as without conversion, or -1. */
+int camera_fourcc_pixfmt(uint32_t fourcc);
+
+#define CAMERA_MAX_RATES 16
+
+/* One frame size a format offers, with its frame rates. */
+typedef struct camera_size {
+    int stepwise;             /* 0: width x height; 1: any size from width x height
+                                 to max_width x max_height in steps */
+    int width, height;
+    int max_width, max_height, step_width, step_height;
+    int n_rates;              /* frame rates in fps, as the driver lists them;
+                                 for a stepwise interval: rates[0] min, rates[1] max */
+    int rates_stepwise;       /* 1: any rate between rates[0] and rates[1] */
+    double rates[CAMERA_MAX_RATES];
+} camera_size;
+
+typedef struct camera_format {
+    uint32_t fourcc;
+    char description[32];     /* the driver's, e.g. "YUYV 4:2:2" */
+    int emulated;             /* 1: made by libv4lconvert, not the camera's own */
+    int pixfmt;               /* camera_fourcc_pixfmt(fourcc) */
+    int n_sizes;
+    camera_size *sizes;       /* for a stepwise range, rates at its largest size */
+} camera_format;
+
+typedef struct camera_device {
+    char path[64];            /* /dev/videoN */
+    char driver[32], card[64], bus_info[64];
+    uint32_t caps;            /* the node's V4L2_CAP_* */
+    char error[128];          /* why it could not be opened ("permission denied");
+                                 empty when the fields above are filled */
+    int n_formats;
+    camera_format *formats;
+} camera_device;
+
+/* Every video capture device under /dev (video0, video1, ... in numeric
+ * order), with its formats, sizes and frame rates. Nodes that are not video
+ * capture devices (metadata, output, codecs) are left out; nodes that cannot
+ * be opened are listed with the reason in error. *out is NULL and *n 0 when
+ * there is none (that is not an error). */
+int camera_list(camera_device **out, int *n, char *err, size_t errlen);
+void camera_list_free(camera_device *d, int n);
+
+/* The path of the first video capture device (the default --device);
+ * MNV_ENODEV "no camera found" when there is none. */
+int camera_find_first(char *path, size_t len, char *err, size_t errlen);
 
 #endif
