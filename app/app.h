@@ -109,7 +109,20 @@ typedef struct frame_times {
     uint64_t presented;
 } frame_times;
 
-typedef struct live_frame { frame f; frame_times t; } live_frame;
+typedef struct live_frame {
+    frame f;
+    frame_times t;
+    uint64_t dropped;         /* frames the mailbox had dropped when this one was taken */
+    uint64_t skipped;         /* frames the source had lost up to this one */
+} live_frame;
+
+/* One video or camera frame's results as one JSON line: source, frame
+ * number, capture timestamp (CLOCK_MONOTONIC s), pts, size, format, drops,
+ * latency from capture to detections, timing, detections; or as a table. */
+void report_frame_json(FILE *out, const detector *d, const live_frame *lf, const detection *dets, int n,
+                       const detect_timing *t);
+void report_frame_table(FILE *out, const detector *d, const live_frame *lf, const detection *dets, int n,
+                        const detect_timing *t);
 
 /* One slot between the capture thread and the detector, newest wins. */
 typedef struct mailbox {

@@ -28,7 +28,8 @@ typedef struct pipeline {
     pthread_cond_t wake;      /* interrupts the pacing and reconnect waits */
     mailbox mb;
     atomic_int stop;
-    uint64_t captured, skipped, bad_inputs;
+    uint64_t captured, bad_inputs;
+    atomic_ullong skipped;    /* read by the detector while capture adds */
     int live;
 } pipeline;
 
@@ -115,7 +116,7 @@ static void *capture_main(void *arg)
             }
             lf.t.dequeued = mono_ns();
             p->captured++;
-            p->skipped += lf.f.skipped;
+            atomic_fetch_add(&p->skipped, lf.f.skipped);
             mailbox_put(&p->mb, &lf, !paced && !p->live);
             continue;
         }
@@ -193,6 +194,8 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
             break;
         }
         lf.t.taken = mono_ns();
+        lf.dropped = dropped;
+        lf.skipped = atomic_load(&p.skipped);
         detect_timing t;
         lf.t.detect_start = lf.t.taken;
         int n = detector_run(d, &lf.f, dets, SSD_MAX_DETECTIONS, &t);
@@ -217,7 +220,7 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
     pthread_join(cap, NULL);
     signals_set_handler(NULL, NULL);
     st->captured = p.captured;
-    st->skipped = p.skipped;
+    st->skipped = atomic_load(&p.skipped);
     st->bad_inputs = p.bad_inputs;
     st->dropped = p.mb.dropped;
     mailbox_destroy(&p.mb);

@@ -79,18 +79,10 @@ static void pixel_box(const detection *d, const frame *f, float px[4])
     px[3] = clampf(d->bbox.ymax * f->img.height, 0, (float)f->img.height);
 }
 
-void report_json(FILE *out, const detector *d, const char *image, const frame *f,
-                 const detection *dets, int n, const detect_timing *t)
+/* The "detections" array shared by the per-image and per-frame objects. */
+static void json_detections(FILE *out, const detector *d, const frame *f, const detection *dets, int n)
 {
-    fputs("{\"image\":", out);
-    json_string(out, image);
-    fprintf(out, ",\"width\":%d,\"height\":%d,\"model\":", f->img.width, f->img.height);
-    json_string(out, d->model_path);
-    fprintf(out, ",\"score_threshold\":%.6g,\"nms_iou\":%.6g", d->cfg.score_threshold, d->cfg.nms_iou);
-    if (t)
-        fprintf(out, ",\"timing_ms\":{\"preprocess\":%.3f,\"inference\":%.3f,\"postprocess\":%.3f}",
-                t->preprocess_ms, t->inference_ms, t->postprocess_ms);
-    fputs(",\"detections\":[", out);
+    fputs("\"detections\":[", out);
     for (int i = 0; i < n; i++) {
         char buf[32];
         float px[4];
@@ -103,8 +95,49 @@ void report_json(FILE *out, const detector *d, const char *image, const frame *f
         fprintf(out, ",\"box_normalized\":{\"ymin\":%.6f,\"xmin\":%.6f,\"ymax\":%.6f,\"xmax\":%.6f}}",
                 dets[i].bbox.ymin, dets[i].bbox.xmin, dets[i].bbox.ymax, dets[i].bbox.xmax);
     }
-    fputs("]}\n", out);
+    fputc(']', out);
 }
+
+static void json_timing(FILE *out, const detect_timing *t)
+{
+    fprintf(out, ",\"timing_ms\":{\"preprocess\":%.3f,\"inference\":%.3f,\"postprocess\":%.3f}",
+            t->preprocess_ms, t->inference_ms, t->postprocess_ms);
+}
+
+void report_json(FILE *out, const detector *d, const char *image, const frame *f,
+                 const detection *dets, int n, const detect_timing *t)
+{
+    fputs("{\"image\":", out);
+    json_string(out, image);
+    fprintf(out, ",\"width\":%d,\"height\":%d,\"model\":", f->img.width, f->img.height);
+    json_string(out, d->model_path);
+    fprintf(out, ",\"score_threshold\":%.6g,\"nms_iou\":%.6g", d->cfg.score_threshold, d->cfg.nms_iou);
+    if (t)
+        json_timing(out, t);
+    fputc(',', out);
+    json_detections(out, d, f, dets, n);
+    fputs("}\n", out);
+}
+
+void report_frame_json(FILE *out, const detector *d, const live_frame *lf, const detection *dets, int n,
+                       const detect_timing *t)
+{
+    const frame *f = &lf->f;
+    fputs("{\"source\":", out);
+    json_string(out, f->name ? f->name : "");
+    fprintf(out, ",\"frame\":%llu,\"timestamp\":%.6f,\"pts\":%.6f,\"width\":%d,\"height\":%d,\"format\":\"%s\"",
+            (unsigned long long)f->seq, lf->t.captured / 1e9, f->pts, f->img.width, f->img.height,
+            mnv_pixfmt_name(f->img.format));
+    fprintf(out, ",\"dropped\":%llu,\"skipped\":%llu,\"latency_ms\":%.3f",
+            (unsigned long long)lf->dropped, (unsigned long long)lf->skipped,
+            (lf->t.detect_end - lf->t.captured) / 1e6);
+    json_timing(out, t);
+    fputc(',', out);
+    json_detections(out, d, f, dets, n);
+    fputs("}\n", out);
+}
+
+static void table_rows(FILE *out, const detector *d, const frame *f, const detection *dets, int n);
 
 void report_table(FILE *out, const detector *d, const char *image, const frame *f,
                   const detection *dets, int n, const detect_timing *t)
@@ -114,6 +147,22 @@ void report_table(FILE *out, const detector *d, const char *image, const frame *
         fprintf(out, " (inference %.1f ms, pre %.1f ms, post %.1f ms)", t->inference_ms,
                 t->preprocess_ms, t->postprocess_ms);
     fputc('\n', out);
+    table_rows(out, d, f, dets, n);
+}
+
+void report_frame_table(FILE *out, const detector *d, const live_frame *lf, const detection *dets, int n,
+                        const detect_timing *t)
+{
+    const frame *f = &lf->f;
+    fprintf(out, "%s frame %llu (%.3f s): %dx%d %s, %d detection%s (inference %.1f ms, latency %.1f ms, "
+            "dropped %llu)\n", f->name ? f->name : "", (unsigned long long)f->seq, f->pts, f->img.width,
+            f->img.height, mnv_pixfmt_name(f->img.format), n, n == 1 ? "" : "s", t->inference_ms,
+            (lf->t.detect_end - lf->t.captured) / 1e6, (unsigned long long)lf->dropped);
+    table_rows(out, d, f, dets, n);
+}
+
+static void table_rows(FILE *out, const detector *d, const frame *f, const detection *dets, int n)
+{
     if (n == 0)
         return;
     fprintf(out, "  %-20s %6s %7s %7s %7s %7s\n", "label", "score", "xmin", "ymin", "xmax", "ymax");

@@ -31,7 +31,7 @@ typedef struct image_source {
 
 /* The extensions a directory's image files are recognized by (what
  * stb_image decodes); files named on their own are judged by content. */
-static int image_file_extension_ok(const char *name)
+int image_file_extension_ok(const char *name)
 {
     static const char *const exts[] = {"png", "jpg", "jpeg", "bmp", "gif", "tga",
                                        "ppm", "pgm", "pnm", "psd", "hdr"};

@@ -255,8 +255,8 @@ static int sniff_stream(chain_input *in, char *err, size_t errlen)
 {
     in->head_len = fread(in->head, 1, sizeof in->head, in->stream);
     if (in->head_len == 0)
-        return mnv_error(err, errlen, MNV_EFORMAT, "%s: %s", in->path,
-                         ferror(in->stream) ? strerror(errno) : "nothing to read (empty input)");
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: %s", strcmp(in->path, "-") ? in->path : "stdin",
+                         ferror(in->stream) ? strerror(errno) : "empty, not an image");
     in->kind = sniff_input_kind(in->head, in->head_len);
     if (in->kind == INPUT_Y4M)
         return 0;
@@ -342,6 +342,10 @@ static int add_path(chain_source *c, const char *path, char *err, size_t errlen)
     if (n == 0)
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: empty file", path);
     in->kind = sniff_input_kind(head, n);
+    /* Content no image decoder knows, in a file named as a picture: it is a
+     * broken picture, and saying so beats FFmpeg's guess. */
+    if (in->kind == INPUT_VIDEO && image_file_extension_ok(path))
+        in->kind = INPUT_IMAGE;
     return 0;
 }
 

@@ -66,6 +66,9 @@ typedef struct image_entry {
  * the paths are copied, the data borrowed. */
 int image_source_open_entries(frame_source **out, const image_entry *entries, int n,
                               char *err, size_t errlen);
+/* 1 when name ends in an image extension (png jpg jpeg bmp gif tga ppm pgm
+ * pnm psd hdr, any case). */
+int image_file_extension_ok(const char *name);
 /* The image files of directory dir (by extension, see
  * image_file_extension_ok), sorted by name, as newly allocated "dir/name"
  * strings in *paths (free each, then the array). A directory without any

@@ -65,7 +65,7 @@ expect_error 2 "unknown option '--frobnicate'" -- --frobnicate --input "$data/ch
 expect_error 2 "needs a value" -- --input
 expect_error 2 "--score wants a number" -- --score 1.5 --input "$data/chelsea.300.png"
 expect_error 2 "--threads wants" -- --threads 0 --input "$data/chelsea.300.png"
-expect_error 2 "no input image" --
+expect_error 2 "no input given and no camera found" --
 expect_error 2 "$tmp/missing.png: No such file" -- --input "$tmp/missing.png"
 expect_error 2 "$tmp/text.png: cannot decode image" -- --input "$tmp/text.png"
 expect_error 2 "$tmp/cut.png: cannot decode image" -- --input "$tmp/cut.png"
@@ -243,7 +243,19 @@ for how in devstdin-file devstdin-pipe dash procsub; do
   python3 "$here/compare_detections.py" "$tmp/pipe.json" "$data/chelsea.detections.json" exact >"$tmp/cmp" 2>&1 &&
     ok || fail "image from a pipe ($how): $(cat "$tmp/err" "$tmp/cmp")"
 done
-expect_error 2 "^mnv2det: $tmp: Is a directory$" -- "$tmp"
+# A folder is its images, in name order; one that does not decode is named
+# and skipped, the others run, and the status says something was wrong.
+mkdir -p "$tmp/folder"
+cp "$data/chelsea.300.png" "$tmp/folder/a.png"
+cp "$tmp/cut.png" "$tmp/folder/b.png"
+cp "$data/noise.300.png" "$tmp/folder/c.png"
+"$bin" --json "$tmp/folder" >"$tmp/out" 2>"$tmp/err"; st=$?
+if [ "$st" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+   grep -q "folder/b.png: cannot decode image" "$tmp/err" &&
+   head -1 "$tmp/out" | grep -q '"image":"[^"]*folder/a.png"' && tail -1 "$tmp/out" | grep -q 'folder/c.png'
+then ok; else fail "folder of images: exit $st, $(cat "$tmp/out" "$tmp/err")"; fi
+mkdir -p "$tmp/empty"
+expect_error 2 "$tmp/empty" -- "$tmp/empty"
 : | expect_error 2 "^mnv2det: stdin: empty, not an image$" -- -
 
 # 16. a JPEG's EXIF orientation is applied: messi5.jpg (548x342) marked
@@ -269,6 +281,98 @@ inside = all(0 <= d["box"]["xmax"] <= w and 0 <= d["box"]["ymax"] <= h for d in 
 sys.exit(not (r["width"] == w and r["height"] == h and r["detections"] and inside))
 PY
 done
+
+# 17. video: a Y4M clip made from a golden image gives one JSON line per frame
+# (source, frame number, timestamp, detections), each frame the cat; --frames
+# stops early; --loop goes on past the end; --realtime paces at the clip's
+# rate; a malformed or truncated clip is one line and exit 2; camera flags on
+# files are refused.
+python3 - "$data/chelsea.300.png" "$tmp/clip.y4m" <<'PY'
+import struct, sys, zlib
+# Decode the 8-bit RGB PNG (no filters beyond the five standard ones) and
+# write 5 frames of 4:2:0 Y4M with BT.601 limited-range conversion.
+data = open(sys.argv[1], 'rb').read()
+pos, idat, w = 8, b'', 0
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        w, h, depth, ctype = struct.unpack('>IIBB', body[:10])
+        assert depth == 8 and ctype in (2, 6)
+        bpp = 3 if ctype == 2 else 4
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+stride = w * bpp
+rows, prev = [], bytearray(stride)
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        b = prev[x]
+        c = prev[x - bpp] if x >= bpp else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line); prev = line
+def px(x, y):
+    r = rows[y]; return r[x * bpp], r[x * bpp + 1], r[x * bpp + 2]
+Y = bytearray(w * h); U = bytearray((w // 2) * (h // 2)); V = bytearray((w // 2) * (h // 2))
+for y in range(h):
+    for x in range(w):
+        r, g, b = px(x, y)
+        Y[y * w + x] = max(0, min(255, round(16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255)))
+for y in range(h // 2):
+    for x in range(w // 2):
+        rs = [px(2 * x + i, 2 * y + j) for i in (0, 1) for j in (0, 1)]
+        r = sum(p[0] for p in rs) / 4; g = sum(p[1] for p in rs) / 4; b = sum(p[2] for p in rs) / 4
+        U[y * (w // 2) + x] = max(0, min(255, round(128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255)))
+        V[y * (w // 2) + x] = max(0, min(255, round(128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255)))
+with open(sys.argv[2], 'wb') as out:
+    out.write(b'YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\n' % (w, h))
+    for _ in range(5):
+        out.write(b'FRAME\n' + Y + U + V)
+PY
+if "$bin" --json "$tmp/clip.y4m" >"$tmp/clip.json" 2>"$tmp/err" && python3 - "$tmp/clip.json" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 5, len(lines)
+for i, o in enumerate(lines):
+    assert o["frame"] == i and o["source"].endswith("clip.y4m") and o["format"] == "i420", o
+    assert abs(o["pts"] - i / 10) < 1e-9 and o["timestamp"] > 0, o
+    assert o["width"] == 300 and o["height"] == 300
+    assert [d["label"] for d in o["detections"]][:1] == ["Cat"], o["detections"]
+assert all(a["timestamp"] <= b["timestamp"] for a, b in zip(lines, lines[1:]))
+PY
+then ok; else fail "Y4M clip per-frame JSON: $(cat "$tmp/err")"; fi
+n=$("$bin" --json --frames 2 "$tmp/clip.y4m" 2>/dev/null | wc -l)
+[ "$n" -eq 2 ] && ok || fail "--frames 2 gave $n lines"
+n=$("$bin" --json --loop --frames 12 "$tmp/clip.y4m" 2>/dev/null | python3 -c 'import json,sys; f=[json.loads(l)["frame"] for l in sys.stdin]; print(len(f) if f == list(range(12)) else -1)')
+[ "$n" -eq 12 ] && ok || fail "--loop --frames 12 gave $n frames in order"
+start=$(date +%s.%N)
+"$bin" --json --realtime "$tmp/clip.y4m" >"$tmp/rt.json" 2>"$tmp/err"; st=$?
+took=$(python3 -c "import sys; print(float('$(date +%s.%N)') - float('$start'))")
+# 5 frames at 10 fps: the last is due 0.4 s after the first (plus model load).
+python3 -c "import sys; sys.exit(0 if $st == 0 and $took >= 0.4 else 1)" && ok || fail "--realtime: exit $st in ${took}s"
+head -c 200 "$tmp/clip.y4m" >"$tmp/cutclip.y4m"
+expect_error 2 "cutclip.y4m: .*frame 0" -- --json "$tmp/cutclip.y4m"
+printf 'YUV4MPEG2 W300 H300 F10:1 C420p10\nFRAME\n' >"$tmp/deep.y4m"
+expect_error 2 "deep.y4m: .*C420p10" -- --json "$tmp/deep.y4m"
+printf 'YUV4MPEG2 W-3 H300\n' >"$tmp/bad.y4m"
+expect_error 2 "bad.y4m: " -- --json "$tmp/bad.y4m"
+expect_error 2 "for cameras, not files" -- --size 640x480 "$tmp/clip.y4m"
+expect_error 2 "--size wants" -- --size 640 --device /dev/video0
+expect_error 2 "--format wants" -- --format "" --device /dev/video0
+expect_error 2 "/dev/nonexistent-camera: " -- --device /dev/nonexistent-camera
+# No camera in this test's world: the listing is empty but well-formed.
+"$bin" --list-devices --json >"$tmp/dev.json" 2>"$tmp/err" &&
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["devices"], list)' "$tmp/dev.json" &&
+  ok || fail "--list-devices --json: $(cat "$tmp/dev.json" "$tmp/err")"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
