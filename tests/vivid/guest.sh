@@ -11,3 +11,33 @@ if command -v v4l2-ctl >/dev/null; then
   step "vivid as v4l2-ctl sees it" v4l2-ctl -d /dev/video0 --info --get-input --get-fmt-video --get-parm
 fi
 step "v4l2 source against vivid" test_v4l2
+
+# The program itself on the live driver. Inference under software emulation
+# takes seconds a frame: few frames, generous waits.
+step "mnv2det --list-devices shows vivid" sh -c 'mnv2det --list-devices | tee /tmp/list && grep -q vivid /tmp/list && grep -qi yuyv /tmp/list'
+step "mnv2det --list-devices --json" sh -c 'mnv2det --list-devices --json | tee /tmp/list.json && grep -q "vivid" /tmp/list.json'
+step "mnv2det --device /dev/video0 --json detects" sh -c '
+  mnv2det --device /dev/video0 --json --frames 3 >/tmp/det.json 2>/tmp/det.err; rc=$?
+  cat /tmp/det.err; cut -c1-400 /tmp/det.json
+  [ $rc -eq 0 ] && [ "$(wc -l </tmp/det.json)" -eq 3 ] &&
+  [ "$(grep -c "\"source\":\"/dev/video0\",\"frame\":[0-9]*,\"timestamp\":" /tmp/det.json)" -eq 3 ] &&
+  grep -q "camera /dev/video0" /tmp/det.err'
+# Wait (up to 90 s) for mnv2det to print its first frame, then pull the camera.
+step "camera vanishing: one line, exit 1" sh -c '
+  mnv2det --device /dev/video0 --json >/tmp/o 2>/tmp/e & p=$!
+  i=0; while [ ! -s /tmp/o ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+  test_v4l2 disconnect /dev/video0
+  wait $p; rc=$?; cat /tmp/e
+  [ $rc -eq 1 ] && grep -q "^mnv2det: /dev/video0: disconnected" /tmp/e && [ "$(grep -c . /tmp/e)" -eq 2 ]'
+step "camera vanishing with --reconnect: waits, comes back, goes on" sh -c '
+  mnv2det --device /dev/video0 --json --reconnect --frames 4 >/tmp/o 2>/tmp/e & p=$!
+  i=0; while [ ! -s /tmp/o ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+  test_v4l2 disconnect /dev/video0
+  wait $p; rc=$?; cat /tmp/e; cut -c1-120 /tmp/o
+  [ $rc -eq 0 ] && [ "$(wc -l </tmp/o)" -eq 4 ] &&
+  grep -q "disconnected; waiting for it to come back" /tmp/e && grep -q "^mnv2det: back: /dev/video0" /tmp/e'
+step "SIGTERM stops a live run cleanly" sh -c '
+  mnv2det --device /dev/video0 --json >/tmp/o 2>/tmp/e & p=$!
+  i=0; while [ ! -s /tmp/o ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -TERM $p; wait $p; rc=$?; cat /tmp/e
+  [ $rc -eq 0 ] && mnv2det --device /dev/video0 --json --frames 1 >/dev/null'

@@ -616,9 +616,18 @@ static void test_listing(void)
     free(json);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* `test_v4l2 disconnect DEVICE`: press vivid's Disconnect button, for the
+     * guest steps that pull the camera from under a running mnv2det. */
+    if (argc == 3 && strcmp(argv[1], "disconnect") == 0) {
+        snprintf(vivid_path, sizeof vivid_path, "%s", argv[2]);
+        int r = vivid_control(VIVID_CID_DISCONNECT, 1);
+        if (r)
+            fprintf(stderr, "%s: disconnect: %s\n", argv[2], strerror(-r));
+        return r ? 1 : 0;
+    }
     uint64_t t0 = now_ns();
     test_listing();
     if (!vivid_path[0]) {
