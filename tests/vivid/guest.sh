@@ -13,7 +13,8 @@ fi
 step "v4l2 source against vivid" test_v4l2
 
 # The program itself on the live driver. Inference under software emulation
-# takes seconds a frame: few frames, generous waits.
+# takes seconds a frame: few frames, generous waits; and the mailbox must
+# have dropped the frames vivid made meanwhile (newest wins), counting them.
 step "mnv2det --list-devices shows vivid" sh -c 'mnv2det --list-devices | tee /tmp/list && grep -q vivid /tmp/list && grep -qi yuyv /tmp/list'
 step "mnv2det --list-devices --json" sh -c 'mnv2det --list-devices --json | tee /tmp/list.json && grep -q "vivid" /tmp/list.json'
 step "mnv2det --device /dev/video0 --json detects" sh -c '
@@ -21,7 +22,8 @@ step "mnv2det --device /dev/video0 --json detects" sh -c '
   cat /tmp/det.err; cut -c1-400 /tmp/det.json
   [ $rc -eq 0 ] && [ "$(wc -l </tmp/det.json)" -eq 3 ] &&
   [ "$(grep -c "\"source\":\"/dev/video0\",\"frame\":[0-9]*,\"timestamp\":" /tmp/det.json)" -eq 3 ] &&
-  grep -q "camera /dev/video0" /tmp/det.err'
+  grep -q "camera /dev/video0" /tmp/det.err &&
+  tail -1 /tmp/det.json | grep -q "\"dropped\":[1-9]"'
 # Wait (up to 90 s) for mnv2det to print its first frame, then pull the camera.
 step "camera vanishing: one line, exit 1" sh -c '
   mnv2det --device /dev/video0 --json >/tmp/o 2>/tmp/e & p=$!
