@@ -966,7 +966,7 @@ static void test_pipes(void)
         CHECK(rc == MNV_EINVAL && strstr(err, "-: standard input given twice"), "standard input twice: %d %s", rc,
               err);
         rc = source_open_inputs(&s, twice, 1, NULL, err, sizeof err); /* a closed, empty pipe */
-        CHECK(rc == MNV_EFORMAT && strstr(err, "-: nothing to read"), "empty standard input: %d %s", rc, err);
+        CHECK(rc == MNV_EFORMAT && strstr(err, "stdin: empty, not an image"), "empty standard input: %d %s", rc, err);
         dup2(saved, 0);
         close(saved);
         close(fds[0]);

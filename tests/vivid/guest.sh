@@ -25,21 +25,26 @@ step "mnv2det --device /dev/video0 --json detects" sh -c '
   grep -q "camera /dev/video0" /tmp/det.err &&
   tail -1 /tmp/det.json | grep -q "\"dropped\":[1-9]"'
 # Wait (up to 90 s) for mnv2det to print its first frame, then pull the camera.
+# Each step writes files of its own, removed first: one left by an earlier
+# step would end the wait before mnv2det had even opened the camera.
 step "camera vanishing: one line, exit 1" sh -c '
-  mnv2det --device /dev/video0 --json >/tmp/o 2>/tmp/e & p=$!
-  i=0; while [ ! -s /tmp/o ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+  rm -f /tmp/v1.out /tmp/v1.err
+  mnv2det --device /dev/video0 --json >/tmp/v1.out 2>/tmp/v1.err & p=$!
+  i=0; while [ ! -s /tmp/v1.out ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
   test_v4l2 disconnect /dev/video0
-  wait $p; rc=$?; cat /tmp/e
-  [ $rc -eq 1 ] && grep -q "^mnv2det: /dev/video0: disconnected" /tmp/e && [ "$(grep -c . /tmp/e)" -eq 2 ]'
+  wait $p; rc=$?; cat /tmp/v1.err
+  [ $rc -eq 1 ] && grep -q "^mnv2det: /dev/video0: disconnected" /tmp/v1.err && [ "$(grep -c . /tmp/v1.err)" -eq 2 ]'
 step "camera vanishing with --reconnect: waits, comes back, goes on" sh -c '
-  mnv2det --device /dev/video0 --json --reconnect --frames 4 >/tmp/o 2>/tmp/e & p=$!
-  i=0; while [ ! -s /tmp/o ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+  rm -f /tmp/v2.out /tmp/v2.err
+  mnv2det --device /dev/video0 --json --reconnect --frames 4 >/tmp/v2.out 2>/tmp/v2.err & p=$!
+  i=0; while [ ! -s /tmp/v2.out ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
   test_v4l2 disconnect /dev/video0
-  wait $p; rc=$?; cat /tmp/e; cut -c1-120 /tmp/o
-  [ $rc -eq 0 ] && [ "$(wc -l </tmp/o)" -eq 4 ] &&
-  grep -q "disconnected; waiting for it to come back" /tmp/e && grep -q "^mnv2det: back: /dev/video0" /tmp/e'
+  wait $p; rc=$?; echo "exit $rc"; cat /tmp/v2.err; cut -c1-120 /tmp/v2.out
+  [ $rc -eq 0 ] && [ "$(wc -l </tmp/v2.out)" -eq 4 ] &&
+  grep -q "disconnected; waiting for it to come back" /tmp/v2.err && grep -q "^mnv2det: back: /dev/video0" /tmp/v2.err'
 step "SIGTERM stops a live run cleanly" sh -c '
-  mnv2det --device /dev/video0 --json >/tmp/o 2>/tmp/e & p=$!
-  i=0; while [ ! -s /tmp/o ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -TERM $p; wait $p; rc=$?; cat /tmp/e
+  rm -f /tmp/v3.out /tmp/v3.err
+  mnv2det --device /dev/video0 --json >/tmp/v3.out 2>/tmp/v3.err & p=$!
+  i=0; while [ ! -s /tmp/v3.out ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -TERM $p; wait $p; rc=$?; echo "exit $rc"; cat /tmp/v3.err
   [ $rc -eq 0 ] && mnv2det --device /dev/video0 --json --frames 1 >/dev/null'
