@@ -14,8 +14,10 @@
  * extension; no across-lane reductions, pairs or zips). On ARMv7 meson
  * compiles this file alone with -mfpu=neon-vfpv4 -mfp16-format=ieee, and
  * cpu.c runs it only where the kernel's HWCAP lists NEON, VFPv4 and HALF.
- * ARMv7 NEON always flushes subnormal floats to zero; the tests' tolerance
- * covers that (it changes a result by less than 2^-126). */
+ * 32-bit NEON arithmetic always flushes subnormal floats to zero, which
+ * moves a value by less than 2^-126, far inside the tests' tolerance (the
+ * kernel tests, float16 subnormal weights included, run on both forms under
+ * QEMU). */
 #if defined(MNV_NEON_VARIANTS)
 #if !defined(__ARM_NEON) || !defined(__ARM_FEATURE_FMA) || !(__ARM_FP & 2)
 #error "kernels_neon.c needs NEON, fused multiply-add and float16 conversion (on ARMv7: -mfpu=neon-vfpv4 -mfp16-format=ieee)"
