@@ -1,7 +1,7 @@
 """Per-layer-type instruction counts of one frame on AArch64, and from them
 a Raspberry Pi 4 / Pi 5 frame-time estimate. Run by scripts/count-instructions.
 
-usage: pi_estimate.py WORKDIR IMAGE_NAME
+usage: pi_estimate.py WORKDIR IMAGE_NAME [aarch64|armhf]
 WORKDIR holds count1.txt and count3.txt (tools/qemu_insn_count.c's output
 for 1 and 3 frames), qemu1.log and qemu3.log (QEMU's -d page,strace, for
 where the program and its libraries were mapped) and symbols.txt (nm -n of
@@ -11,6 +11,7 @@ import bisect, re, sys
 from collections import defaultdict
 
 work, image = sys.argv[1], sys.argv[2]
+arch = sys.argv[3] if len(sys.argv) > 3 else "aarch64"
 
 # Function name -> layer type (the kernels' static functions keep their
 # names in the unstripped cross build).
@@ -33,13 +34,14 @@ def mappings(log):
     maps, prog, fds = [], None, {}
     for line in open(log, errors="replace"):
         if prog is None:
-            m = re.match(r"([0-9a-f]{16})-([0-9a-f]{16}) [0-9a-f]+ r-x", line)
-            if m:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) +[0-9a-f]+ +r-x", line)
+            # (0xffff0000 on 32-bit Arm: the kernel's helper page, not the program)
+            if m and int(m.group(1), 16) != 0xFFFF0000:
                 prog = (int(m.group(1), 16), int(m.group(2), 16), "program")
         m = re.search(r'openat\(AT_FDCWD,"([^"]+)",[^)]*\) = (\d+)', line)
         if m:
             fds[m.group(2)] = m.group(1)
-        m = re.search(r"mmap\((0x[0-9a-f]+),(\d+),PROT_EXEC\|PROT_READ,[^,]+,(\d+),", line)
+        m = re.search(r"mmap2?\((0x[0-9a-f]+),(\d+),PROT_EXEC\|PROT_READ,[^,]+,(\d+),", line)
         if m and m.group(3) in fds:
             start = int(m.group(1), 16)
             maps.append((start, start + int(m.group(2)), fds[m.group(3)]))
@@ -110,7 +112,7 @@ def bound_cycles(v, core):
                (loads + stores) / core["mem"])
 
 
-print(f"Instructions of one frame ({image}, 1 thread, NEON kernels), per layer type:\n")
+print(f"{arch} instructions of one frame ({image}, 1 thread, NEON kernels), per layer type:\n")
 print(f"| layer type | instructions (M) | FMA (M) | loads (M) | stores (M) | share |")
 print(f"|---|---:|---:|---:|---:|---:|")
 for cat, v in sorted(frame.items(), key=lambda kv: -kv[1][0]):
@@ -122,6 +124,9 @@ if decode:
     print(f"\n(not counted above: decoding the picture file, {decode[0] / 1e6:.1f} M instructions)")
 print(f"Check: {total[1] / 1e6:.1f} M FMAs x 4 lanes = {4 * total[1] / 1e9:.3f} G multiply-adds "
       f"(mnv2det bench prints the model's own count)")
+
+if arch != "aarch64":
+    sys.exit(0)  # the core figures below are for AArch64 code
 
 EFFICIENCY = 0.5   # achieved fraction of the throughput bound (assumed; see the guide)
 PARALLEL = 0.8     # 4-thread speed-up / 4 (assumed; see the guide)
