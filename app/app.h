@@ -84,7 +84,9 @@ void report_table(FILE *out, const detector *d, const char *image, const frame *
 int output_finish(FILE *out, const char *who);
 
 /* The default model path: models/ under the current directory when that
- * exists, else the source tree's models/ folder the program was built from. */
+ * exists, else the installed data folder beside the program's own
+ * (bin/../share/mnv2det/) when the model is there, else the source tree's
+ * models/ folder the program was built from. */
 const char *default_model_path(void);
 
 /* Command-line numbers: the whole string must be a number within [lo, hi];

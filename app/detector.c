@@ -3,6 +3,7 @@
  * labels, check that the anchors fit the head the model actually has, then
  * run image -> input tensor -> network -> detections.
  */
+#include <limits.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,40 @@
 
 #define DEFAULT_MODEL_NAME "object_detection_ssd_mobilenetv2_oidv4_fp16.tflite"
 
+/* The model where `meson install` and the Debian package put it: the
+ * installed data folder, found from the running program's own folder
+ * (MNV2DET_DATA_FROM_BIN is "../share/mnv2det" for bin/ and share/, or an
+ * absolute folder), so that an installed or unpacked tree finds its own
+ * model wherever it sits. out (PATH_MAX bytes) gets the resolved path; 0
+ * when the file is there. */
+static int installed_model(char out[PATH_MAX])
+{
+    char exe[PATH_MAX], path[2 * PATH_MAX];
+    const char *data = MNV2DET_DATA_FROM_BIN;
+    if (data[0] == '/') {
+        snprintf(path, sizeof path, "%s/%s", data, DEFAULT_MODEL_NAME);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0)
+            return -1;
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return -1;
+        *slash = '\0';
+        snprintf(path, sizeof path, "%s/%s/%s", exe, data, DEFAULT_MODEL_NAME);
+    }
+    return realpath(path, out) ? 0 : -1;
+}
+
 const char *default_model_path(void)
 {
     static const char local[] = "models/" DEFAULT_MODEL_NAME;
+    static char installed[PATH_MAX];
     if (access(local, F_OK) == 0)
         return local;
+    if (installed_model(installed) == 0)
+        return installed;
     return MNV2DET_SOURCE_DIR "/models/" DEFAULT_MODEL_NAME;
 }
 

@@ -119,7 +119,7 @@ typedef enum mnv_isa {
     MNV_ISA_REF = 0,   /* portable C: the reference every variant is tested against */
     MNV_ISA_AVX2 = 1,  /* AVX2 + FMA */
     MNV_ISA_AVX512 = 2,/* AVX-512F */
-    MNV_ISA_NEON = 3,  /* AArch64 Advanced SIMD */
+    MNV_ISA_NEON = 3,  /* Arm Advanced SIMD: AArch64, or ARMv7 with VFPv4 + float16 */
     MNV_ISA_COUNT
 } mnv_isa;
 

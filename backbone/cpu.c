@@ -1,8 +1,13 @@
 /* Which SIMD code this CPU can run: cpuid + xgetbv on x86-64 (the OS must
- * save the wider registers too), compile-time on AArch64 where NEON is part
- * of the base architecture. */
+ * save the wider registers too); on 32-bit Arm the kernel's HWCAP, since an
+ * ARMv7 CPU may lack NEON (Tegra 2), fused multiply-add (Cortex-A8/A9, VFPv3)
+ * or float16 conversion; compile-time on AArch64, where NEON and its float16
+ * conversions are part of the base architecture. */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__arm__)
+#include <sys/auxv.h>
+#endif
 
 #include "backbone/backbone.h"
 
@@ -54,6 +59,14 @@ int cpu_supports(mnv_isa isa)
 #if defined(__aarch64__) && defined(MNV_NEON_VARIANTS)
     case MNV_ISA_NEON:
         return 1;
+#endif
+#if defined(__arm__) && defined(MNV_NEON_VARIANTS)
+    case MNV_ISA_NEON: {
+        /* what kernels_neon.c is compiled for: -mfpu=neon-vfpv4 (VFMA) and
+         * VCVT.F32.F16 */
+        const unsigned long need = HWCAP_ARM_NEON | HWCAP_ARM_VFPv4 | HWCAP_ARM_HALF;
+        return (getauxval(AT_HWCAP) & need) == need;
+    }
 #endif
     default:
         return 0;

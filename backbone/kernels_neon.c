@@ -1,16 +1,38 @@
-/* The convolution template (kernels_simd.inc) over AArch64 Advanced SIMD:
- * 4 lanes and an 8 x 8 GEMM register tile (16 accumulators, 2 weight
- * vectors and the 8 broadcast scalars fit the 32 q registers; 12 rows
- * spilled). NEON has no lane masks, so the channel tails go through a small
- * buffer. */
+/* The convolution template (kernels_simd.inc) over Arm Advanced SIMD, in
+ * its AArch64 form and its 32-bit ARMv7 form (NEON with VFPv4 and the
+ * half-precision extension, e.g. Cortex-A7/A15/A53/A72 running a 32-bit OS).
+ *
+ * 4 lanes on both. The register tile follows the register file: AArch64 has
+ * 32 q registers, so an 8 x 8 GEMM tile (16 accumulators, 2 weight vectors
+ * and the 8 broadcast scalars); ARMv7 has 16, so a 6 x 8 tile (12
+ * accumulators, 2 weight vectors, 1 broadcast) that does not spill in the
+ * inner loop. NEON has no lane masks, so the channel tails go through a
+ * small buffer.
+ *
+ * The layer uses only intrinsics that both forms have (vfmaq_f32 is VFMA on
+ * ARMv7 with VFPv4, vcvt_f32_f16 is VCVT.F32.F16 with the half-precision
+ * extension; no across-lane reductions, pairs or zips). On ARMv7 meson
+ * compiles this file alone with -mfpu=neon-vfpv4 -mfp16-format=ieee, and
+ * cpu.c runs it only where the kernel's HWCAP lists NEON, VFPv4 and HALF.
+ * 32-bit NEON arithmetic always flushes subnormal floats to zero, which
+ * moves a value by less than 2^-126, far inside the tests' tolerance (the
+ * kernel tests, float16 subnormal weights included, run on both forms under
+ * QEMU). */
 #if defined(MNV_NEON_VARIANTS)
+#if !defined(__ARM_NEON) || !defined(__ARM_FEATURE_FMA) || !(__ARM_FP & 2)
+#error "kernels_neon.c needs NEON, fused multiply-add and float16 conversion (on ARMv7: -mfpu=neon-vfpv4 -mfp16-format=ieee)"
+#endif
 #include <arm_neon.h>
 #include <stdint.h>
 #include <string.h>
 
 typedef float32x4_t vf;
 #define VL 4
+#if defined(__aarch64__)
 #define GEMM_MR 8
+#else
+#define GEMM_MR 6
+#endif
 
 static inline vf v_set1(float x) { return vdupq_n_f32(x); }
 static inline vf v_load(const float *p) { return vld1q_f32(p); }
