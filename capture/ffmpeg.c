@@ -188,14 +188,10 @@ static int convert_to_i420(ffmpeg_source *s, int slot, mnv_image *img, char *err
 static int ffmpeg_next(frame_source *base, frame *f, char *err, size_t errlen)
 {
     ffmpeg_source *s = (ffmpeg_source *)base;
-    if (atomic_exchange(&s->interrupted, 0))
-        return mnv_error(err, errlen, MNV_EINTR, "%s: interrupted", s->name);
-    if (s->ended)
-        return MNV_END;
-    int slot = frame_pool_take(&s->pool);
-    if (slot < 0)
-        return source_busy_error(s->name, err, errlen);
-    int rc = decode_next(s, err, errlen);
+    int slot, rc = source_next_begin(&s->interrupted, s->ended, &s->pool, s->name, &slot, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = decode_next(s, err, errlen);
     const AVFrame *d = s->decoded;
     if (rc == 0 && (d->width <= 0 || d->height <= 0))
         rc = mnv_error(err, errlen, MNV_EFORMAT, "%s: frame %llu: decoded picture has no pixels", s->name,

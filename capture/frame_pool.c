@@ -54,6 +54,17 @@ void frame_pool_destroy(frame_pool *p)
     memset(p, 0, sizeof *p);
 }
 
+int source_next_begin(atomic_int *interrupted, int ended, frame_pool *pool, const char *name, int *slot,
+                      char *err, size_t errlen)
+{
+    if (atomic_exchange(interrupted, 0))
+        return mnv_error(err, errlen, MNV_EINTR, "%s: interrupted", name);
+    if (ended)
+        return MNV_END;
+    *slot = frame_pool_take(pool);
+    return *slot < 0 ? source_busy_error(name, err, errlen) : 0;
+}
+
 int source_busy_error(const char *name, char *err, size_t errlen)
 {
     return mnv_error(err, errlen, MNV_EBUSY, "%s: %d frames are out already; release one first", name,

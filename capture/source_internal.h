@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include <stdatomic.h>
+
 #include "capture/capture.h"
 
 typedef struct source_ops {
@@ -49,6 +51,11 @@ void frame_pool_give(frame_pool *p, int slot);
 /* Free the buffers; every slot must have been given back. */
 void frame_pool_destroy(frame_pool *p);
 
+/* The start of a file source's next: MNV_EINTR (clearing *interrupted) after
+ * source_interrupt, MNV_END once the source has ended, MNV_EBUSY with its
+ * message when every slot is out; else 0 and a taken slot in *slot. */
+int source_next_begin(atomic_int *interrupted, int ended, frame_pool *pool, const char *name, int *slot,
+                      char *err, size_t errlen);
 /* The message a source returns when all its slots are out. */
 int source_busy_error(const char *name, char *err, size_t errlen);
 /* CLOCK_MONOTONIC now, in nanoseconds (t_capture_ns of file frames). */

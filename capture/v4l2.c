@@ -71,13 +71,20 @@ static int disconnected(camera_source *c, char *err, size_t errlen)
     return mnv_error(err, errlen, MNV_ENODEV, "%s: disconnected", c->base.info.name);
 }
 
-static void requeue(camera_source *c, uint32_t index)
+/* The description of mmap capture buffer index, for QUERYBUF and QBUF. */
+static struct v4l2_buffer mmap_buffer(uint32_t index)
 {
     struct v4l2_buffer b;
     memset(&b, 0, sizeof b);
     b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     b.memory = V4L2_MEMORY_MMAP;
     b.index = index;
+    return b;
+}
+
+static void requeue(camera_source *c, uint32_t index)
+{
+    struct v4l2_buffer b = mmap_buffer(index);
     if (cam_ioctl(c->fd, VIDIOC_QBUF, &b) != 0 && errno == ENODEV)
         c->gone = 1;
 }
@@ -356,11 +363,7 @@ static int setup_buffers(camera_source *c, int count, char *err, size_t errlen)
     c->n_bufs = (int)req.count;
     size_t need = c->neg.convert ? 0 : c->frame_bytes;
     for (int i = 0; i < c->n_bufs; i++) {
-        struct v4l2_buffer b;
-        memset(&b, 0, sizeof b);
-        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        b.memory = V4L2_MEMORY_MMAP;
-        b.index = (uint32_t)i;
+        struct v4l2_buffer b = mmap_buffer((uint32_t)i);
         if (cam_ioctl(c->fd, VIDIOC_QUERYBUF, &b) != 0)
             return mnv_error(err, errlen, cam_errno_status(errno), "%s: cannot query buffer %d: %s",
                              path, i, cam_errno_reason(errno));
@@ -382,11 +385,7 @@ static int setup_buffers(camera_source *c, int count, char *err, size_t errlen)
             c->driver_time = (b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
     }
     for (int i = 0; i < c->n_bufs; i++) {
-        struct v4l2_buffer b;
-        memset(&b, 0, sizeof b);
-        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        b.memory = V4L2_MEMORY_MMAP;
-        b.index = (uint32_t)i;
+        struct v4l2_buffer b = mmap_buffer((uint32_t)i);
         if (cam_ioctl(c->fd, VIDIOC_QBUF, &b) != 0)
             return mnv_error(err, errlen, cam_errno_status(errno), "%s: cannot queue buffer %d: %s",
                              path, i, cam_errno_reason(errno));

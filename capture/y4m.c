@@ -309,14 +309,10 @@ static int read_frame_header(y4m_source *s, char *err, size_t errlen)
 static int y4m_next(frame_source *base, frame *f, char *err, size_t errlen)
 {
     y4m_source *s = (y4m_source *)base;
-    if (atomic_exchange(&s->interrupted, 0))
-        return mnv_error(err, errlen, MNV_EINTR, "%s: interrupted", s->name);
-    if (s->ended)
-        return MNV_END;
-    int slot = frame_pool_take(&s->pool);
-    if (slot < 0)
-        return source_busy_error(s->name, err, errlen);
-    int rc = read_frame_header(s, err, errlen);
+    int slot, rc = source_next_begin(&s->interrupted, s->ended, &s->pool, s->name, &slot, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = read_frame_header(s, err, errlen);
     if (rc != 0)
         goto fail;
     uint8_t *out = frame_pool_buffer(&s->pool, slot, s->out_bytes);
