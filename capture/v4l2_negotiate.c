@@ -105,7 +105,7 @@ static void nearest_size(int fd, uint32_t fourcc, int want_w, int want_h, int *w
         if (s.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
             long c = size_cost(s.discrete.width, s.discrete.height, want_w, want_h);
             /* On a tie the larger size: detail can be thrown away, not made. */
-            if (c < best || (c == best && (long)s.discrete.width * s.discrete.height > (long)*w * *h)) {
+            if (c < best || (c == best && (long long)s.discrete.width * s.discrete.height > (long long)*w * *h)) {
                 best = c;
                 *w = (int)s.discrete.width;
                 *h = (int)s.discrete.height;

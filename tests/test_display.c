@@ -9,6 +9,7 @@
  *   test_display window    the window checks (SDL_VIDEODRIVER=dummy)
  */
 #include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,7 +559,7 @@ static void test_bad_input(void)
     bad[4].what = "huge"; bad[4].says = "size outside"; bad[4].img.height = 1 << 20;
     bad[5].what = "negative height"; bad[5].says = "size outside"; bad[5].img.height = -4;
     bad[6].what = "chroma stride"; bad[6].says = "plane 1 stride"; bad[6].img.stride[1] = 63;
-    bad[7].what = "stride past INT_MAX"; bad[7].says = "stride"; bad[7].img.stride[0] = (size_t)1 << 40;
+    bad[7].what = "stride past INT_MAX"; bad[7].says = "stride"; bad[7].img.stride[0] = (size_t)INT_MAX + 1;
     for (int i = 0; i < 8; i++) {
         err[0] = '\0';
         int rc = canvas_draw(c, &bad[i].img, NULL, &out, err, sizeof err);
