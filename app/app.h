@@ -107,8 +107,9 @@ typedef struct frame_times {
                                  else when it was read */
     uint64_t dequeued;        /* the capture thread had it from the source */
     uint64_t taken;           /* the detector took it from the mailbox */
-    uint64_t detect_start, detect_end;
-    uint64_t presented;
+    uint64_t detect_start, detect_end;  /* detect_end: detections ready (after post-processing) */
+    uint64_t display_start;   /* the display (or, headless, the output) began with it */
+    uint64_t presented;       /* on screen (SDL_RenderPresent returned); headless: 0 */
 } frame_times;
 
 typedef struct live_frame {
@@ -189,6 +190,94 @@ typedef int (*frame_sink)(void *ctx, const live_frame *lf, const detection *dets
  * or detector's error with its line in err. */
 int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, frame_sink sink,
                  void *ctx, pipeline_stats *st, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Latency benchmarking (latency.c, latency_plot.c)                         */
+/* ------------------------------------------------------------------------ */
+
+/* One processed frame, as the benchmark keeps it. */
+typedef struct latency_record {
+    uint64_t seq;             /* the frame's number from its source */
+    frame_times t;
+    double preprocess_ms, inference_ms, postprocess_ms;  /* detect_timing */
+    uint64_t dropped;         /* mailbox drops so far when it was taken */
+    uint64_t skipped;         /* frames the source had lost so far */
+    int n_detections;
+} latency_record;
+
+/* The stages of a frame's way, in order; each is the difference of two of
+ * its timestamps or one of its detect_timing figures. */
+typedef enum latency_stage {
+    LAT_CAPTURE_TO_DEQUEUE,   /* dequeued - captured */
+    LAT_MAILBOX_WAIT,         /* taken - dequeued */
+    LAT_PREPROCESS,           /* preprocess_ms */
+    LAT_INFERENCE,            /* inference_ms */
+    LAT_POSTPROCESS,          /* postprocess_ms */
+    LAT_DISPLAY,              /* presented - detect_end: waiting for, drawing and presenting
+                                 (only frames that were presented) */
+    LAT_END_TO_END,           /* presented - captured; headless: detect_end - captured */
+    LAT_N_STAGES
+} latency_stage;
+
+/* Short name of a stage for tables, CSV and JSON keys, e.g. "inference". */
+const char *latency_stage_name(latency_stage s);
+
+/* Order statistics of one stage over a run, in ms. Percentiles are nearest
+ * rank: the p-th is the smallest value v with at least p% of the values <= v
+ * (the sorted values' element ceil(p/100 * n) - 1). n 0: all figures 0. */
+typedef struct latency_stats {
+    size_t n;
+    double median, p90, p99, max;
+} latency_stats;
+
+/* A run's records and counts. */
+typedef struct latency_run {
+    int threads;              /* the detector's team size */
+    int headless;             /* end to end ends at detections, not at the screen */
+    latency_record *rec;      /* processed frames, in order */
+    size_t n, cap;
+    uint64_t captured;        /* frames read from the source */
+    uint64_t dropped;         /* frames the mailbox replaced before detection */
+    uint64_t unfinished;      /* read but neither processed nor dropped (the run ended) */
+    uint64_t skipped;         /* frames the source itself lost (camera sequence gaps) */
+    uint64_t not_presented;   /* processed, then replaced before the window showed them */
+    uint64_t t_start, t_end;  /* CLOCK_MONOTONIC ns: first capture, last frame done */
+} latency_run;
+
+/* Empty run with room for expect records (grows as needed). MNV_ENOMEM. */
+int latency_run_init(latency_run *r, int threads, int headless, size_t expect);
+int latency_run_add(latency_run *r, const latency_record *rec);
+void latency_run_free(latency_run *r);
+
+/* Figures of a run: every stage's statistics, frame and detection rates. */
+typedef struct latency_summary {
+    int threads, headless;
+    latency_stats stage[LAT_N_STAGES];
+    size_t processed;
+    uint64_t captured, dropped, unfinished, skipped, not_presented;
+    double seconds;           /* t_end - t_start */
+    double capture_fps;       /* captured / seconds: the source's achieved rate */
+    double detection_fps;     /* processed / seconds */
+} latency_summary;
+
+/* MNV_ENOMEM (a sort buffer) or 0. */
+int latency_summarize(const latency_run *r, latency_summary *s);
+
+/* One readable table over several runs (one block of rows per team size),
+ * or, json, one object {"runs": [{"threads": 1, "frames": ..., "stages":
+ * {"inference": {"median": ...}, ...}}, ...]} on one line. */
+void latency_report_table(FILE *out, const latency_summary *s, int n);
+void latency_report_json(FILE *out, const latency_summary *s, int n);
+
+/* One CSV row per record with every timestamp (ms from the run's t_start)
+ * and figure, under a header line; runs after the first follow with their
+ * own threads column value. 0, or MNV_EIO when a write failed. */
+int latency_write_csv(FILE *out, const latency_run *runs, int n);
+
+/* An SVG picture: end-to-end and inference latency of each frame over
+ * time (one line per run), and a histogram of end-to-end latency. 0 or
+ * MNV_EIO. */
+int latency_write_svg(FILE *out, const latency_run *runs, int n, const char *title);
 
 /* Block SIGINT and SIGTERM in this thread (call first in main, before any
  * thread exists) and start the thread that handles them. */

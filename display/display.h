@@ -180,4 +180,29 @@ void display_describe(const display *d, char *buf, size_t n);
 /* Close the window and release SDL's video subsystem. Safe on NULL. */
 void display_close(display *d);
 
+/* ---- recordings ---------------------------------------------------------- */
+
+/* A video file of annotated frames (what canvas_draw makes). The container
+ * follows the path's extension: ".y4m" is YUV4MPEG2 4:2:0 (I420, BT.601
+ * limited range, written by our own code, always available); any other
+ * extension FFmpeg knows (.mkv, .mp4, .avi, ...) is encoded by FFmpeg with
+ * that container's default video codec when the build has the ffmpeg
+ * feature, else MNV_EUNSUPPORTED naming the path and saying to use .y4m. */
+typedef struct recorder recorder;
+
+/* Open path for width x height frames at fps (the frame rate written in the
+ * file; > 0). The file is created or truncated: MNV_EIO naming the path when
+ * it cannot be. */
+int recorder_open(recorder **out, const char *path, int width, int height, double fps,
+                  char *err, size_t errlen);
+
+/* Append one frame: an RGB24 image of the recorder's size (else MNV_EINVAL).
+ * Converts into buffers made at open: nothing is allocated per frame.
+ * MNV_EIO naming the path when the write fails (disk full). */
+int recorder_write(recorder *r, const mnv_image *rgb, char *err, size_t errlen);
+
+/* Flush, finish the container (trailer) and close; 0, or MNV_EIO when any
+ * write failed, naming the path. Frees r in any case; safe on NULL. */
+int recorder_close(recorder *r, char *err, size_t errlen);
+
 #endif
