@@ -10,12 +10,15 @@
 
 #include "backbone/backbone.h"
 #include "capture/capture.h"
+#include "display/display.h"
 #include "ssdlite/ssdlite.h"
 
 #define MNV2DET_VERSION "0.1.0"
 /* Error buffers: room for two paths of PATH_MAX (4096) and the reason;
  * longer messages lose their middle, not the reason (mnv_error). */
 #define APP_ERR_MAX 10240
+/* --threads 1,2,...: at most this many team sizes in one benchmark */
+#define APP_MAX_THREAD_RUNS 16
 
 /* A model ready to run: network, settings, labels and anchors. */
 typedef struct detector {
@@ -32,6 +35,7 @@ typedef struct detector {
     int resize_w, resize_h;
     char *model_path;         /* the model loaded */
     char *config_path;        /* the settings file read, NULL for the built-in defaults */
+    unsigned char *keep;      /* --classes: keep[c] for each class; NULL: all */
 } detector;
 
 /* Paths the user gave; NULL means "find it":
@@ -169,7 +173,24 @@ typedef struct pipeline_options {
     void *reopen_ctx;
     int skip_bad_inputs;      /* a picture that does not decode is reported and skipped */
     long max_frames;          /* stop after this many detections; 0: until the end */
+    int threads;              /* the detector's OpenMP team size (set on the thread that
+                                 runs the detector: OpenMP's setting is per thread);
+                                 0: the calling thread's */
+    struct pipeline_control *control;  /* NULL, or lets other threads stop the run */
 } pipeline_options;
+
+/* Stops a pipeline_run from another thread (the display's, on q). */
+typedef struct pipeline_control {
+    pthread_mutex_t mu;
+    struct pipeline *running; /* set while pipeline_run runs */
+    int stop_requested;       /* sticky: a run that starts after the request stops at once */
+} pipeline_control;
+
+int pipeline_control_init(pipeline_control *c);
+void pipeline_control_destroy(pipeline_control *c);
+/* Ask the run to stop as SIGINT would: the source is interrupted and
+ * pipeline_run returns with stats->interrupted set. Any thread. */
+void pipeline_control_stop(pipeline_control *c);
 
 typedef struct pipeline_stats {
     uint64_t captured;        /* frames read from the source */
@@ -177,7 +198,12 @@ typedef struct pipeline_stats {
     uint64_t dropped;         /* replaced in the mailbox before the detector took them */
     uint64_t skipped;         /* lost by the source itself (camera sequence gaps) */
     uint64_t bad_inputs;      /* pictures skipped because they did not decode */
-    int interrupted;          /* ended by SIGINT / SIGTERM */
+    uint64_t unfinished;      /* read, then neither processed nor dropped: the run ended
+                                 (captured = processed + dropped + unfinished) */
+    uint64_t t_first_capture; /* CLOCK_MONOTONIC ns of the first frame's capture time; 0: none */
+    int interrupted;          /* ended by SIGINT / SIGTERM or pipeline_control_stop */
+    uint64_t not_presented;   /* live_run: processed, then replaced before the window showed them */
+    int output_failed;        /* live_run: writing results to stdout failed (reported) */
 } pipeline_stats;
 
 /* Called with each processed frame, on the detector's thread; nonzero stops. */
@@ -278,6 +304,34 @@ int latency_write_csv(FILE *out, const latency_run *runs, int n);
  * time (one line per run), and a histogram of end-to-end latency. 0 or
  * MNV_EIO. */
 int latency_write_svg(FILE *out, const latency_run *runs, int n, const char *title);
+
+/* ------------------------------------------------------------------------ */
+/* Each frame's way out: printed, timed, recorded, shown (live.c)           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct live_config {
+    int print, json;          /* print each frame's results (report_*), as JSON lines */
+    const char *record;       /* --record: annotated frames to this video file; NULL: none */
+    int progress;             /* a progress line on stderr (a terminal) */
+    long progress_total;      /* frames the run is to process, for the progress line */
+    int threads;              /* the detector's team size, for the heads-up line */
+} live_config;
+
+/* Run the source through the detector (pipeline_run) with each frame's
+ * results printed, recorded, timed into lat (NULL: not timed) and, when dsp
+ * is not NULL, shown in that window, which must belong to the calling
+ * thread: detection then runs on a thread of its own while this one shows
+ * frames and answers keys (q, Esc or closing the window stop the run like
+ * SIGINT; space pauses the picture; s saves a screenshot in the current
+ * folder; + and - change the score threshold). 0, or the first error with
+ * its line in err (the source's, the detector's, the recording's). */
+int live_run(const live_config *cfg, detector *d, frame_source **src, const pipeline_options *po,
+             display *dsp, latency_run *lat, pipeline_stats *st, char *err, size_t errlen);
+
+/* --classes: keep only detections whose label is one of list's
+ * comma-separated names (case-insensitive). A name the model does not have
+ * is MNV_EINVAL with a line listing the model's labels. NULL list: all. */
+int detector_keep_classes(detector *d, const char *list, char *err, size_t errlen);
 
 /* Block SIGINT and SIGTERM in this thread (call first in main, before any
  * thread exists) and start the thread that handles them. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "app/app.h"
@@ -297,6 +298,7 @@ void detector_close(detector *d)
     ssd_config_free(&d->cfg);
     free(d->model_path);
     free(d->config_path);
+    free(d->keep);
     memset(d, 0, sizeof *d);
 }
 
@@ -325,6 +327,13 @@ int detector_run(detector *d, const frame *f, detection *out, int max_out, detec
                             net_output_data(d->net, d->box_output),
                             net_output_data(d->net, d->class_output), d->n_classes,
                             d->scratch, out, max_out);
+    if (d->keep && n > 0) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (out[i].class_id >= 0 && out[i].class_id < d->n_classes && d->keep[out[i].class_id])
+                out[k++] = out[i];
+        n = k;
+    }
     double t3 = omp_get_wtime();
     if (t) {
         t->preprocess_ms = (t1 - t0) * 1e3;
@@ -341,4 +350,65 @@ const char *detector_label(const detector *d, int class_id, char *buf, size_t bu
         return l;
     snprintf(buf, buflen, "class %d", class_id);
     return buf;
+}
+
+int detector_keep_classes(detector *d, const char *list, char *err, size_t errlen)
+{
+    free(d->keep);
+    d->keep = NULL;
+    if (!list)
+        return 0;
+    unsigned char *keep = calloc((size_t)d->n_classes, 1);
+    char *copy = strdup(list);
+    if (!keep || !copy) {
+        free(keep);
+        free(copy);
+        return out_of_memory(err, errlen);
+    }
+    int rc = 0;
+    char *save = NULL;
+    for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        while (*name == ' ')
+            name++;
+        size_t len = strlen(name);
+        while (len > 0 && name[len - 1] == ' ')
+            name[--len] = '\0';
+        int found = 0;
+        for (int c = 0; c < d->n_classes; c++) {
+            char buf[32];
+            if (strcasecmp(detector_label(d, c, buf, sizeof buf), name) == 0) {
+                keep[c] = 1;
+                found = 1;
+            }
+        }
+        if (!found && len > 0) {
+            /* The whole list, so that the user can pick from it. */
+            size_t cap = 256;
+            for (int c = 0; c < d->n_classes; c++)
+                cap += (labels_get(&d->labels, c) ? strlen(labels_get(&d->labels, c)) : 12) + 2;
+            char *all = malloc(cap);
+            if (!all) {
+                rc = out_of_memory(err, errlen);
+                break;
+            }
+            size_t at = 0;
+            int first = d->cfg.background_class ? 1 : 0;
+            for (int c = first; c < d->n_classes; c++) {
+                char buf[32];
+                at += (size_t)snprintf(all + at, cap - at, "%s%s", c > first ? ", " : "",
+                                       detector_label(d, c, buf, sizeof buf));
+            }
+            rc = mnv_error(err, errlen, MNV_EINVAL, "--classes: '%s' is not a class of %s; its classes are: %s",
+                           name, d->model_path, all);
+            free(all);
+            break;
+        }
+    }
+    free(copy);
+    if (rc != 0) {
+        free(keep);
+        return rc;
+    }
+    d->keep = keep;
+    return 0;
 }

@@ -4,12 +4,14 @@
  * image), after the other images have run; 1 when the output cannot be
  * written or memory runs out. Every error is one line on stderr.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/app.h"
 
@@ -56,12 +58,28 @@ static void usage(FILE *out)
         "                       config's, 0.5)\n"
         "      --max N          at most N detections per image, 1..%d (default: the\n"
         "                       config's, 100)\n"
-        "  -t, --threads N      inference threads (default: all cores)\n"
+        "  -t, --threads N      inference threads (default: all cores); with --bench a\n"
+        "                       list such as 1,2 runs once per team size\n"
         "      --isa NAME       use kernels up to this ISA: ref, avx2, avx512, neon\n"
         "                       (default: MNV2DET_ISA if set, else the best this CPU has)\n"
         "  -j, --json           one JSON object per image or video frame, one per line\n"
+        "      --classes LIST   report only these labels, e.g. person,car\n"
+        "      --no-display     no window: print results only (also when no display\n"
+        "                       is available; stills never open one)\n"
+        "      --fullscreen     start the window fullscreen\n"
+        "      --record FILE    write the annotated frames to a video: .y4m, or any\n"
+        "                       container FFmpeg writes (.mkv, .mp4, ...) if built with it\n"
+        "      --bench N        time N frames and print the latency of each stage\n"
+        "                       (median, p90, p99, max) instead of the detections\n"
+        "      --stats          print that latency report on stderr when the run ends\n"
+        "                       (as one JSON line with --json)\n"
+        "      --latency-log F  one CSV row per frame with every timestamp\n"
+        "      --latency-plot F an SVG plot of latency per frame and its histogram\n"
         "  -h, --help           this help\n"
         "  -V, --version        program version\n"
+        "\n"
+        "Window keys: q or Esc quit, space pause, s screenshot (PNG in the current\n"
+        "folder), + and - score threshold, f fullscreen, h heads-up line.\n"
         "\n"
         "Inputs run in the order given. Exit status: 0 on success (Ctrl-C or SIGTERM\n"
         "included: they stop a run cleanly); 2 on bad usage or a bad input (flag,\n"
@@ -90,9 +108,35 @@ typedef struct cli {
     const char *device, *format;
     int width, height, fps, list_devices, reconnect, realtime, loop;
     long frames;
+    int thread_list[APP_MAX_THREAD_RUNS], n_thread_list;
+    const char *classes, *record, *latency_log, *latency_plot;
+    int no_display, fullscreen, stats;
+    long bench;
 } cli;
 
-enum { OPT_SIZE = 256, OPT_FPS, OPT_FORMAT, OPT_LIST, OPT_RECONNECT, OPT_REALTIME, OPT_LOOP, OPT_FRAMES };
+enum { OPT_SIZE = 256, OPT_FPS, OPT_FORMAT, OPT_LIST, OPT_RECONNECT, OPT_REALTIME, OPT_LOOP, OPT_FRAMES,
+       OPT_CLASSES, OPT_NO_DISPLAY, OPT_FULLSCREEN, OPT_RECORD, OPT_BENCH, OPT_STATS, OPT_LATENCY_LOG,
+       OPT_LATENCY_PLOT };
+
+/* "2" or "1,2": team sizes from 1 to 1024. */
+static int parse_threads(const char *s, cli *c)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    c->n_thread_list = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (c->n_thread_list == APP_MAX_THREAD_RUNS || arg_int(t, 1, 1024, &c->thread_list[c->n_thread_list]))
+            return -1;
+        c->n_thread_list++;
+    }
+    if (c->n_thread_list == 0 || s[strlen(s) - 1] == ',')
+        return -1;
+    c->threads = c->thread_list[0];
+    return 0;
+}
 
 /* "640x480" -> 640, 480 */
 static int parse_size(const char *s, int *w, int *h)
@@ -131,6 +175,14 @@ static int parse_args(cli *c, int argc, char **argv)
         {"realtime", no_argument, NULL, OPT_REALTIME},
         {"loop", no_argument, NULL, OPT_LOOP},
         {"frames", required_argument, NULL, OPT_FRAMES},
+        {"classes", required_argument, NULL, OPT_CLASSES},
+        {"no-display", no_argument, NULL, OPT_NO_DISPLAY},
+        {"fullscreen", no_argument, NULL, OPT_FULLSCREEN},
+        {"record", required_argument, NULL, OPT_RECORD},
+        {"bench", required_argument, NULL, OPT_BENCH},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"latency-log", required_argument, NULL, OPT_LATENCY_LOG},
+        {"latency-plot", required_argument, NULL, OPT_LATENCY_PLOT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -167,8 +219,9 @@ static int parse_args(cli *c, int argc, char **argv)
                                    SSD_MAX_DETECTIONS_WHY, optarg);
             break;
         case 't':
-            if (arg_int(optarg, 1, 1024, &c->threads))
-                return usage_error("--threads wants a whole number from 1 to 1024, not '%s'", optarg);
+            if (parse_threads(optarg, c))
+                return usage_error("--threads wants a whole number from 1 to 1024 (or, with --bench, a "
+                                   "list such as 1,2), not '%s'", optarg);
             break;
         case 'I': c->isa = optarg; break;
         case 'j': c->json = 1; break;
@@ -200,6 +253,20 @@ static int parse_args(cli *c, int argc, char **argv)
             c->frames = n;
             break;
         }
+        case OPT_CLASSES: c->classes = optarg; break;
+        case OPT_NO_DISPLAY: c->no_display = 1; break;
+        case OPT_FULLSCREEN: c->fullscreen = 1; break;
+        case OPT_RECORD: c->record = optarg; break;
+        case OPT_STATS: c->stats = 1; break;
+        case OPT_LATENCY_LOG: c->latency_log = optarg; break;
+        case OPT_LATENCY_PLOT: c->latency_plot = optarg; break;
+        case OPT_BENCH: {
+            int n;
+            if (arg_int(optarg, 1, INT_MAX, &n))
+                return usage_error("--bench wants a number of frames from 1, not '%s'", optarg);
+            c->bench = n;
+            break;
+        }
         case 'h': usage(stdout); return -1;
         case 'V': printf("mnv2det %s\n", MNV2DET_VERSION); return -1;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -213,33 +280,15 @@ static int parse_args(cli *c, int argc, char **argv)
     int camera_flags = c->width || c->fps || c->format || c->reconnect;
     if (c->n_inputs > 0 && camera_flags)
         return usage_error("%s", "--size, --fps, --format and --reconnect are for cameras, not files");
-    return 0;
-}
-
-typedef struct sink_ctx {
-    const cli *c;
-    detector *d;
-    int write_failed;
-} sink_ctx;
-
-static int print_frame(void *ctx, const live_frame *lf, const detection *dets, int n, const detect_timing *t)
-{
-    sink_ctx *s = ctx;
-    const frame *f = &lf->f;
-    if (f->still && s->c->json)
-        report_json(stdout, s->d, f->name, f, dets, n, t);
-    else if (f->still)
-        report_table(stdout, s->d, f->name, f, dets, n, t);
-    else if (s->c->json)
-        report_frame_json(stdout, s->d, lf, dets, n, t);
-    else
-        report_frame_table(stdout, s->d, lf, dets, n, t);
-    /* Each result goes out when it is ready (a pipe's reader sees it now),
-     * and a failed write ends the run at once. */
-    if (output_finish(stdout, "mnv2det") != 0) {
-        s->write_failed = 1;
-        return 1;
-    }
+    if (c->n_thread_list > 1 && !c->bench)
+        return usage_error("%s", "a list of thread counts is for --bench");
+    if (c->bench && c->frames)
+        return usage_error("%s", "--bench N already says how many frames: give --bench or --frames");
+    if (c->n_thread_list > 1 && c->record)
+        return usage_error("%s", "--record with a list of thread counts would overwrite the recording");
+    for (int i = 0; i < c->n_inputs; i++)
+        if (c->n_thread_list > 1 && strcmp(c->inputs[i], "-") == 0)
+            return usage_error("%s", "a list of thread counts reads the inputs once per count: not from stdin");
     return 0;
 }
 
@@ -261,51 +310,171 @@ static int reopen_camera(void *ctx, frame_source **src, char *chosen, size_t cho
     return source_open_camera(src, ctx, chosen, chosenlen, err, errlen);
 }
 
-/* Open what the command line names, run it through the detector, print. */
-static int run(const cli *c, detector *d)
+/* Open what the command line names. 0, or EXIT_USAGE after saying why. */
+static int open_source(const cli *c, frame_source **src, camera_options *cam, char *first, size_t firstlen,
+                       pipeline_options *po, int quiet)
 {
-    char err[APP_ERR_MAX], chosen[512], first[4096];
-    frame_source *src = NULL;
-    camera_options cam;
-    pipeline_options po = {0};
-    po.max_frames = c->frames;
+    char err[APP_ERR_MAX], chosen[512];
     int rc;
     if (c->n_inputs > 0) {
         file_source_options fo = {c->loop};
-        rc = source_open_inputs(&src, c->inputs, c->n_inputs, &fo, err, sizeof err);
-        po.realtime = c->realtime;
-        po.skip_bad_inputs = 1;
+        rc = source_open_inputs(src, c->inputs, c->n_inputs, &fo, err, sizeof err);
+        po->realtime = c->realtime;
+        po->skip_bad_inputs = 1;
     } else {
-        camera_options_from(c, &cam);
-        if (!cam.device) {
-            if (camera_find_first(first, sizeof first, err, sizeof err) != 0) {
+        camera_options_from(c, cam);
+        if (!cam->device) {
+            if (camera_find_first(first, firstlen, err, sizeof err) != 0) {
                 fprintf(stderr, "mnv2det: no input given and %s; give --input FILE or --device PATH\n", err);
                 return EXIT_USAGE;
             }
-            cam.device = first;
+            cam->device = first;
         }
-        rc = source_open_camera(&src, &cam, chosen, sizeof chosen, err, sizeof err);
-        if (rc == 0)
+        rc = source_open_camera(src, cam, chosen, sizeof chosen, err, sizeof err);
+        if (rc == 0 && !quiet)
             fprintf(stderr, "mnv2det: camera %s\n", chosen);
-        po.reconnect = c->reconnect;
-        po.reopen = reopen_camera;
-        po.reopen_ctx = &cam;
+        po->reconnect = c->reconnect;
+        po->reopen = reopen_camera;
+        po->reopen_ctx = cam;
     }
     if (rc != 0) {
         fprintf(stderr, "mnv2det: %s\n", err);
         return EXIT_USAGE;
     }
-    sink_ctx sc = {c, d, 0};
-    pipeline_stats st;
-    rc = pipeline_run(d, &src, &po, print_frame, &sc, &st, err, sizeof err);
-    source_close(src);
-    if (sc.write_failed)
-        return 1;
-    if (rc != 0) {
-        fprintf(stderr, "mnv2det: %s\n", err);
+    return 0;
+}
+
+/* The window, unless --no-display, a still picture, or no display at all
+ * (then one line says so and the run goes on headless). */
+static display *open_window(const cli *c, const frame_source *src)
+{
+    const source_info *info = source_get_info(src);
+    if (c->no_display || strcmp(info->kind, "image") == 0)
+        return NULL;
+    display_options o;
+    display_options_init(&o);
+    char title[300], err[APP_ERR_MAX];
+    snprintf(title, sizeof title, "mnv2det - %s", info->name);
+    o.title = title;
+    o.fullscreen = c->fullscreen;
+    display *d = NULL;
+    if (display_open(&d, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "mnv2det: %s; running headless\n", err);
+        return NULL;
+    }
+    return d;
+}
+
+static int write_file(const char *path, const char *what, const latency_run *runs, int n, const char *title)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        fprintf(stderr, "mnv2det: %s: cannot write the %s: %s\n", path, what, strerror(errno));
         return 1;
     }
-    return st.bad_inputs ? EXIT_USAGE : 0;
+    int rc = title ? latency_write_svg(fp, runs, n, title) : latency_write_csv(fp, runs, n);
+    if (fclose(fp) != 0)
+        rc = MNV_EIO;
+    if (rc != 0) {
+        fprintf(stderr, "mnv2det: %s: cannot write the %s: %s\n", path, what, strerror(errno ? errno : EIO));
+        return 1;
+    }
+    return 0;
+}
+
+/* Run the inputs (once per --threads value with --bench), print the
+ * results, the latency report and files. Returns the exit status. */
+static int run(const cli *c, detector *d)
+{
+    char err[APP_ERR_MAX], first[4096];
+    int nruns = c->n_thread_list > 1 ? c->n_thread_list : 1;
+    int timed = c->bench || c->stats || c->latency_log || c->latency_plot;
+    latency_run runs[APP_MAX_THREAD_RUNS];
+    latency_summary sums[APP_MAX_THREAD_RUNS];
+    memset(runs, 0, sizeof runs);
+    display *dsp = NULL;
+    int window_tried = 0, status = 0, done = 0;
+    for (int r = 0; r < nruns && status == 0; r++) {
+        frame_source *src = NULL;
+        camera_options cam;
+        pipeline_options po = {0};
+        po.max_frames = c->bench ? c->bench : c->frames;
+        po.threads = c->n_thread_list > 0 ? c->thread_list[r] : omp_get_max_threads();
+        if ((status = open_source(c, &src, &cam, first, sizeof first, &po, r > 0)) != 0)
+            break;
+        if (!window_tried) {
+            dsp = open_window(c, src);
+            window_tried = 1;
+        }
+        if (timed && latency_run_init(&runs[r], po.threads, dsp == NULL, c->bench ? (size_t)c->bench : 1024)) {
+            source_close(src);
+            fprintf(stderr, "mnv2det: out of memory\n");
+            status = 1;
+            break;
+        }
+        live_config lc = {0};
+        lc.print = !c->bench;
+        lc.json = c->json;
+        lc.record = c->record;
+        lc.threads = po.threads;
+        lc.progress = c->bench && isatty(STDERR_FILENO);
+        lc.progress_total = c->bench;
+        pipeline_stats st;
+        int rc = live_run(&lc, d, &src, &po, dsp, timed ? &runs[r] : NULL, &st, err, sizeof err);
+        source_close(src);
+        done = r + 1;
+        if (timed) {
+            runs[r].captured = st.captured;
+            runs[r].dropped = st.dropped;
+            runs[r].unfinished = st.unfinished;
+            runs[r].skipped = st.skipped;
+            runs[r].not_presented = st.not_presented;
+            runs[r].t_start = st.t_first_capture;
+            runs[r].t_end = mono_ns();
+        }
+        if (st.output_failed) {
+            status = 1;
+        } else if (rc != 0) {
+            fprintf(stderr, "mnv2det: %s\n", err);
+            status = 1;
+        } else if (st.bad_inputs) {
+            status = EXIT_USAGE;
+        }
+        if (st.interrupted)
+            break;
+    }
+    display_close(dsp);
+    if (timed && done > 0 && status != 1) {
+        for (int r = 0; r < done; r++)
+            if (latency_summarize(&runs[r], &sums[r]) != 0) {
+                fprintf(stderr, "mnv2det: out of memory\n");
+                status = 1;
+                done = 0;
+            }
+        if (c->bench) {
+            if (c->json)
+                latency_report_json(stdout, sums, done);
+            else
+                latency_report_table(stdout, sums, done);
+            if (output_finish(stdout, "mnv2det") != 0)
+                status = 1;
+        } else if (c->stats && done > 0) {
+            /* stderr: stdout carries the frames' own lines */
+            if (c->json)
+                latency_report_json(stderr, sums, done);
+            else
+                latency_report_table(stderr, sums, done);
+        }
+        char title[512];
+        snprintf(title, sizeof title, "mnv2det latency: %s", c->n_inputs > 0 ? c->inputs[0] : "camera");
+        if (c->latency_log && done > 0 && write_file(c->latency_log, "latency log", runs, done, NULL))
+            status = 1;
+        if (c->latency_plot && done > 0 && write_file(c->latency_plot, "latency plot", runs, done, title))
+            status = 1;
+    }
+    for (int r = 0; r < nruns; r++)
+        latency_run_free(&runs[r]);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -334,8 +503,12 @@ int main(int argc, char **argv)
         free(c.inputs);
         return 1;
     }
-    if (c.threads > 0)
-        omp_set_num_threads(c.threads);
+    /* The network's scratch is made for the largest team it will run. */
+    int most = c.threads;
+    for (int i = 0; i < c.n_thread_list; i++)
+        most = c.thread_list[i] > most ? c.thread_list[i] : most;
+    if (most > 0)
+        omp_set_num_threads(most);
 
     char err[APP_ERR_MAX];
     net_options opt = {0};
@@ -355,6 +528,12 @@ int main(int argc, char **argv)
         d.cfg.nms_iou = c.nms;
     if (c.max_dets > 0)
         d.cfg.max_detections = c.max_dets;
+    if (detector_keep_classes(&d, c.classes, err, sizeof err) != 0) {
+        fprintf(stderr, "mnv2det: %s\n", err);
+        detector_close(&d);
+        free(c.inputs);
+        return EXIT_USAGE;
+    }
 
     int status = run(&c, &d);
     detector_close(&d);

@@ -10,6 +10,7 @@
  * with reconnect, is closed and reopened every half second until it is back.
  */
 #include <errno.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@
 
 #define RECONNECT_INTERVAL_MS 500
 
-typedef struct pipeline {
+struct pipeline {
     const pipeline_options *opt;
     frame_source *src;
     pthread_mutex_t src_mu;   /* src may be swapped by a reconnect while a signal interrupts it */
@@ -30,8 +31,11 @@ typedef struct pipeline {
     atomic_int stop;
     uint64_t captured, bad_inputs;
     atomic_ullong skipped;    /* read by the detector while capture adds */
+    atomic_ullong unfinished; /* frames given back unprocessed when the run ended */
+    atomic_ullong first_capture;
     int live;
-} pipeline;
+};
+typedef struct pipeline pipeline;
 
 uint64_t mono_ns(void)
 {
@@ -68,6 +72,8 @@ static void on_signal(void *ctx, int sig)
 static int reconnect(pipeline *p, const char *why)
 {
     fprintf(stderr, "mnv2det: %s; waiting for it to come back (--reconnect)\n", why);
+    if (mailbox_drain(&p->mb))
+        atomic_fetch_add(&p->unfinished, 1);
     mailbox_wait_idle(&p->mb);
     pthread_mutex_lock(&p->src_mu);
     source_close(p->src);
@@ -116,8 +122,11 @@ static void *capture_main(void *arg)
             }
             lf.t.dequeued = mono_ns();
             p->captured++;
+            uint64_t none = 0;
+            atomic_compare_exchange_strong(&p->first_capture, &none, lf.t.captured);
             atomic_fetch_add(&p->skipped, lf.f.skipped);
-            mailbox_put(&p->mb, &lf, !paced && !p->live);
+            if (mailbox_put(&p->mb, &lf, !paced && !p->live) == MNV_EINTR)
+                atomic_fetch_add(&p->unfinished, 1);
             continue;
         }
         if (rc == MNV_END) {
@@ -145,6 +154,36 @@ static void *capture_main(void *arg)
     return NULL;
 }
 
+int pipeline_control_init(pipeline_control *c)
+{
+    memset(c, 0, sizeof *c);
+    return pthread_mutex_init(&c->mu, NULL) ? MNV_ENOMEM : 0;
+}
+
+void pipeline_control_destroy(pipeline_control *c)
+{
+    pthread_mutex_destroy(&c->mu);
+}
+
+void pipeline_control_stop(pipeline_control *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->stop_requested = 1;
+    /* Under the control's lock: the run cannot end and free itself meanwhile. */
+    if (c->running)
+        on_signal(c->running, 0);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void control_detach(pipeline_control *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->running = NULL;
+    pthread_mutex_unlock(&c->mu);
+}
+
 int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, frame_sink sink,
                  void *ctx, pipeline_stats *st, char *err, size_t errlen)
 {
@@ -165,9 +204,19 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
     if (!dets)
         return mnv_error(err, errlen, MNV_ENOMEM, "out of memory");
     signals_set_handler(on_signal, &p);
+    if (o->threads > 0)
+        omp_set_num_threads(o->threads);
+    if (o->control) {
+        pthread_mutex_lock(&o->control->mu);
+        o->control->running = &p;
+        if (o->control->stop_requested)
+            atomic_store(&p.stop, 1);
+        pthread_mutex_unlock(&o->control->mu);
+    }
     pthread_t cap;
     if (pthread_create(&cap, NULL, capture_main, &p) != 0) {
         signals_set_handler(NULL, NULL);
+        control_detach(o->control);
         free(dets);
         return mnv_error(err, errlen, MNV_ENOMEM, "cannot start the capture thread");
     }
@@ -190,6 +239,7 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
         if (atomic_load(&p.stop)) {
             source_release(&lf.f);
             mailbox_done(&p.mb);
+            atomic_fetch_add(&p.unfinished, 1);
             st->interrupted = 1;
             break;
         }
@@ -215,10 +265,19 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
         if (stop || (o->max_frames > 0 && st->processed >= (uint64_t)o->max_frames))
             break;
     }
+    int was_stopped = atomic_load(&p.stop);
+    control_detach(o->control);
     atomic_store(&p.stop, 1);
     on_signal(&p, 0);
     pthread_join(cap, NULL);
     signals_set_handler(NULL, NULL);
+    if (was_stopped && rc == 0)
+        st->interrupted = 1;
+    /* A frame still waiting when the run ends was neither processed nor dropped. */
+    if (mailbox_drain(&p.mb))
+        atomic_fetch_add(&p.unfinished, 1);
+    st->unfinished = atomic_load(&p.unfinished);
+    st->t_first_capture = atomic_load(&p.first_capture);
     st->captured = p.captured;
     st->skipped = atomic_load(&p.skipped);
     st->bad_inputs = p.bad_inputs;
