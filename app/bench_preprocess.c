@@ -4,7 +4,6 @@
  * in two passes (mnv_image_to_rgb24, then preprocess_rgb24), with the same
  * plan, threads and warm-up-then-median method as the network's timing.
  */
-#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,46 +18,14 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static uint8_t to8(float v)
-{
-    v = nearbyintf(v);
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-/* BT.601 limited range, chroma from each block's first pixel: content for
- * timing, so no averaging. */
-static void rgb_to_yuv(const uint8_t *px, uint8_t *y, uint8_t *u, uint8_t *v)
-{
-    float r = px[0], g = px[1], b = px[2];
-    *y = to8(16.0f + (65.481f * r + 128.553f * g + 24.966f * b) / 255.0f);
-    *u = to8(128.0f + (-37.797f * r - 74.203f * g + 112.0f * b) / 255.0f);
-    *v = to8(128.0f + (112.0f * r - 93.786f * g - 18.214f * b) / 255.0f);
-}
-
 /* The packed w x h RGB picture as a tightly packed frame of format f in
  * data (mnv_image_size bytes). */
 static void make_frame(mnv_image *img, mnv_pixfmt f, const uint8_t *rgb, int w, int h, uint8_t *data)
 {
+    mnv_image src;
+    mnv_image_pack(&src, MNV_PIX_RGB24, w, h, rgb);
     mnv_image_pack(img, f, w, h, data);
-    uint8_t *p0 = (uint8_t *)img->plane[0], *p1 = (uint8_t *)img->plane[1], *p2 = (uint8_t *)img->plane[2];
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            uint8_t Y, U, V;
-            rgb_to_yuv(rgb + ((size_t)y * w + x) * 3, &Y, &U, &V);
-            size_t c = (size_t)(y / 2) * img->stride[1] + (size_t)(x / 2) * (f == MNV_PIX_NV12 ? 2 : 1);
-            if (f == MNV_PIX_YUYV) {
-                uint8_t *q = p0 + (size_t)y * img->stride[0] + (size_t)(x / 2) * 4;
-                q[(x & 1) * 2] = Y;
-                if (!(x & 1))
-                    q[1] = U, q[3] = V;
-            } else {
-                p0[(size_t)y * img->stride[0] + x] = Y;
-                if (!(x & 1) && !(y & 1) && f == MNV_PIX_NV12)
-                    p1[c] = U, p1[c + 1] = V;
-                else if (!(x & 1) && !(y & 1))
-                    p1[c] = U, p2[(size_t)(y / 2) * img->stride[2] + x / 2] = V;
-            }
-        }
+    mnv_image_from_rgb24(&src, img); /* cannot fail: same size, planes laid out by mnv_image_pack */
 }
 
 /* The bench picture at w x h: PICTURE resized (by preprocess_rgb24 itself,

@@ -5,8 +5,9 @@
  * decoder's AVFrame until release, so nothing is copied. Anything else is
  * converted by libswscale into I420 in the slot's own buffer.
  *
- * FFmpeg logs through one process-wide callback; ours keeps each source's
- * last error line for its own messages and prints nothing.
+ * FFmpeg logs through one process-wide callback; ours (common/ffmpeg_log.h)
+ * keeps each source's last error line for its own messages and prints
+ * nothing.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 #include <libswscale/swscale.h>
 
 #include "capture/source_internal.h"
+#include "common/ffmpeg_log.h"
 
 #define FFMPEG_IO_BUFFER 65536
 
@@ -43,46 +45,14 @@ typedef struct ffmpeg_source {
     int draining;                          /* the demuxer ended; the decoder gives out what it holds */
     int ended;
     atomic_int interrupted;
-    char log[256];                         /* FFmpeg's last error line about this source */
+    ffmpeg_log_sink log;                   /* FFmpeg's last error line about this source */
     char *name;
 } ffmpeg_source;
-
-/* Route FFmpeg's messages about our contexts into their source's log
- * buffer; drop the rest. Both contexts carry the source in `opaque`. */
-static void ffmpeg_log(void *avcl, int level, const char *fmt, va_list ap)
-{
-    if (!avcl || level > AV_LOG_ERROR)
-        return;
-    const AVClass *cls = *(const AVClass **)avcl;
-    ffmpeg_source *s = NULL;
-    if (cls == avcodec_get_class())
-        s = ((AVCodecContext *)avcl)->opaque;
-    else if (cls == avformat_get_class())
-        s = ((AVFormatContext *)avcl)->opaque;
-    if (!s)
-        return;
-    vsnprintf(s->log, sizeof s->log, fmt, ap);
-    size_t n = strlen(s->log);
-    while (n && (s->log[n - 1] == '\n' || s->log[n - 1] == '\r'))
-        s->log[--n] = '\0';
-}
-
-static void install_log_callback(void)
-{
-    av_log_set_callback(ffmpeg_log);
-}
 
 /* FFmpeg's reason for code, with the last line it logged about s. */
 static const char *reason(ffmpeg_source *s, int code, char *buf, size_t len)
 {
-    char what[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(code, what, sizeof what);
-    if (s->log[0])
-        snprintf(buf, len, "%s: %s", what, s->log);
-    else
-        snprintf(buf, len, "%s", what);
-    s->log[0] = '\0';
-    return buf;
+    return ffmpeg_log_reason(&s->log, code, buf, len);
 }
 
 static int memory_read(void *opaque, uint8_t *buf, int size)
@@ -282,7 +252,7 @@ static int open_demuxer(ffmpeg_source *s, const char *path, const uint8_t *data,
     s->demuxer = avformat_alloc_context();
     if (!s->demuxer)
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", s->name);
-    s->demuxer->opaque = s;
+    s->demuxer->opaque = &s->log;
     if (data) {
         s->memory = data;
         s->memory_len = len;
@@ -325,10 +295,10 @@ static int open_decoder(ffmpeg_source *s, char *err, size_t errlen)
     s->decoder = avcodec_alloc_context3(codec);
     if (!s->decoder)
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", s->name);
-    s->decoder->opaque = s;
+    s->decoder->opaque = &s->log;
     int rc = avcodec_parameters_to_context(s->decoder, st->codecpar);
     /* One decoding thread: the detector has the cores, and FFmpeg logs
-     * from its own thread only then (see ffmpeg_log). */
+     * from its own thread only then (common/ffmpeg_log.h). */
     s->decoder->thread_count = 1;
     s->decoder->pkt_timebase = st->time_base;
     if (rc >= 0)
@@ -357,8 +327,7 @@ static int open_decoder(ffmpeg_source *s, char *err, size_t errlen)
 static int ffmpeg_open(frame_source **out, const char *name, const uint8_t *data, size_t len, char *err,
                        size_t errlen)
 {
-    static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-    pthread_once(&log_once, install_log_callback);
+    ffmpeg_log_install();
     *out = NULL;
     ffmpeg_source *s = calloc(1, sizeof *s);
     if (!s || frame_pool_init(&s->pool) != 0) {
@@ -367,6 +336,7 @@ static int ffmpeg_open(frame_source **out, const char *name, const uint8_t *data
     }
     s->base.ops = &ffmpeg_ops;
     s->first_ts = AV_NOPTS_VALUE;
+    ffmpeg_log_sink_init(&s->log);
     atomic_init(&s->interrupted, 0);
     s->name = strdup(name);
     s->packet = av_packet_alloc();

@@ -69,4 +69,19 @@ size_t mnv_plane_size(mnv_pixfmt f, int w, int h, int p, size_t *stride);
 void mnv_image_pack(mnv_image *img, mnv_pixfmt f, int w, int h, const uint8_t *data);
 size_t mnv_image_size(mnv_pixfmt f, int w, int h);
 
+/* Write the RGB24 picture rgb into the pixels of out, an image of the same
+ * size in any format, whose planes the caller allocated as writable memory
+ * (out's fields are only read; bytes between a row's end and its stride are
+ * left alone). YUV is BT.601 limited range, the inverse of backbone's
+ * mnv_image_to_rgb24:
+ *   Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255
+ *   U = 128 + (-37.797 R - 74.203 G + 112 B) / 255
+ *   V = 128 + (112 R - 93.786 G - 18.214 B) / 255
+ * exact, rounded half up. A chroma sample is the mean U and V of the pixels
+ * it covers: 2x2 for NV12 and I420, 2x1 for YUYV, fewer at an odd size's
+ * last column or row; an odd width's last YUYV pair repeats its Y. RGB24 is
+ * copied. MNV_EINVAL (nothing written) when rgb is not RGB24, the sizes
+ * differ or are < 1, a plane is missing or a stride is shorter than a row. */
+int mnv_image_from_rgb24(const mnv_image *rgb, mnv_image *out);
+
 #endif

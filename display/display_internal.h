@@ -1,7 +1,8 @@
 /*
- * display's internals shared by its files: the font, the overlay drawing on
- * any SDL_Renderer, and the scene (frame texture + kept overlay) that both
- * the window and the canvas draw from.
+ * display's internals shared by its files: the font, the recorder's split
+ * between its own Y4M writer and FFmpeg, the overlay drawing on any
+ * SDL_Renderer, and the scene (frame texture + kept overlay) that both the
+ * window and the canvas draw from.
  */
 #ifndef MNV2DET_DISPLAY_INTERNAL_H
 #define MNV2DET_DISPLAY_INTERNAL_H
@@ -23,6 +24,26 @@ unsigned font_row(unsigned char c, int row);
 /* The glyphs string s draws, at most max of them: printable ASCII as
  * itself, one FONT_TOFU per other character (a UTF-8 sequence counts once). */
 size_t font_glyphs(const char *s, unsigned char *out, size_t max);
+
+/* ---- record.c, record_ffmpeg.c ---- */
+
+/* fps as the rational num / den written in a file: n:1 for a whole number,
+ * n*1000:1001 for the NTSC-style rates (29.97 -> 30000:1001), else fps in
+ * thousandths, reduced (12.5 -> 25:2). -1 when fps is not within
+ * RECORD_MIN_FPS .. RECORD_MAX_FPS (or not a number). */
+#define RECORD_MIN_FPS 0.001
+#define RECORD_MAX_FPS 1000.0
+int record_rate(double fps, int *num, int *den);
+
+/* A recording through FFmpeg (record_ffmpeg.c; only in builds with the
+ * ffmpeg feature): the recorder.c functions' contracts, for a path whose
+ * extension is not .y4m, at the frame rate num / den. recorder_write's
+ * checks of the image are made before record_ffmpeg_write. */
+typedef struct record_ffmpeg record_ffmpeg;
+int record_ffmpeg_open(record_ffmpeg **out, const char *path, int width, int height, int rate_num,
+                       int rate_den, char *err, size_t errlen);
+int record_ffmpeg_write(record_ffmpeg *f, const mnv_image *rgb, char *err, size_t errlen);
+int record_ffmpeg_close(record_ffmpeg *f, char *err, size_t errlen);
 
 #ifdef MNV_HAVE_SDL2
 #include <SDL.h>

@@ -2,7 +2,8 @@
  * Pre-processing of frames in their own pixel format (preprocess_image)
  * against convert-then-resize (mnv_image_to_rgb24 + preprocess_rgb24), on
  * real picture content: tests/data/messi5.jpg scaled to each frame size and
- * turned into YUV here with the inverse BT.601 formula.
+ * turned into YUV by mnv_image_from_rgb24 (common.h), the inverse BT.601
+ * formula.
  *
  * Tolerance, derived: the reference rounds each converted pixel to 8 bits
  * (an error of at most 0.5 level), the fused path filters the unrounded
@@ -49,45 +50,6 @@ static void test_frame_free(test_frame *t)
     memset(t, 0, sizeof *t);
 }
 
-static uint8_t clamp_round(double v)
-{
-    v = floor(v + 0.5);
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-/* The inverse of the conversion under test (BT.601, limited range), in
- * double: Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255, and so on. */
-static void rgb_to_yuv(const uint8_t *px, double *y, double *u, double *v)
-{
-    double r = px[0], g = px[1], b = px[2];
-    *y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0;
-    *u = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0;
-    *v = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0;
-}
-
-/* Mean U and V of the pixels of the w x h picture rgb in [x0, x0 + bw) x
- * [y0, y0 + bh), clipped to the picture: one chroma sample of its block. */
-static void block_chroma(const uint8_t *rgb, int w, int h, int x0, int y0, int bw, int bh, uint8_t *u,
-                         uint8_t *v)
-{
-    double su = 0, sv = 0, yy, uu, vv;
-    int n = 0;
-    for (int y = y0; y < y0 + bh && y < h; y++)
-        for (int x = x0; x < x0 + bw && x < w; x++, n++) {
-            rgb_to_yuv(rgb + ((size_t)y * w + x) * 3, &yy, &uu, &vv);
-            su += uu, sv += vv;
-        }
-    *u = clamp_round(su / n);
-    *v = clamp_round(sv / n);
-}
-
-static uint8_t luma(const uint8_t *rgb, int w, int x, int y)
-{
-    double yy, uu, vv;
-    rgb_to_yuv(rgb + ((size_t)y * w + x) * 3, &yy, &uu, &vv);
-    return clamp_round(yy);
-}
-
 /* rgb (w x h, tightly packed) as a frame of format f with pad bytes of
  * padding after every row. 0 on success. */
 static int make_frame(test_frame *t, mnv_pixfmt f, const uint8_t *rgb, int w, int h, size_t pad)
@@ -105,37 +67,17 @@ static int make_frame(test_frame *t, mnv_pixfmt f, const uint8_t *rgb, int w, in
         memset(t->plane[p], 0xA5, (rows - 1) * t->img.stride[p] + row);
         t->img.plane[p] = t->plane[p];
     }
-    const int cw = (w + 1) / 2, ch = (h + 1) / 2;
-    for (int y = 0; y < h; y++) {
-        uint8_t *p0 = t->plane[0] + (size_t)y * t->img.stride[0];
-        if (f == MNV_PIX_RGB24) {
-            memcpy(p0, rgb + (size_t)y * w * 3, (size_t)w * 3);
-            continue;
-        }
-        if (f == MNV_PIX_YUYV) {
-            for (int j = 0; j < cw; j++) {
-                p0[4 * j] = luma(rgb, w, 2 * j, y);
-                /* the padding luma of an odd width: extreme, so a read shows */
-                p0[4 * j + 2] = 2 * j + 1 < w ? luma(rgb, w, 2 * j + 1, y) : 255;
-                block_chroma(rgb, w, h, 2 * j, y, 2, 1, &p0[4 * j + 1], &p0[4 * j + 3]);
-            }
-            continue;
-        }
-        for (int x = 0; x < w; x++)
-            p0[x] = luma(rgb, w, x, y);
+    mnv_image src;
+    mnv_image_pack(&src, MNV_PIX_RGB24, w, h, rgb);
+    if (mnv_image_from_rgb24(&src, &t->img) != 0) {
+        test_frame_free(t);
+        return -1;
     }
-    for (int cy = 0; f >= MNV_PIX_NV12 && cy < ch; cy++)
-        for (int j = 0; j < cw; j++) {
-            uint8_t u, v;
-            block_chroma(rgb, w, h, 2 * j, 2 * cy, 2, 2, &u, &v);
-            if (f == MNV_PIX_NV12) {
-                t->plane[1][(size_t)cy * t->img.stride[1] + 2 * j] = u;
-                t->plane[1][(size_t)cy * t->img.stride[1] + 2 * j + 1] = v;
-            } else {
-                t->plane[1][(size_t)cy * t->img.stride[1] + j] = u;
-                t->plane[2][(size_t)cy * t->img.stride[2] + j] = v;
-            }
-        }
+    /* The padding luma of an odd width's last YUYV pair: extreme, so that a
+     * read of it shows. */
+    if (f == MNV_PIX_YUYV && (w & 1))
+        for (int y = 0; y < h; y++)
+            t->plane[0][(size_t)y * t->img.stride[0] + (size_t)(w / 2) * 4 + 2] = 255;
     return 0;
 }
 
