@@ -362,6 +362,9 @@ static display *open_window(const cli *c, const frame_source *src)
         fprintf(stderr, "mnv2det: %s; running headless\n", err);
         return NULL;
     }
+    char what[256];
+    display_describe(d, what, sizeof what);
+    fprintf(stderr, "mnv2det: window: %s\n", what);
     return d;
 }
 
@@ -477,10 +480,31 @@ static int run(const cli *c, detector *d)
     return status;
 }
 
+/* The detector's OpenMP team shares two or four cores with the capture
+ * thread, the window and whatever else runs. libgomp's default lets idle
+ * team threads spin for a while between parallel regions; when another
+ * thread holds the core a spinning thread waits for, each of the network's
+ * few dozen joins lasts a scheduler time slice: frames of 400 ms instead of
+ * 9 on two cores (see README, Threads). Passive waiting sleeps at once. The
+ * policy is read from the environment when libgomp loads, before main, so
+ * the program sets it and starts itself again; a value the user set wins.
+ * Returns only when there is nothing to do or the exec failed. */
+static void omp_wait_passive(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* No /proc: go on with libgomp's default. */
+}
+
 int main(int argc, char **argv)
 {
+    /* `bench` times the network alone, with libgomp's (or the user's) policy. */
     if (argc > 1 && strcmp(argv[1], "bench") == 0)
         return bench_main(argc - 1, argv + 1);
+    omp_wait_passive(argv);
 
     cli c = {0};
     int rc = parse_args(&c, argc, argv);
