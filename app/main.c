@@ -153,6 +153,10 @@ static int parse_size(const char *s, int *w, int *h)
     return 0;
 }
 
+/* stdout's buffer while --help prints (glibc ignores setvbuf's size
+ * without a buffer of the caller's). */
+static char help_buffer[1 << 14];
+
 static int parse_args(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -267,7 +271,12 @@ static int parse_args(cli *c, int argc, char **argv)
             c->bench = n;
             break;
         }
-        case 'h': usage(stdout); return -1;
+        case 'h':
+            /* One buffer for the whole text, so that a failed write is
+             * seen, with its reason, at the final flush. */
+            setvbuf(stdout, help_buffer, _IOFBF, sizeof help_buffer);
+            usage(stdout);
+            return -1;
         case 'V': printf("mnv2det %s\n", MNV2DET_VERSION); return -1;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);

@@ -69,6 +69,13 @@ int display_open(display **out, const display_options *o, char *err, size_t errl
     /* The program owns SIGINT and SIGTERM (clean shutdown with or without a
      * window); SDL would otherwise turn them into quit events. */
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+    /* Without XDG_RUNTIME_DIR no Wayland compositor can be found, and
+     * libwayland says so on stderr when SDL tries: try the others only.
+     * SDL_VIDEODRIVER, when set, is the user's choice (a hint does not
+     * override the environment variable). */
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if ((!xdg || !*xdg) && !getenv("WAYLAND_DISPLAY"))
+        SDL_SetHint(SDL_HINT_VIDEODRIVER, "x11,kmsdrm");
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0)
         return mnv_error(err, errlen, MNV_EUNSUPPORTED,
                          "no display: SDL could not start a video driver (%s)", SDL_GetError());

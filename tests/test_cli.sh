@@ -181,6 +181,25 @@ printf '\xef\xbb\xbfscore_threshold = 0.3\n' >"$tmp/cfg/bom.cfg"
 printf 'max_detections = 5000\n' >"$tmp/cfg/max.cfg"
 expect_error 2 "^mnv2det: $tmp/cfg/max.cfg:1: max_detections: 5000 is outside \[1, 1000\], the most detections per image" -- --config "$tmp/cfg/max.cfg" "$data/chelsea.300.png"
 expect_error 2 "^mnv2det: --max: 1500 is outside \[1, 1000\], the most detections per image" -- --max 1500 "$data/chelsea.300.png"
+# the live issue's options: bad values and combinations are usage errors
+expect_error 2 "^mnv2det: --threads wants a whole number from 1 to 1024 \(or, with --bench, a list such as 1,2\), not '1,,2'" -- --bench 3 --threads 1,,2 "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --threads wants .* not '1,2,'" -- --bench 3 --threads 1,2, "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: a list of thread counts is for --bench" -- --threads 1,2 "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --bench wants a number of frames from 1, not '0'" -- --bench 0 "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --bench N already says how many frames" -- --bench 3 --frames 2 "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --record with a list of thread counts" -- --bench 3 --threads 1,2 --record "$tmp/x.y4m" "$data/chelsea.300.png"
+expect_error 2 "^mnv2det: --classes: 'nosuch' is not a class of .*; its classes are: .*Person" -- --classes person,nosuch "$data/chelsea.300.png"
+# --classes keeps exactly the named labels of the unfiltered run
+"$bin" --json --score 0.3 "$data/basketball1.300.png" >"$tmp/all.json" 2>"$tmp/err" &&
+  "$bin" --json --score 0.3 --classes ' PERSON ' "$data/basketball1.300.png" >"$tmp/person.json" 2>>"$tmp/err" &&
+  python3 - "$tmp/all.json" "$tmp/person.json" <<'PY' && ok || fail "--classes person: $(cat "$tmp/err")"
+import json, sys
+a = json.load(open(sys.argv[1]))["detections"]
+p = json.load(open(sys.argv[2]))["detections"]
+want = [d for d in a if d["label"] == "Person"]
+assert want and len(want) < len(a), (len(want), len(a))
+assert p == want, (p, want)
+PY
 printf 'max_detections = 1000\n' >"$tmp/cfg/max.cfg"
 "$bin" --config "$tmp/cfg/max.cfg" --max 1000 --score 0 --nms 1 --json "$data/noise.300.png" >"$tmp/max.json" 2>"$tmp/err"
 python3 -c 'import json,sys; sys.exit(len(json.load(open(sys.argv[1]))["detections"]) != 1000)' "$tmp/max.json" &&
@@ -360,7 +379,7 @@ took=$(python3 -c "import sys; print(float('$(date +%s.%N)') - float('$start'))"
 # 5 frames at 10 fps: the last is due 0.4 s after the first (plus model load).
 python3 -c "import sys; sys.exit(0 if $st == 0 and $took >= 0.4 else 1)" && ok || fail "--realtime: exit $st in ${took}s"
 head -c 200 "$tmp/clip.y4m" >"$tmp/cutclip.y4m"
-expect_error 2 "cutclip.y4m: .*frame 0" -- --json "$tmp/cutclip.y4m"
+expect_error 2 "cutclip.y4m: .*frame 0" -- --json --no-display "$tmp/cutclip.y4m"
 printf 'YUV4MPEG2 W300 H300 F10:1 C420p10\nFRAME\n' >"$tmp/deep.y4m"
 expect_error 2 "deep.y4m: .*C420p10" -- --json "$tmp/deep.y4m"
 printf 'YUV4MPEG2 W-3 H300\n' >"$tmp/bad.y4m"
