@@ -122,7 +122,7 @@ enum { OPT_SIZE = 256, OPT_FPS, OPT_FORMAT, OPT_LIST, OPT_RECONNECT, OPT_REALTIM
 static int parse_threads(const char *s, cli *c)
 {
     char buf[256];
-    if (strlen(s) >= sizeof buf)
+    if (strlen(s) >= sizeof buf || s[0] == ',' || strstr(s, ",,"))
         return -1;
     strcpy(buf, s);
     c->n_thread_list = 0;
