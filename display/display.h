@@ -30,8 +30,8 @@
  * boxes' tags are on top. Everything is clipped to the picture.
  *
  * Built without SDL2 (meson -Ddisplay=disabled, or no libsdl2-dev), the
- * overlay helpers still work, and display_open and canvas_open fail with
- * MNV_EUNSUPPORTED and say why.
+ * overlay helpers and the recorder still work, and display_open and
+ * canvas_open fail with MNV_EUNSUPPORTED and say why.
  *
  * Threads: a display belongs to the thread that opened it (SDL's video
  * functions must run on one thread, the main thread on some platforms).
@@ -187,18 +187,26 @@ void display_close(display *d);
  * limited range, written by our own code, always available); any other
  * extension FFmpeg knows (.mkv, .mp4, .avi, ...) is encoded by FFmpeg with
  * that container's default video codec when the build has the ffmpeg
- * feature, else MNV_EUNSUPPORTED naming the path and saying to use .y4m. */
+ * feature, else MNV_EUNSUPPORTED naming the path and saying to use .y4m.
+ * An encoder may refuse a size (libx264, the default of .mkv and .mp4,
+ * wants even sizes): MNV_EUNSUPPORTED at open with FFmpeg's reason. FFmpeg's
+ * log callback is set process-wide, to the one the FFmpeg source sets
+ * (common/ffmpeg_log.h): FFmpeg prints nothing. */
 typedef struct recorder recorder;
 
-/* Open path for width x height frames at fps (the frame rate written in the
- * file; > 0). The file is created or truncated: MNV_EIO naming the path when
- * it cannot be. */
+/* Open path for width x height frames (1 to 16384 a side) at fps (the frame
+ * rate written in the file, 0.001 to 1000, as a rational: n:1 for whole
+ * numbers, n*1000:1001 for NTSC's (29.97 is 30000:1001), else thousandths;
+ * MNV_EINVAL otherwise). The file is created or truncated: MNV_EIO naming
+ * the path when it cannot be. */
 int recorder_open(recorder **out, const char *path, int width, int height, double fps,
                   char *err, size_t errlen);
 
-/* Append one frame: an RGB24 image of the recorder's size (else MNV_EINVAL).
- * Converts into buffers made at open: nothing is allocated per frame.
- * MNV_EIO naming the path when the write fails (disk full). */
+/* Append one frame: an RGB24 image of the recorder's size (else MNV_EINVAL,
+ * and the recording goes on). Converts into buffers made at open: nothing
+ * is allocated per frame (but by FFmpeg's encoders, for their packets).
+ * MNV_EIO naming the path when the write fails (disk full); the file is
+ * then damaged and later writes fail too. */
 int recorder_write(recorder *r, const mnv_image *rgb, char *err, size_t errlen);
 
 /* Flush, finish the container (trailer) and close; 0, or MNV_EIO when any

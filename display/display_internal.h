@@ -36,9 +36,9 @@ size_t font_glyphs(const char *s, unsigned char *out, size_t max);
 int record_rate(double fps, int *num, int *den);
 
 /* A recording through FFmpeg (record_ffmpeg.c; only in builds with the
- * ffmpeg feature): the recorder.c functions' contracts, for a path whose
- * extension is not .y4m, at the frame rate num / den. recorder_write's
- * checks of the image are made before record_ffmpeg_write. */
+ * ffmpeg feature, MNV_HAVE_FFMPEG): display.h's recorder_* contracts for a
+ * path whose extension is not .y4m, at the frame rate rate_num / rate_den.
+ * record.c checks the arguments and the images before these see them. */
 typedef struct record_ffmpeg record_ffmpeg;
 int record_ffmpeg_open(record_ffmpeg **out, const char *path, int width, int height, int rate_num,
                        int rate_den, char *err, size_t errlen);
