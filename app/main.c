@@ -71,8 +71,8 @@ static void usage(FILE *out)
         "                       container FFmpeg writes (.mkv, .mp4, ...) if built with it\n"
         "      --bench N        time N frames and print the latency of each stage\n"
         "                       (median, p90, p99, max) instead of the detections\n"
-        "      --stats          print that latency report on stderr when the run ends\n"
-        "                       (as one JSON line with --json)\n"
+        "      --stats[=json]   print that latency report on stderr when the run ends\n"
+        "                       (a table, or one JSON line)\n"
         "      --latency-log F  one CSV row per frame with every timestamp\n"
         "      --latency-plot F an SVG plot of latency per frame and its histogram\n"
         "  -h, --help           this help\n"
@@ -184,7 +184,7 @@ static int parse_args(cli *c, int argc, char **argv)
         {"fullscreen", no_argument, NULL, OPT_FULLSCREEN},
         {"record", required_argument, NULL, OPT_RECORD},
         {"bench", required_argument, NULL, OPT_BENCH},
-        {"stats", no_argument, NULL, OPT_STATS},
+        {"stats", optional_argument, NULL, OPT_STATS},
         {"latency-log", required_argument, NULL, OPT_LATENCY_LOG},
         {"latency-plot", required_argument, NULL, OPT_LATENCY_PLOT},
         {"help", no_argument, NULL, 'h'},
@@ -261,7 +261,14 @@ static int parse_args(cli *c, int argc, char **argv)
         case OPT_NO_DISPLAY: c->no_display = 1; break;
         case OPT_FULLSCREEN: c->fullscreen = 1; break;
         case OPT_RECORD: c->record = optarg; break;
-        case OPT_STATS: c->stats = 1; break;
+        case OPT_STATS:
+            if (!optarg || strcmp(optarg, "table") == 0)
+                c->stats = 1;
+            else if (strcmp(optarg, "json") == 0)
+                c->stats = 2;
+            else
+                return usage_error("--stats= wants table or json, not '%s'", optarg);
+            break;
         case OPT_LATENCY_LOG: c->latency_log = optarg; break;
         case OPT_LATENCY_PLOT: c->latency_plot = optarg; break;
         case OPT_BENCH: {
@@ -472,7 +479,7 @@ static int run(const cli *c, detector *d)
                 status = 1;
         } else if (c->stats && done > 0) {
             /* stderr: stdout carries the frames' own lines */
-            if (c->json)
+            if (c->stats == 2)
                 latency_report_json(stderr, sums, done);
             else
                 latency_report_table(stderr, sums, done);
