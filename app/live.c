@@ -217,9 +217,14 @@ static void record_frame(live *L, const shown_frame *s, const overlay *ov)
         if ((rc = canvas_open(&L->canvas, s->img.width, s->img.height, err, sizeof err)) == 0)
             rc = recorder_open(&L->rec, L->cfg->record, s->img.width, s->img.height, fps, err, sizeof err);
     }
+    /* The recording has the boxes and tags; the heads-up line's figures
+     * are about the run, not the picture, and a paused tag would be wrong. */
+    overlay plain = *ov;
+    plain.show_hud = 0;
+    plain.paused = 0;
     mnv_image out;
     if (rc == 0)
-        rc = canvas_draw(L->canvas, &s->img, ov, &out, err, sizeof err);
+        rc = canvas_draw(L->canvas, &s->img, &plain, &out, err, sizeof err);
     if (rc == 0)
         rc = recorder_write(L->rec, &out, err, sizeof err);
     if (rc != 0) {
