@@ -551,6 +551,15 @@ int main(int argc, char **argv)
         omp_set_num_threads(most);
 
     char err[APP_ERR_MAX];
+    /* No input and no camera: say so before the model takes its time to load. */
+    if (c.n_inputs == 0 && !c.device) {
+        char first[4096];
+        if (camera_find_first(first, sizeof first, err, sizeof err) != 0) {
+            fprintf(stderr, "mnv2det: no input given and %s; give --input FILE or --device PATH\n", err);
+            free(c.inputs);
+            return EXIT_USAGE;
+        }
+    }
     net_options opt = {0};
     if (isa_choose(c.isa, &opt.max_isa, err, sizeof err) != 0) {
         free(c.inputs);
