@@ -184,6 +184,13 @@ typedef struct pipeline_control {
     pthread_mutex_t mu;
     struct pipeline *running; /* set while pipeline_run runs */
     int stop_requested;       /* sticky: a run that starts after the request stops at once */
+    /* NULL, or called whenever the run is asked to stop (SIGINT, SIGTERM,
+     * pipeline_control_stop), on the asking thread, which may hold the
+     * signal handler's lock: it may only set flags and wake threads, e.g. a
+     * sink blocked on a condition of its own, which the pipeline's own
+     * wake-ups cannot reach. Set before the run. */
+    void (*on_stop)(void *ctx);
+    void *on_stop_ctx;
 } pipeline_control;
 
 int pipeline_control_init(pipeline_control *c);

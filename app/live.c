@@ -148,10 +148,14 @@ static void ring_rates(const hud_ring *r, uint64_t now, double *cam_fps, double 
         *det_fps = (n - 1) / dspan;
 }
 
-static void record_latency(live *L, const shown_frame *s)
+/* Keep s's timestamps; the record's index, or -1 when the run is not timed.
+ * With a window, under L->mu, in the order frames leave mid (frame order):
+ * a shown frame's record is kept when it is taken and completed once it is
+ * on screen. */
+static long record_latency(live *L, const shown_frame *s)
 {
     if (!L->lat)
-        return;
+        return -1;
     latency_record r;
     memset(&r, 0, sizeof r);
     r.seq = s->seq;
@@ -162,8 +166,11 @@ static void record_latency(live *L, const shown_frame *s)
     r.dropped = s->dropped;
     r.skipped = s->skipped;
     r.n_detections = s->n;
-    if (latency_run_add(L->lat, &r) != 0)
+    if (latency_run_add(L->lat, &r) != 0) {
         L->lat = NULL; /* out of memory: the run goes on, untimed; main reports it */
+        return -1;
+    }
+    return (long)L->lat->n - 1;
 }
 
 /* The progress line on a terminal: carriage return, no newline. */
@@ -335,6 +342,17 @@ static int window_sink(void *ctx, const live_frame *lf, const detection *dets, i
     return quit;
 }
 
+/* Any stop (q, a signal, a failure): the sink must not wait for a window
+ * that is paused, and the window need not show what is left. */
+static void window_stop(void *ctx)
+{
+    live *L = ctx;
+    pthread_mutex_lock(&L->mu);
+    L->quit = 1;
+    pthread_cond_broadcast(&L->changed);
+    pthread_mutex_unlock(&L->mu);
+}
+
 static void *detect_main(void *arg)
 {
     live *L = arg;
@@ -390,18 +408,23 @@ static int window_loop(live *L, display *dsp)
     overlay_init(&ov);
     for (;;) {
         pthread_mutex_lock(&L->mu);
-        if (!L->mid_full && !L->finished)
+        /* Paused, a frame may wait in mid: the loop still sleeps between
+         * looks at the keys. A run that was stopped ends even while paused;
+         * one that came to its end waits for the user to resume. */
+        if ((paused || !L->mid_full) && !(L->finished && (!L->mid_full || L->quit)))
             wait_ms(&L->changed, &L->mu, 10);
         int fresh = 0;
+        long rec_at = -1;
         if (L->mid_full && !paused) {
             shown_frame *t = L->front;
             L->front = L->mid;
             L->mid = t;
             L->mid_full = 0;
             fresh = 1;
+            rec_at = record_latency(L, L->front);
             pthread_cond_broadcast(&L->changed);
         }
-        int finished = L->finished && !L->mid_full;
+        int finished = L->finished && (!L->mid_full || L->quit);
         float score = L->score_changed ? L->score : L->d->cfg.score_threshold;
         pthread_mutex_unlock(&L->mu);
 
@@ -420,20 +443,24 @@ static int window_loop(live *L, display *dsp)
             ov.hud.threads = L->cfg->threads;
             ov.hud.score_threshold = score;
             ov.paused = 0;
-            if (display_show(dsp, &s->img, &ov, err, sizeof err) != 0) {
+            if (display_show(dsp, &s->img, &ov, err, sizeof err) == 0) {
+                s->t.presented = mono_ns();
+                last_e2e = (double)(s->t.presented - s->t.captured) * 1e-6;
+                have = 1;
+            } else {
                 fprintf(stderr, "mnv2det: %s\n", err);
                 pipeline_control_stop(&L->ctl);
                 stopping = 1;
             }
-            s->t.presented = mono_ns();
-            last_e2e = (double)(s->t.presented - s->t.captured) * 1e-6;
-            have = 1;
             pthread_mutex_lock(&L->mu);
-            record_latency(L, s);
+            if (rec_at >= 0 && L->lat) {
+                L->lat->rec[rec_at].t.display_start = s->t.display_start;
+                L->lat->rec[rec_at].t.presented = s->t.presented;
+            }
             pthread_mutex_unlock(&L->mu);
             record_frame(L, s, &ov);
             L->done++;
-            progress(L, s->t.presented, last_e2e);
+            progress(L, mono_ns(), last_e2e);
             if (L->rec_failed && !stopping) {
                 pipeline_control_stop(&L->ctl);
                 stopping = 1;
@@ -444,14 +471,9 @@ static int window_loop(live *L, display *dsp)
         while (display_poll(dsp, &ev)) {
             switch (ev.action) {
             case DISPLAY_QUIT:
-                if (!stopping) {
-                    pthread_mutex_lock(&L->mu);
-                    L->quit = 1;
-                    pthread_cond_broadcast(&L->changed);
-                    pthread_mutex_unlock(&L->mu);
-                    pipeline_control_stop(&L->ctl);
-                    stopping = 1;
-                }
+                /* Also once the run has ended (paused at its end). */
+                pipeline_control_stop(&L->ctl);
+                stopping = 1;
                 break;
             case DISPLAY_PAUSE:
                 paused = !paused;
@@ -519,6 +541,8 @@ int live_run(const live_config *cfg, detector *d, frame_source **src, const pipe
             return mnv_error(err, errlen, MNV_ENOMEM, "cannot create the display's locks");
         }
         pthread_condattr_destroy(&ca);
+        L->ctl.on_stop = window_stop;
+        L->ctl.on_stop_ctx = L;
         o.control = &L->ctl;
         L->det = d;
         L->src = src;
@@ -530,6 +554,11 @@ int live_run(const live_config *cfg, detector *d, frame_source **src, const pipe
         } else {
             window_loop(L, dsp);
             pthread_join(th, NULL);
+            if (L->mid_full) {
+                /* Stopped while paused: processed, never shown. */
+                L->not_presented++;
+                record_latency(L, L->mid);
+            }
             rc = L->rc;
             if (rc != 0)
                 mnv_error(err, errlen, rc, "%s", L->err);

@@ -55,16 +55,25 @@ static void wait_until(pipeline *p, uint64_t until)
     pthread_mutex_unlock(&p->src_mu);
 }
 
-static void on_signal(void *ctx, int sig)
+/* Ask the capture thread and the detector loop to stop and wake them. */
+static void stop_threads(pipeline *p)
 {
-    (void)sig;
-    pipeline *p = ctx;
     atomic_store(&p->stop, 1);
     pthread_mutex_lock(&p->src_mu);
     source_interrupt(p->src);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->src_mu);
     mailbox_close(&p->mb, MNV_EINTR, "interrupted");
+}
+
+static void on_signal(void *ctx, int sig)
+{
+    (void)sig;
+    pipeline *p = ctx;
+    stop_threads(p);
+    const pipeline_control *c = p->opt->control;
+    if (c && c->on_stop)
+        c->on_stop(c->on_stop_ctx);
 }
 
 /* After a camera fault: give every frame back, close it, reopen until it
@@ -171,8 +180,11 @@ void pipeline_control_stop(pipeline_control *c)
     c->stop_requested = 1;
     /* Under the control's lock: the run cannot end and free itself meanwhile. */
     if (c->running)
-        on_signal(c->running, 0);
+        stop_threads(c->running);
     pthread_mutex_unlock(&c->mu);
+    /* Also when no run is going on: the caller may be waiting for itself. */
+    if (c->on_stop)
+        c->on_stop(c->on_stop_ctx);
 }
 
 static void control_detach(pipeline_control *c)
@@ -267,8 +279,7 @@ int pipeline_run(detector *d, frame_source **src, const pipeline_options *o, fra
     }
     int was_stopped = atomic_load(&p.stop);
     control_detach(o->control);
-    atomic_store(&p.stop, 1);
-    on_signal(&p, 0);
+    stop_threads(&p);
     pthread_join(cap, NULL);
     signals_set_handler(NULL, NULL);
     if (was_stopped && rc == 0)

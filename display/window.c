@@ -79,6 +79,19 @@ int display_open(display **out, const display_options *o, char *err, size_t errl
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0)
         return mnv_error(err, errlen, MNV_EUNSUPPORTED,
                          "no display: SDL could not start a video driver (%s)", SDL_GetError());
+    /* With no display to reach, SDL falls back to drivers that show nothing
+     * (offscreen draws into EGL buffers): that is no display, unless the
+     * user (or a test) asked for that driver by name. */
+    const char *driver = SDL_GetCurrentVideoDriver();
+    const char *asked = SDL_GetHint(SDL_HINT_VIDEODRIVER);
+    if (driver && (strcmp(driver, "offscreen") == 0 || strcmp(driver, "dummy") == 0) &&
+        !(asked && strstr(asked, driver))) {
+        int rc = mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                           "no display: SDL found only its '%s' video driver, which shows nothing",
+                           driver);
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        return rc;
+    }
     display *d = calloc(1, sizeof *d);
     if (!d) {
         SDL_QuitSubSystem(SDL_INIT_VIDEO);

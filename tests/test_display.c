@@ -7,6 +7,10 @@
  *
  *   test_display overlay   the canvas checks (no video driver at all)
  *   test_display window    the window checks (SDL_VIDEODRIVER=dummy)
+ *   test_display palette ID...   prints "ID RRGGBB", each class's box colour
+ *                          (overlay_class_color), one per line: the tests
+ *                          of the program's screenshots take the colours
+ *                          from here rather than a copy of the table
  */
 #include <math.h>
 #include <limits.h>
@@ -744,6 +748,20 @@ static void test_no_video(void)
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "overlay";
+    if (strcmp(what, "palette") == 0) {
+        for (int i = 2; i < argc; i++) {
+            int id;
+            char *end;
+            long v = strtol(argv[i], &end, 10);
+            if (end == argv[i] || *end || v < INT_MIN || v > INT_MAX) {
+                fprintf(stderr, "test_display palette: '%s' is not a class id\n", argv[i]);
+                return 2;
+            }
+            id = (int)v;
+            printf("%d %06X\n", id, (unsigned)overlay_class_color(id));
+        }
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     test_model();
 #ifdef MNV_HAVE_SDL2
     if (strcmp(what, "window") == 0) {
