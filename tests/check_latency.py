@@ -4,8 +4,8 @@
   check_latency.py --summary S.json --csv L.csv [--frames F.jsonl]
                    [--threads 1,2] [--headless yes|no]
 
-S.json: the one-line JSON report (--bench --json on stdout, or --stats
---json's last stderr line). L.csv: --latency-log's file. F.jsonl: the
+S.json: the one-line JSON report (--bench --json on stdout, or --stats=json's
+last stderr line). L.csv: --latency-log's file. F.jsonl: the
 per-frame JSON lines of the same run (--json without --bench).
 
 Checks: the CSV's header and rows (complete, newline-terminated); its runs

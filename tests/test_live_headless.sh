@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The live program without a window, on the sample clip (scripts/sample-clip;
 # SKIP without it):
-#  a. --json --stats --latency-log, all frames as fast as the detector goes:
+#  a. --json --stats=json --latency-log, all frames as fast as the detector goes:
 #     JSON lines on stdout, the JSON report as stderr's last line, and the
 #     CSV agreeing with both (tests/check_latency.py: same frames in the same
 #     order, timestamps in order, counts that add up, every percentile
@@ -30,7 +30,7 @@ threads_list=1,2
 [ "${OMP_NUM_THREADS:-}" = 1 ] && threads_list=1,1
 
 # --- a: every frame, per-frame JSON, the report on stderr, the CSV --------
-"$bin" -i "$clip" --json --stats --latency-log a.csv --no-display --frames 200 --score 0.4 >a.jsonl 2>a.err
+"$bin" -i "$clip" --json --stats=json --latency-log a.csv --no-display --frames 200 --score 0.4 >a.jsonl 2>a.err
 rc=$?
 if [ $rc -ne 0 ]; then
   fail "a: exit $rc: $(tail -n 3 a.err)"
@@ -119,7 +119,7 @@ EOF
 then ok; else fail "c: --classes nosuch does not list the labels: $(cat c_bad.err)"; fi
 
 # --- d: --record, read back -------------------------------------------------
-"$bin" -i "$clip" --json --stats --no-display --frames 30 --score 0.4 --record out.y4m >d.jsonl 2>d.err
+"$bin" -i "$clip" --json --stats=json --no-display --frames 30 --score 0.4 --record out.y4m >d.jsonl 2>d.err
 rc=$?
 if [ $rc -ne 0 ]; then
   fail "d: exit $rc: $(tail -n 3 d.err)"

@@ -31,7 +31,7 @@ cd "$tmp"
 stop_run() {
   local name=$1 sig=$2 pause=$3
   shift 3
-  "$bin" -i "$clip" --json --stats --latency-log "$name.csv" "${display_args[@]}" "$@" \
+  "$bin" -i "$clip" --json --stats=json --latency-log "$name.csv" "${display_args[@]}" "$@" \
     >"$name.jsonl" 2>"$name.err" &
   local pid=$!
   bg_pids+=($pid)
