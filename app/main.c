@@ -485,7 +485,10 @@ static int run(const cli *c, detector *d)
                 latency_report_table(stderr, sums, done);
         }
         char title[512];
-        snprintf(title, sizeof title, "mnv2det latency: %s", c->n_inputs > 0 ? c->inputs[0] : "camera");
+        const char *what = c->n_inputs > 0 ? c->inputs[0] : c->device ? c->device : "the first camera";
+        const char *slash = c->n_inputs > 0 ? strrchr(what, '/') : NULL;
+        snprintf(title, sizeof title, "mnv2det latency: %s%s", slash && slash[1] ? slash + 1 : what,
+                 c->realtime ? " (--realtime)" : "");
         if (c->latency_log && done > 0 && write_file(c->latency_log, "latency log", runs, done, NULL))
             status = 1;
         if (c->latency_plot && done > 0 && write_file(c->latency_plot, "latency plot", runs, done, title))
