@@ -178,13 +178,16 @@ static void table_rows(FILE *out, const detector *d, const frame *f, const detec
 
 int output_finish(FILE *out, const char *who)
 {
+    /* A write that failed earlier (a full buffer going out in the middle of
+     * the last printf: the help text is longer than stdio's buffer) left
+     * its reason in errno then; fflush of the rest may have nothing left to
+     * write and so no reason now. The callers print and then come here. */
+    int earlier = errno;
     errno = 0;
     int flushed = fflush(out) == 0;
-    int saved = errno;
+    int saved = errno ? errno : earlier;
     if (flushed && !ferror(out))
         return 0;
-    /* A write that failed earlier left the reason in errno then; fflush
-     * of the rest may have nothing left to write and so no reason now. */
     fprintf(stderr, "%s: writing output: %s\n", who, saved ? strerror(saved) : "write error");
     return 1;
 }

@@ -379,6 +379,8 @@ took=$(python3 -c "import sys; print(float('$(date +%s.%N)') - float('$start'))"
 # 5 frames at 10 fps: the last is due 0.4 s after the first (plus model load).
 python3 -c "import sys; sys.exit(0 if $st == 0 and $took >= 0.4 else 1)" && ok || fail "--realtime: exit $st in ${took}s"
 head -c 200 "$tmp/clip.y4m" >"$tmp/cutclip.y4m"
+# (--no-display: else the window's line, or the line saying there is no
+# display, comes before the error)
 expect_error 2 "cutclip.y4m: .*frame 0" -- --json --no-display "$tmp/cutclip.y4m"
 printf 'YUV4MPEG2 W300 H300 F10:1 C420p10\nFRAME\n' >"$tmp/deep.y4m"
 expect_error 2 "deep.y4m: .*C420p10" -- --json "$tmp/deep.y4m"
