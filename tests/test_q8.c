@@ -324,6 +324,7 @@ static void test_activation_range(void)
         {ACT_RELU6, 0.05f, -10, -10, 110},
         {ACT_RELU6, 6.0f / 255.0f, -128, -128, 127},
         {ACT_RELU6, 4.0f, 0, 0, 2},          /* 6 / 4 = 1.5: the tie goes away from zero */
+        {ACT_RELU6, 12.0f, -3, -3, -2},      /* 6 / 12 = 0.5: away from zero, not to even */
         {ACT_RELU, 0.1f, -200, -128, 127},   /* a zero point below the range clamps */
         {ACT_RELU6, 0.01f, 127, 127, 127},
         {ACT_RELU6, 1e-30f, 0, 0, 127},      /* 6 / scale overflows float */
