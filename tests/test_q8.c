@@ -798,22 +798,23 @@ static void test_requantize(rng *r)
 
 static void test_concat(rng *r)
 {
-    /* parts of 3, 5 and 17 channels over 7 pixels (the last axis), then the
-     * same parts as whole tensors (outer 1), then one value each (inner 1) */
-    const size_t inner_sets[3][3] = {{3, 5, 17}, {21, 35, 119}, {1, 1, 1}};
+    /* parts of 3, 5, 17 and 2 channels over 7 pixels (the last axis), then
+     * the same parts as whole tensors (outer 1), then one value each (inner 1) */
+    const size_t inner_sets[3][4] = {{3, 5, 17, 2}, {21, 35, 119, 14}, {1, 1, 1, 1}};
     const size_t outers[3] = {7, 1, 7};
     const qparams out_q = {0.05f, -10};
-    const qparams part_q[3] = {
+    const qparams part_q[4] = {
         {0.05f, -10},      /* as the output: copied */
         {0.02f, 37},       /* finer: requantized */
         {0.3f, -128},      /* coarser, beyond the output's range: saturates */
+        {0.07f, -10},      /* the output's zero point, not its scale: requantized */
     };
     for (int set = 0; set < 3; set++) {
         const size_t outer = outers[set];
         const size_t *inner = inner_sets[set];
-        int8_t *parts[3];
+        int8_t *parts[4];
         size_t out_inner = 0;
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             parts[k] = xmalloc(outer * inner[k]);
             for (size_t i = 0; i < outer * inner[k]; i++)
                 parts[k][i] = (int8_t)rng_int(r, -128, 127);
@@ -821,11 +822,11 @@ static void test_concat(rng *r)
         }
         int8_t *out = xmalloc(outer * out_inner + GUARD);
         memset(out, GUARD_BYTE, outer * out_inner + GUARD);
-        concat_qs8_ref(3, (const int8_t *const *)parts, part_q, inner, outer, out_q, out);
+        concat_qs8_ref(4, (const int8_t *const *)parts, part_q, inner, outer, out_q, out);
         int bad_copy = 0, bad = 0, bad_tflite = 0, saturated = 0;
         for (size_t o = 0; o < outer; o++) {
             size_t pos = 0;
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < 4; k++) {
                 for (size_t j = 0; j < inner[k]; j++) {
                     const int8_t q = parts[k][o * inner[k] + j];
                     const int8_t got = out[o * out_inner + pos + j];
@@ -859,7 +860,7 @@ static void test_concat(rng *r)
               bad_tflite);
         CHECK(guard_ok, "concat set %d: wrote past the output", set);
         CHECK(saturated > 0, "concat set %d: nothing saturated", set);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             free(parts[k]);
         free(out);
     }
