@@ -390,7 +390,8 @@ typedef struct qconv_kernel {
     const char *name;         /* e.g. "conv2d_qs8_nhwc_ref" */
     mnv_isa isa;
     kernel_op op;
-    int (*supports)(const conv_desc *d);
+    /* 1 if this variant handles d with q (e.g. a weight zero point) */
+    int (*supports)(const conv_desc *d, const qconv_params *q);
     size_t (*packed_size)(const conv_desc *d);
     void (*pack)(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
                  void *packed);
@@ -402,8 +403,8 @@ typedef struct qconv_kernel {
  * references are last and always present. */
 const qconv_kernel *const *qconv_kernels_all(void);
 /* The first variant whose ISA is <= max_isa, that this CPU runs and that
- * supports d (the references support every valid d). */
-const qconv_kernel *qconv_kernel_choose(const conv_desc *d, mnv_isa max_isa);
+ * supports d and q (the references support every valid layer). */
+const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa);
 
 /* TFLite's int8 ADD (reference_integer_ops/add.h with add.cc's Prepare):
  * both inputs moved to 2^20 times a common scale (2 * max(scale_a, scale_b))

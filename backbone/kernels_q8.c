@@ -7,8 +7,17 @@
 
 #include "backbone/backbone.h"
 
-static int ref_supports_conv(const conv_desc *d) { return !d->depthwise; }
-static int ref_supports_dw(const conv_desc *d) { return d->depthwise; }
+static int ref_supports_conv(const conv_desc *d, const qconv_params *q)
+{
+    (void)q;
+    return !d->depthwise;
+}
+
+static int ref_supports_dw(const conv_desc *d, const qconv_params *q)
+{
+    (void)q;
+    return d->depthwise;
+}
 
 static size_t ref_weight_bytes(const conv_desc *d)
 {
@@ -69,10 +78,10 @@ const qconv_kernel *const *qconv_kernels_all(void)
     return all_kernels;
 }
 
-const qconv_kernel *qconv_kernel_choose(const conv_desc *d, mnv_isa max_isa)
+const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa)
 {
     for (const qconv_kernel *const *k = all_kernels; *k; k++)
-        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa) && (*k)->supports(d))
+        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa) && (*k)->supports(d, q))
             return *k;
     return NULL;
 }

@@ -577,7 +577,7 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 
     /* every table entry for this operation: exactly the reference */
     for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++) {
-        if (!(*k)->supports(&d) || !cpu_supports((*k)->isa))
+        if (!(*k)->supports(&d, &q) || !cpu_supports((*k)->isa))
             continue;
         CHECK((*k)->op == (d.depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
               what);
@@ -649,9 +649,16 @@ static void test_table(void)
     const shape sc = {"", 5, 5, 3, 4, 3, 3, 1, 1, TFL_PAD_SAME, 0, 1};
     const shape sd = {"", 5, 5, 3, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1};
     const conv_desc dc = make_desc(&sc, ACT_NONE), dd = make_desc(&sd, ACT_NONE);
+    qmultiplier m[4];
+    const float ws = 0.01f;
+    const qparams io = {0.1f, 0};
+    qconv_params qc, qd;
+    char err[200] = "";
+    CHECK(qconv_params_init(&qc, m, &dc, io, &ws, 1, 0, io, err, sizeof err) == 0 &&
+          qconv_params_init(&qd, m, &dd, io, &ws, 1, 5, io, err, sizeof err) == 0, "init: %s", err);
     for (int isa = 0; isa < MNV_ISA_COUNT; isa++) {
-        const qconv_kernel *kc = qconv_kernel_choose(&dc, (mnv_isa)isa);
-        const qconv_kernel *kd = qconv_kernel_choose(&dd, (mnv_isa)isa);
+        const qconv_kernel *kc = qconv_kernel_choose(&dc, &qc, (mnv_isa)isa);
+        const qconv_kernel *kd = qconv_kernel_choose(&dd, &qd, (mnv_isa)isa);
         CHECK(kc && kc->op == KERNEL_CONV2D && (int)kc->isa <= isa, "conv at isa %d: %s", isa, kc ? kc->name : "none");
         CHECK(kd && kd->op == KERNEL_DWCONV2D && (int)kd->isa <= isa, "depthwise at isa %d: %s", isa,
               kd ? kd->name : "none");
