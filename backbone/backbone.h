@@ -284,7 +284,7 @@ typedef struct qmultiplier {
 /* TFLite's QuantizeMultiplier: frexp(real) = f * 2^e, multiplier =
  * round(f * 2^31) (half away from zero), renormalized when that reaches 2^31;
  * values below 2^-32 (e < -31) flush to 0. Returns 0, or MNV_EINVAL when real
- * is negative, not finite, or at least 2^30 (shift would pass 30). */
+ * is negative, not finite, or rounds to 2^30 or more (shift past 30). */
 int quant_multiplier_from_double(double real, qmultiplier *out);
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul: a * b / 2^31 rounded to
