@@ -243,6 +243,209 @@ const conv_kernel *const *conv_kernels_all(void);
 const conv_kernel *conv_kernel_choose(const conv_desc *d, mnv_isa max_isa);
 
 /* ------------------------------------------------------------------------ */
+/* Int8 quantization (quant.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * TFLite's 8-bit scheme (tensorflow.org/lite/performance/quantization_spec):
+ * real = scale * (q - zero_point). Activations are int8 per tensor, zero
+ * point in [-128, 127]; weights int8 per output channel (conv OHWI: axis 0;
+ * depthwise 1HWC: axis 3) or per tensor, zero point 0, values in [-127, 127];
+ * biases int32 with scale input_scale * weight_scale[c] and zero point 0.
+ *
+ * The integer arithmetic is TFLite's reference semantics as built by default
+ * (TFLITE_SINGLE_ROUNDING unset: tensorflow/lite/kernels/internal/common.cc,
+ * reference_integer_ops/conv.h, depthwise_conv.h, add.h): an int32
+ * accumulator is scaled by a fixed-point multiplier in two roundings, see
+ * quant_multiply.
+ *
+ * Older uint8 models (per-tensor, asymmetric weights too) run as int8 after
+ * quant_u8_to_s8 on every tensor (q - 128, zero point - 128). That is exact:
+ * each operator reads q only as q - zero_point, and writes zero_point + v
+ * clamped to the type's range, and [0, 255] -> [-128, 127] moves the clamp by
+ * the same 128. What int8 models lack is only the weights' zero point, which
+ * qconv_params carries (w_zero_point, 0 for int8 models).
+ */
+
+/* One tensor's (or one channel's) affine parameters. */
+typedef struct qparams {
+    float scale;              /* > 0 and finite */
+    int32_t zero_point;
+} qparams;
+
+/* A real multiplier as multiplier * 2^(shift - 31): TFLite's
+ * QuantizeMultiplier form. multiplier is in [2^30, 2^31), or 0 (with shift 0)
+ * for a real value of 0 or below 2^-32. shift is in [-31, 30]. */
+typedef struct qmultiplier {
+    int32_t multiplier;
+    int shift;                /* > 0: left shift before, < 0: right shift after */
+} qmultiplier;
+
+/* TFLite's QuantizeMultiplier: frexp(real) = f * 2^e, multiplier =
+ * round(f * 2^31) (half away from zero), renormalized when that reaches 2^31;
+ * values below 2^-32 (e < -31) flush to 0. Returns 0, or MNV_EINVAL when real
+ * is negative, not finite, or rounds to 2^30 or more (shift past 30). */
+int quant_multiplier_from_double(double real, qmultiplier *out);
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul: a * b / 2^31 rounded to
+ * nearest with ties towards +infinity, i.e. floor((a * b + 2^30) / 2^31);
+ * the one overflowing case, a = b = INT32_MIN, gives INT32_MAX. */
+int32_t quant_srdhm(int32_t a, int32_t b);
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^exponent (exponent in [0, 31])
+ * rounded to nearest with ties away from zero. */
+int32_t quant_rounding_shift(int32_t x, int exponent);
+
+/* TFLite's MultiplyByQuantizedMultiplier (double rounding):
+ *   quant_rounding_shift(quant_srdhm(x * 2^max(shift, 0), m.multiplier), max(-shift, 0)).
+ * Two roundings: the product is first rounded to an integer (ties up), then
+ * divided by 2^-shift (ties away from zero). The result is within
+ * 0.5 + 0.5 / 2^-shift of the exact x * real (for shift < 0), and may differ
+ * by one from the single correctly rounded value: x = 5, real = 0.25 (2^30,
+ * shift -1) gives 2 (5 * 0.5 = 2.5 -> 3, 3 / 2 = 1.5 -> 2), not 1. For
+ * shift >= 0 there is one rounding only: x * real correctly rounded, ties up.
+ * Where TFLite's x * 2^shift overflows int32 (undefined there) it saturates. */
+int32_t quant_multiply(int32_t x, qmultiplier m);
+
+/* Requantization of an int32 accumulator: quant_multiply(acc, m) +
+ * zero_point, clamped to [lo, hi] (the output's activation range). */
+int8_t quant_requantize(int32_t acc, qmultiplier m, int32_t zero_point, int32_t lo, int32_t hi);
+
+/* TFLite's CalculateActivationRangeQuantized for an int8 output of params
+ * out: RELU gives [max(-128, zp), 127], RELU6 [max(-128, zp),
+ * min(127, zp + round(6 / scale))] (float division, ties away from zero),
+ * none [-128, 127]. */
+void quant_activation_range(act_kind act, qparams out, int32_t *lo, int32_t *hi);
+
+/* QUANTIZE float -> int8, TFLite's AffineQuantize: round(x / scale) (float
+ * division, ties away from zero) + zero_point, clamped to [-128, 127]; NaN
+ * gives the zero point (the encoding of 0). */
+void quant_quantize_f32(const float *in, int8_t *out, size_t n, qparams q);
+
+/* DEQUANTIZE int8 -> float: scale * (q - zero_point), rounded once to float
+ * (as TFLite's double product cast to float). */
+void quant_dequantize_f32(const int8_t *in, float *out, size_t n, qparams q);
+
+/* A uint8 tensor as int8: every value and the zero point minus 128 (exact,
+ * see above). in and out may be the same buffer. */
+void quant_u8_to_s8(const uint8_t *in, int8_t *out, size_t n);
+qparams quant_params_u8_to_s8(qparams q);
+
+/* Check that a tensor's parameters are usable: scale finite and above 0,
+ * zero point in [-128, 127]. what names the tensor for the message. */
+int quant_params_check(qparams q, const char *what, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Int8 kernels (parameters: quant.c; kernels_q8_ref.c; table: kernels_q8.c) */
+/* ------------------------------------------------------------------------ */
+
+/* What an int8 convolution needs beyond its conv_desc geometry: the zero
+ * points, the output clamp (from conv_desc.act and the output's params), and
+ * per output channel the multiplier input_scale * weight_scale[c] /
+ * output_scale. Activations, weights and outputs are int8 NHWC, biases int32
+ * (may be NULL); weights in TFLite's layout (conv OHWI, depthwise 1HWC). */
+typedef struct qconv_params {
+    int32_t in_zero_point;
+    int32_t w_zero_point;     /* 0 in int8 models; a converted uint8 model's weight zero point - 128 */
+    int32_t out_zero_point;
+    int32_t act_min, act_max;
+    const qmultiplier *requant; /* out_c entries */
+} qconv_params;
+
+/* Fill p for the layer d from the tensors' parameters: in and out per
+ * tensor, the weights' scales per channel (n_w_scales = d->out_c) or per
+ * tensor (n_w_scales = 1) with zero point w_zero_point. requant must hold
+ * d->out_c entries; p points at it. Returns 0, or MNV_EINVAL with a message
+ * naming what is wrong (a scale not finite and above 0, a zero point outside
+ * [-128, 127], a count of scales that is neither, a multiplier out of range). */
+int qconv_params_init(qconv_params *p, qmultiplier *requant, const conv_desc *d, qparams in,
+                      const float *w_scales, int n_w_scales, int32_t w_zero_point, qparams out,
+                      char *err, size_t errlen);
+
+/* 1 if no output of the layer can overflow its int32 accumulator whatever
+ * the input: per channel, sum |w - w_zero_point| * 255 + |bias| < 2^31.
+ * The reference kernels accumulate in 64 bits and saturate, the optimized
+ * ones in 32; where this holds (every real model) they agree. */
+int qconv_acc_fits(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
+
+/* Reference int8 convolutions, TFLite's ConvPerChannel and
+ * DepthwiseConvPerChannel: acc = bias[c] + sum (w - w_zp) * (in - in_zp)
+ * over the taps inside the input (padding contributes nothing, as an input
+ * equal to the zero point would), then quant_requantize with requant[c],
+ * out_zero_point and [act_min, act_max]. OpenMP over output rows. */
+void conv2d_qs8_nhwc_ref(const conv_desc *d, const qconv_params *q, const int8_t *in,
+                         const int8_t *w, const int32_t *bias, int8_t *out);
+void dwconv2d_qs8_nhwc_ref(const conv_desc *d, const qconv_params *q, const int8_t *in,
+                           const int8_t *w, const int32_t *bias, int8_t *out);
+
+/* The operation a kernel table entry computes (so that dispatch and tests
+ * never read it from a name). */
+typedef enum kernel_op { KERNEL_CONV2D = 0, KERNEL_DWCONV2D = 1 } kernel_op;
+
+/* An int8 convolution variant, as conv_kernel for float: weights packed once
+ * at load (pack may fold the zero points into the bias, so it sees q), run
+ * reads only the packed copy and must give the reference's result exactly
+ * (integer arithmetic: no rounding slack). */
+typedef struct qconv_kernel {
+    const char *name;         /* e.g. "conv2d_qs8_nhwc_ref" */
+    mnv_isa isa;
+    kernel_op op;
+    /* 1 if this variant handles d with q (e.g. a weight zero point) */
+    int (*supports)(const conv_desc *d, const qconv_params *q);
+    size_t (*packed_size)(const conv_desc *d);
+    void (*pack)(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
+                 void *packed);
+    void (*run)(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                int8_t *out);
+} qconv_kernel;
+
+/* All int8 conv variants compiled in, best first, NULL-terminated; the
+ * references are last and always present. */
+const qconv_kernel *const *qconv_kernels_all(void);
+/* The first variant whose ISA is <= max_isa, that this CPU runs and that
+ * supports d and q (the references support every valid layer). */
+const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa);
+
+/* TFLite's int8 ADD (reference_integer_ops/add.h with add.cc's Prepare):
+ * both inputs moved to 2^20 times a common scale (2 * max(scale_a, scale_b))
+ * by multipliers below 1, added, scaled to the output, zero point added,
+ * clamped to the activation range. */
+typedef struct qadd_params {
+    int32_t a_zero_point, b_zero_point, out_zero_point;
+    int left_shift;           /* 20 */
+    qmultiplier a_mult, b_mult, out_mult;
+    int32_t act_min, act_max;
+} qadd_params;
+
+/* Returns 0, or MNV_EINVAL when a parameter is unusable or the output
+ * multiplier is not below 1 (TFLite refuses such models too). */
+int qadd_params_init(qadd_params *p, qparams a, qparams b, qparams out, act_kind act, char *err,
+                     size_t errlen);
+void add_qs8_ref(const qadd_params *p, const int8_t *a, const int8_t *b, int8_t *out, size_t n);
+
+/* QUANTIZE int8 -> int8 (TFLite's Requantize): quant_multiply(q - in_zp, m)
+ * + out_zp, clamped, m = in.scale / out.scale. */
+void requantize_qs8_ref(const int8_t *in, int8_t *out, size_t n, int32_t in_zero_point,
+                        qmultiplier m, int32_t out_zero_point);
+
+/* CONCATENATION of n_parts int8 tensors along an axis: each of the outer
+ * blocks of the output holds part k's block of part_inner[k] values in turn.
+ * A part whose params equal out_q is copied; another is requantized as
+ * TFLite's ConcatenationWithScaling does (its uint8 models may differ; int8
+ * models never do): round((q - zp) * (scale * (1 / out_scale))) in float,
+ * ties away from zero, + out zero point, clamped. */
+void concat_qs8_ref(int n_parts, const int8_t *const *parts, const qparams *part_q,
+                    const size_t *part_inner, size_t outer, qparams out_q, int8_t *out);
+
+/* LOGISTIC int8 as TFLite computes it by default (a table made at Prepare,
+ * activations.cc): for each q, x = in.scale * (q - in zp) in float, y = 1 /
+ * (1 + exp(-x)), table = round(y * (1 / out.scale)) + out zp, clamped.
+ * TFLite requires out = (1/256, -128). table[q + 128] is q's result. */
+void logistic_qs8_table(qparams in, qparams out, int8_t table[256]);
+/* out[i] = table[in[i] + 128]; in and out may be the same buffer. */
+void lut_qs8_ref(const int8_t table[256], const int8_t *in, int8_t *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
 /* Pre-processing (preprocess.c)                                             */
 /* ------------------------------------------------------------------------ */
 

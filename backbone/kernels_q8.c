@@ -1,0 +1,87 @@
+/*
+ * The table of int8 convolution variants, best first. A variant is tested by
+ * being listed here: tests/test_q8.c runs every entry against the reference
+ * loops, and exactly (integer results leave no rounding slack).
+ */
+#include <string.h>
+
+#include "backbone/backbone.h"
+
+static int ref_supports_conv(const conv_desc *d, const qconv_params *q)
+{
+    (void)q;
+    return !d->depthwise;
+}
+
+static int ref_supports_dw(const conv_desc *d, const qconv_params *q)
+{
+    (void)q;
+    return d->depthwise;
+}
+
+static size_t ref_weight_bytes(const conv_desc *d)
+{
+    return d->depthwise ? (size_t)d->k_h * d->k_w * d->out_c
+                        : (size_t)d->out_c * d->k_h * d->k_w * d->in_c;
+}
+
+/* The reference "packs" by copying: the int32 biases first (packed memory
+ * is 64-byte aligned), then the weights as they are. */
+static size_t ref_packed_size(const conv_desc *d)
+{
+    return (size_t)d->out_c * sizeof(int32_t) + ref_weight_bytes(d);
+}
+
+static void ref_pack(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
+                     void *packed)
+{
+    (void)q;
+    int32_t *b = packed;
+    if (bias)
+        memcpy(b, bias, (size_t)d->out_c * sizeof(int32_t));
+    else
+        memset(b, 0, (size_t)d->out_c * sizeof(int32_t));
+    memcpy(b + d->out_c, w, ref_weight_bytes(d));
+}
+
+static void ref_run_conv(const conv_desc *d, const qconv_params *q, const void *packed,
+                         const int8_t *in, int8_t *out)
+{
+    const int32_t *b = packed;
+    conv2d_qs8_nhwc_ref(d, q, in, (const int8_t *)(b + d->out_c), b, out);
+}
+
+static void ref_run_dw(const conv_desc *d, const qconv_params *q, const void *packed,
+                       const int8_t *in, int8_t *out)
+{
+    const int32_t *b = packed;
+    dwconv2d_qs8_nhwc_ref(d, q, in, (const int8_t *)(b + d->out_c), b, out);
+}
+
+static const qconv_kernel conv2d_qs8_ref = {
+    "conv2d_qs8_nhwc_ref", MNV_ISA_REF, KERNEL_CONV2D, ref_supports_conv, ref_packed_size, ref_pack,
+    ref_run_conv,
+};
+static const qconv_kernel dwconv2d_qs8_ref = {
+    "dwconv2d_qs8_nhwc_ref", MNV_ISA_REF, KERNEL_DWCONV2D, ref_supports_dw, ref_packed_size, ref_pack,
+    ref_run_dw,
+};
+
+static const qconv_kernel *const all_kernels[] = {
+    &conv2d_qs8_ref,
+    &dwconv2d_qs8_ref,
+    NULL,
+};
+
+const qconv_kernel *const *qconv_kernels_all(void)
+{
+    return all_kernels;
+}
+
+const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa)
+{
+    for (const qconv_kernel *const *k = all_kernels; *k; k++)
+        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa) && (*k)->supports(d, q))
+            return *k;
+    return NULL;
+}
