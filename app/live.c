@@ -353,11 +353,21 @@ static void window_stop(void *ctx)
     pthread_mutex_unlock(&L->mu);
 }
 
+/* SIGINT/SIGTERM once the run has ended and the window waits (paused at
+ * the end of a file): close the window as q would, so that the program
+ * still writes its files and exits 0. */
+static void window_signal(void *ctx, int sig)
+{
+    (void)sig;
+    window_stop(ctx);
+}
+
 static void *detect_main(void *arg)
 {
     live *L = arg;
     char err[APP_ERR_MAX];
     int rc = pipeline_run(L->det, L->src, L->po, window_sink, L, L->st, err, sizeof err);
+    signals_set_handler(window_signal, L);
     pthread_mutex_lock(&L->mu);
     if (rc != 0 && L->rc == 0) {
         L->rc = rc;
@@ -554,6 +564,7 @@ int live_run(const live_config *cfg, detector *d, frame_source **src, const pipe
         } else {
             window_loop(L, dsp);
             pthread_join(th, NULL);
+            signals_set_handler(NULL, NULL);
             if (L->mid_full) {
                 /* Stopped while paused: processed, never shown. */
                 L->not_presented++;
