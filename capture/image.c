@@ -57,10 +57,27 @@ static uint8_t *orient_rgb24(const uint8_t *px, int w, int h, int o, int *ow, in
     return out;
 }
 
-int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *name, char *err,
-                      size_t errlen)
+/* What decoding a w x h picture of comp channels may hold at once, by the
+ * header: libstb's picture at the file's depth (8 or 16 bits, float for
+ * HDR) and its working copy of the same size, the RGB24 result, and the
+ * upright copy when an EXIF orientation turns it. SIZE_MAX when it does not
+ * fit a size_t. */
+static size_t decode_need(int w, int h, int comp, int depth_bytes, int turned)
+{
+    size_t pixels, per_pixel = 2 * (size_t)(comp > 0 ? comp : 4) * (size_t)depth_bytes + 3 + (turned ? 3 : 0), need;
+    if (w <= 0 || h <= 0)
+        return 0;
+    if (__builtin_mul_overflow((size_t)w, (size_t)h, &pixels) || __builtin_mul_overflow(pixels, per_pixel, &need))
+        return SIZE_MAX;
+    return need;
+}
+
+int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char *name, size_t max_bytes,
+                          char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
+    if (max_bytes == 0)
+        max_bytes = MNV_DEFAULT_MAX_MEMORY;
     if (len == 0)
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: empty, not an image", name);
     if (len > IMAGE_MAX_BYTES || len > INT_MAX)
@@ -68,18 +85,34 @@ int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *nam
                          IMAGE_MAX_BYTES);
     int w = 0, h = 0, comp = 0;
     /* Refuse absurd sizes before decoding: a tiny corrupt header could
-     * otherwise ask for gigabytes. */
-    if (stbi_info_from_memory(data, (int)len, &w, &h, &comp) && (long long)w * h > IMAGE_MAX_PIXELS)
-        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: image too large (%dx%d)", name, w, h);
+     * otherwise ask for gigabytes. A header libstb cannot read is one it
+     * cannot decode either. */
+    if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp))
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
+                         stbi_failure_reason());
+    if ((long long)w * h > IMAGE_MAX_PIXELS)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: image too large (%dx%d, at most 16384x16384)", name,
+                         w, h);
+    int depth = stbi_is_hdr_from_memory(data, (int)len) ? 4 : stbi_is_16_bit_from_memory(data, (int)len) ? 2 : 1;
+    int o = exif_orientation(data, len);
+    size_t need = decode_need(w, h, comp, depth, o != 1);
+    if (need > max_bytes)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                         "%s: decoding a %dx%d picture needs %zu MiB, more than the memory limit of %zu MiB", name,
+                         w, h, mnv_mib(need), mnv_mib(max_bytes));
+    int hw = w, hh = h;
     uint8_t *px = stbi_load_from_memory(data, (int)len, &w, &h, &comp, 3);
     if (!px)
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
                          stbi_failure_reason());
+    if (w != hw || h != hh) { /* the header said one size, the decoder made another */
+        stbi_image_free(px);
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: decoded %dx%d, its header says %dx%d", name, w, h, hw, hh);
+    }
     if (w <= 0 || h <= 0) {
         stbi_image_free(px);
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: image has no pixels", name);
     }
-    int o = exif_orientation(data, len);
     if (o != 1) {
         int ow, oh;
         uint8_t *upright = orient_rgb24(px, w, h, o, &ow, &oh);
@@ -147,7 +180,12 @@ static int read_all(int fd, const char *name, uint8_t **out, size_t *len, char *
     return 0;
 }
 
-int image_load(frame *f, const char *path, char *err, size_t errlen)
+int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *name, char *err, size_t errlen)
+{
+    return image_load_memory_max(f, data, len, name, 0, err, errlen);
+}
+
+int image_load_max(frame *f, const char *path, size_t max_bytes, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
     int is_stdin = strcmp(path, "-") == 0;
@@ -162,7 +200,7 @@ int image_load(frame *f, const char *path, char *err, size_t errlen)
         close(fd);
     if (rc)
         return rc;
-    rc = image_load_memory(f, data, len, name, err, errlen);
+    rc = image_load_memory_max(f, data, len, name, max_bytes, err, errlen);
     free(data);
     if (rc == 0)
         f->name = path;
@@ -175,4 +213,9 @@ void frame_free(frame *f)
      * Debian's libstb keeps), as turned ones do: free fits both. */
     free((void *)f->img.plane[0]);
     memset(f, 0, sizeof *f);
+}
+
+int image_load(frame *f, const char *path, char *err, size_t errlen)
+{
+    return image_load_max(f, path, 0, err, errlen);
 }

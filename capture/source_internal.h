@@ -70,9 +70,10 @@ typedef struct image_entry {
 } image_entry;
 
 /* An image source over entries taken as they are (no directory expansion);
- * the paths are copied, the data borrowed. */
+ * the paths are copied, the data borrowed. Each picture is decoded under
+ * max_frame_bytes (image_load_max; 0: the default cap). */
 int image_source_open_entries(frame_source **out, const image_entry *entries, int n,
-                              char *err, size_t errlen);
+                              size_t max_frame_bytes, char *err, size_t errlen);
 /* 1 when name ends in an image extension (png jpg jpeg bmp gif tga ppm pgm
  * pnm psd hdr, any case). */
 int image_file_extension_ok(const char *name);
@@ -82,10 +83,20 @@ int image_file_extension_ok(const char *name);
  * is an error naming it. */
 int image_dir_list(const char *dir, char ***paths, int *n, char *err, size_t errlen);
 
-/* An FFmpeg source decoding len bytes at data (borrowed, must outlive the
- * source), reported as name. */
-int ffmpeg_source_open_memory(frame_source **out, const uint8_t *data, size_t len,
-                              const char *name, char *err, size_t errlen);
+/* An FFmpeg source on the file name, or (data not NULL) decoding len bytes
+ * at data (borrowed, must outlive the source), reported as name. A frame
+ * whose size would need more than max_frame_bytes (0: the default cap) as
+ * decoded plus as converted is refused: at open by the stream's declared
+ * size, later by the decoder (its max_pixels) and before converting. */
+int ffmpeg_source_open_max(frame_source **out, const char *name, const uint8_t *data, size_t len,
+                           size_t max_frame_bytes, char *err, size_t errlen);
+
+/* y4m_source_open (fp NULL: open the file name) or y4m_source_open_stream
+ * (fp given, name for messages), refusing at open a header whose frame
+ * would need more than max_frame_bytes (0: the default cap) as stored plus
+ * as handed out. */
+int y4m_source_open_max(frame_source **out, const char *name, FILE *fp, const uint8_t *already_read,
+                        size_t already_read_len, size_t max_frame_bytes, char *err, size_t errlen);
 
 /* What the first bytes of an input say it is. */
 typedef enum input_kind { INPUT_Y4M, INPUT_IMAGE, INPUT_VIDEO } input_kind;

@@ -166,7 +166,7 @@ static void test_tiny_conv(mnv_isa isa, int half)
 
     net *n = NULL;
     char err[512];
-    net_options opt = {isa};
+    net_options opt = {.max_isa = isa};
     int rc = net_load(&n, path, &opt, err, sizeof err);
     CHECK(rc == 0 && n != NULL, "[%s] tiny conv (%s weights): %s", isa_name(isa), half ? "float16" : "float32",
           err);
@@ -236,7 +236,7 @@ static void test_small_graph(mnv_isa isa)
 
     net *n = NULL;
     char err[512];
-    net_options opt = {isa};
+    net_options opt = {.max_isa = isa};
     int rc = net_load(&n, path, &opt, err, sizeof err);
     CHECK(rc == 0, "[%s] %s", isa_name(isa), err);
     if (rc)
@@ -360,7 +360,7 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
         omp_set_num_threads(threads);
         net *n = NULL;
         char err[512];
-        net_options opt = {isa};
+        net_options opt = {.max_isa = isa};
         int rc = net_load(&n, path, &opt, err, sizeof err);
         CHECK(rc == 0, "%s", err);
         if (rc)
