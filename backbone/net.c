@@ -40,6 +40,7 @@ typedef struct importer {
     mnv_isa max_isa;
     size_t max_memory;        /* arena + packed weights + band buffers */
     int cap_layers, cap_stores;
+    int layer_error;          /* why new_layer returned NULL */
 } importer;
 
 /* Sides, strides and kernel extents beyond this are refused: far beyond any
@@ -104,15 +105,15 @@ static int over_limit(importer *im, const char *what, const char *name, size_t b
 static int check_tensor_size(importer *im, const tfl_tensor *t)
 {
     size_t elems = tensor_elems(t);
-    if (elems > 0x7fffffff)
-        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
-                         "%s: tensor '%s' has %zu elements, more than the kernels index (2^31 - 1)", im->path,
-                         t->name, elems);
     if (elems * sizeof(float) > im->max_memory) {
         char quoted[80];
         snprintf(quoted, sizeof quoted, "'%.60s'", t->name);
         return over_limit(im, "tensor ", quoted, elems * sizeof(float));
     }
+    if (elems > 0x7fffffff)
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                         "%s: tensor '%s' has %zu elements, more than the kernels index (2^31 - 1)", im->path,
+                         t->name, elems);
     return 0;
 }
 
@@ -181,7 +182,7 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
         int cap = im->cap_layers ? im->cap_layers * 2 : 64;
         layer *l = realloc(n->layers, (size_t)cap * sizeof *l);
         if (!l) {
-            mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+            im->layer_error = mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
             return NULL;
         }
         n->layers = l;
@@ -189,10 +190,10 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
     }
     const tfl_tensor *t = &im->m->tensors[out_tensor];
     if (t->type != TFL_TYPE_FLOAT32) {
-        bad_type(im, out_tensor, opi);
+        im->layer_error = bad_type(im, out_tensor, opi);
         return NULL;
     }
-    if (check_tensor_size(im, t) != 0)
+    if ((im->layer_error = check_tensor_size(im, t)) != 0)
         return NULL;
     int s = new_store(im, tensor_elems(t) * sizeof(float), n->n_layers);
     layer *l = &n->layers[n->n_layers];
@@ -200,7 +201,7 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
     l->name = xstrdup(t->name);
     if (s < 0 || !l->name) {
         free(l->name);
-        mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+        im->layer_error = mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
         return NULL;
     }
     l->kind = kind;
@@ -362,7 +363,7 @@ static int import_conv(importer *im, int opi)
     int in_store = im->tensor_store[ti];
     layer *l = new_layer(im, LAYER_CONV, to, opi);
     if (!l)
-        return MNV_ENOMEM;
+        return im->layer_error;
     l->in0 = in_store;
     use_store(im, in_store);
     l->desc = d;
@@ -439,7 +440,7 @@ static int import_add(importer *im, int opi)
     int s0 = im->tensor_store[op->inputs[0]], s1 = im->tensor_store[op->inputs[1]];
     layer *l = new_layer(im, LAYER_ADD, op->outputs[0], opi);
     if (!l)
-        return MNV_ENOMEM;
+        return im->layer_error;
     l->in0 = s0, l->in1 = s1, l->act = act;
     use_store(im, s0);
     use_store(im, s1);
@@ -509,7 +510,7 @@ static int import_concat(importer *im, int opi)
     layer *l = new_layer(im, LAYER_CONCAT, op->outputs[0], opi);
     if (!l) {
         free(parts), free(inner);
-        return MNV_ENOMEM;
+        return im->layer_error;
     }
     l->n_parts = op->n_inputs;
     l->parts = parts;
@@ -534,7 +535,7 @@ static int import_elementwise(importer *im, int opi, enum layer_kind kind)
     int s = im->tensor_store[op->inputs[0]];
     layer *l = new_layer(im, kind, op->outputs[0], opi);
     if (!l)
-        return MNV_ENOMEM;
+        return im->layer_error;
     l->in0 = s;
     use_store(im, s);
     return 0;
@@ -947,7 +948,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
         n->balance = 1;
     importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL,
                    opt ? opt->max_isa : isa_select(),
-                   opt && opt->max_memory ? opt->max_memory : MNV_DEFAULT_MAX_MEMORY, 0, 0};
+                   opt && opt->max_memory ? opt->max_memory : MNV_DEFAULT_MAX_MEMORY, 0, 0, 0};
     if (!n)
         goto nomem;
     im.tensor_store = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
