@@ -276,7 +276,7 @@ static int pack_layer(importer *im, layer *l, const float *w, const float *bias)
         return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: no kernel for layer '%s'", im->path, l->name);
     size_t bytes = (l->kernel->packed_size(&l->desc) + 63) & ~(size_t)63;
     if (bytes > im->max_memory - im->n->weight_bytes)
-        return over_limit(im, "the packed weights", "", im->n->weight_bytes + bytes);
+        return over_limit(im, "packing the weights", "", im->n->weight_bytes + bytes);
     l->packed = aligned_alloc(64, bytes ? bytes : 64);
     if (!l->packed)
         return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for weights", im->path);
