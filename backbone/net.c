@@ -17,6 +17,8 @@
  * The input file is unmapped once the layers hold their packed weights, so a
  * loaded network owns nothing but the arena, the packed weights and names.
  */
+#include <float.h>
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -557,8 +559,16 @@ static int read_postprocess_options(importer *im, const tfl_op *op, net_postproc
             return mnv_error(im->err, im->errlen, MNV_EFORMAT,
                              "%s: TFLite_Detection_PostProcess: option '%s' missing or malformed",
                              im->path, keys[k].key);
-    if (v[0] < 1 || v[0] > 100000 || v[2] < 1 || v[2] > 100000 || v[1] < 1 || v[9] < 1 ||
-        !(v[4] >= 0 && v[4] <= 1) || !(v[5] > 0 && v[6] > 0 && v[7] > 0 && v[8] > 0))
+    /* Written so that NaN fails every test: the counts become ints and the
+     * rest floats, and a value outside their range would make that
+     * conversion undefined. */
+    int bad = 0;
+    for (int k = 0; k < 11; k++) {
+        int count = k <= 2 || k == 9;
+        if (count ? !(v[k] >= 1 && v[k] <= 100000) : !(fabs(v[k]) <= FLT_MAX))
+            bad = 1;
+    }
+    if (bad || !(v[4] >= 0 && v[4] <= 1) || !(v[5] > 0 && v[6] > 0 && v[7] > 0 && v[8] > 0))
         return mnv_error(im->err, im->errlen, MNV_EFORMAT,
                          "%s: TFLite_Detection_PostProcess: options out of range", im->path);
     p->max_detections = (int)v[0];
