@@ -57,6 +57,23 @@ static uint8_t *orient_rgb24(const uint8_t *px, int w, int h, int o, int *ow, in
     return out;
 }
 
+/* RGB24 from libstb's 16-bit samples of a PNM (comp 1 or 3 channels as in
+ * the file, each sample's two bytes as they were in the file: high byte
+ * first). Frees px; NULL when px is, when out of memory or comp is neither. */
+static uint8_t *pnm16_to_rgb24(uint16_t *px, int w, int h, int comp)
+{
+    if (!px)
+        return NULL;
+    size_t pixels = (size_t)w * (size_t)h;
+    uint8_t *rgb = comp == 1 || comp == 3 ? malloc(pixels * 3) : NULL;
+    const uint8_t *bytes = (const uint8_t *)px;
+    for (size_t i = 0; rgb && i < pixels; i++)
+        for (int c = 0; c < 3; c++)
+            rgb[3 * i + (size_t)c] = bytes[2 * (comp == 1 ? i : 3 * i + (size_t)c)];
+    stbi_image_free(px);
+    return rgb;
+}
+
 /* What decoding a w x h picture of comp channels may hold at once, by the
  * header: libstb's picture at the file's depth (8 or 16 bits, float for
  * HDR) and its working copy of the same size, the RGB24 result, and the
@@ -101,7 +118,18 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
                          "%s: decoding a %dx%d picture needs %zu MiB, more than the memory limit of %zu MiB", name,
                          w, h, mnv_mib(need), mnv_mib(max_bytes));
     int hw = w, hh = h;
-    uint8_t *px = stbi_load_from_memory(data, (int)len, &w, &h, &comp, 3);
+    /* libstb (Debian 12's, 2.27) gets 16-bit PNM wrong twice: asked for
+     * other channels than the file's, it converts them as if 8-bit and
+     * then reads twice that buffer (found by fuzzing a 16-bit PGM); and it
+     * takes each sample in the machine's byte order where PNM's is
+     * big-endian. So there: the file's own channels at 16 bits, untouched,
+     * whose first byte in memory is the sample's high byte as in the file. */
+    int pnm16 = depth == 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6');
+    uint8_t *px;
+    if (pnm16)
+        px = pnm16_to_rgb24(stbi_load_16_from_memory(data, (int)len, &w, &h, &comp, comp), w, h, comp);
+    else
+        px = stbi_load_from_memory(data, (int)len, &w, &h, &comp, 3);
     if (!px)
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
                          stbi_failure_reason());

@@ -389,6 +389,32 @@ static void test_formats(const char *dir)
     }
 }
 
+/* 16-bit PNM (the 16-bit PGM that libstb 2.27 overruns its buffer on
+ * when asked for RGB; found by fuzzing): grey and RGB narrowed to their
+ * high bytes. */
+static void test_pnm16(void)
+{
+    static const uint8_t pgm[] = "P5\n2 1\n65535\n\x12\x34\xab\xcd";
+    static const uint8_t ppm[] = "P6\n1 1\n65535\n\x01\x02\x80\x00\xfe\xff";
+    frame f;
+    char err[512];
+    int rc = image_load_memory(&f, pgm, sizeof pgm - 1, "grey16.pgm", err, sizeof err);
+    CHECK(rc == 0 && f.img.width == 2 && f.img.height == 1, "16-bit PGM: %d '%s'", rc, err);
+    if (rc == 0) {
+        const uint8_t *p = f.img.plane[0];
+        CHECK(p[0] == 0x12 && p[1] == 0x12 && p[2] == 0x12 && p[3] == 0xab && p[4] == 0xab && p[5] == 0xab,
+              "16-bit PGM pixels %02x %02x %02x %02x %02x %02x", p[0], p[1], p[2], p[3], p[4], p[5]);
+        frame_free(&f);
+    }
+    rc = image_load_memory(&f, ppm, sizeof ppm - 1, "rgb16.ppm", err, sizeof err);
+    CHECK(rc == 0 && f.img.width == 1 && f.img.height == 1, "16-bit PPM: %d '%s'", rc, err);
+    if (rc == 0) {
+        const uint8_t *p = f.img.plane[0];
+        CHECK(p[0] == 0x01 && p[1] == 0x80 && p[2] == 0xfe, "16-bit PPM pixel %02x %02x %02x", p[0], p[1], p[2]);
+        frame_free(&f);
+    }
+}
+
 static void test_errors(const char *dir)
 {
     char path[1024], want[1200], err[512];
@@ -439,6 +465,7 @@ int main(void)
     test_orientations(dir);
     test_exif_malformed();
     test_formats(dir);
+    test_pnm16();
     test_errors(dir);
     rmdir(dir);
     return check_finish("still images");
