@@ -13,7 +13,7 @@
 
 #include <stb/stb_image.h>
 
-#include "capture/capture.h"
+#include "capture/source_internal.h"
 
 /* 16k x 16k: far beyond any camera, far below what would exhaust memory. */
 #define IMAGE_MAX_PIXELS (16384LL * 16384LL)
@@ -104,6 +104,9 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
     /* Refuse absurd sizes before decoding: a tiny corrupt header could
      * otherwise ask for gigabytes. A header libstb cannot read is one it
      * cannot decode either. */
+    if (!jpeg_huffman_ok(data, len, 0))
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (corrupt JPEG: a Huffman table of more "
+                         "than 256 codes)", name);
     if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp))
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
                          stbi_failure_reason());
@@ -246,4 +249,27 @@ void frame_free(frame *f)
 int image_load(frame *f, const char *path, char *err, size_t errlen)
 {
     return image_load_max(f, path, 0, err, errlen);
+}
+
+/* A header is at the start of every format libstb reads; a JPEG's frame
+ * header may follow 64 KiB APP segments, hence a MiB. */
+#define PEEK_BYTES ((size_t)1 << 20)
+
+int image_peek_size(const image_entry *e, int *w, int *h)
+{
+    int comp, known = 0;
+    if (e->data)
+        return e->len <= INT_MAX && jpeg_huffman_ok(e->data, e->len, 1) &&
+               stbi_info_from_memory(e->data, (int)e->len, w, h, &comp);
+    int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+    uint8_t *head = fd >= 0 ? malloc(PEEK_BYTES) : NULL;
+    size_t n = 0;
+    for (ssize_t got = 1; head && n < PEEK_BYTES && got > 0; n += got > 0 ? (size_t)got : 0)
+        got = read(fd, head + n, PEEK_BYTES - n);
+    if (head && n > 0)
+        known = jpeg_huffman_ok(head, n, 1) && stbi_info_from_memory(head, (int)n, w, h, &comp);
+    free(head);
+    if (fd >= 0)
+        close(fd);
+    return known;
 }

@@ -221,11 +221,8 @@ int image_source_open_entries(frame_source **out, const image_entry *entries, in
         snprintf(info->name, sizeof info->name, "%s (and %d more images)", entries[0].path, n - 1);
     info->format = MNV_PIX_RGB24;
     /* The first picture's size from its header, without decoding it. */
-    int w, h, comp;
-    int known = entries[0].data ? entries[0].len <= INT_MAX &&
-                                      stbi_info_from_memory(entries[0].data, (int)entries[0].len, &w, &h, &comp)
-                                : stbi_info(entries[0].path, &w, &h, &comp);
-    if (known) {
+    int w, h;
+    if (image_peek_size(&entries[0], &w, &h)) {
         info->width = w;
         info->height = h;
     }

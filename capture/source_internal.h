@@ -98,6 +98,17 @@ int ffmpeg_source_open_max(frame_source **out, const char *name, const uint8_t *
 int y4m_source_open_max(frame_source **out, const char *name, FILE *fp, const uint8_t *already_read,
                         size_t already_read_len, size_t max_frame_bytes, char *err, size_t errlen);
 
+/* 1 when data is not a JPEG, or when every Huffman table it defines
+ * declares at most 256 codes (libstb 2.27 overruns its tables on more);
+ * with until_frame, only the tables before the first frame header are
+ * looked at (what libstb's stbi_info reads) and 0 also when no frame
+ * header comes within len. 0 when a table declares more (jpeg_guard.c). */
+int jpeg_huffman_ok(const uint8_t *data, size_t len, int until_frame);
+
+/* The size of entry e's picture from its header (the first MiB of a file),
+ * without decoding it: 1 and *w, *h, or 0 when it cannot be told. */
+int image_peek_size(const image_entry *e, int *w, int *h);
+
 /* What the first bytes of an input say it is. */
 typedef enum input_kind { INPUT_Y4M, INPUT_IMAGE, INPUT_VIDEO } input_kind;
 /* Decided from at least the first 64 bytes (fewer only for a shorter input):

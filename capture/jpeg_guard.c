@@ -1,0 +1,64 @@
+/*
+ * A check of a JPEG's Huffman tables before libstb sees them. libstb 2.27
+ * (Debian 12's) trusts the 16 code counts of a DHT segment and writes their
+ * sum, up to 16 x 255, into arrays of 257 and 256 entries (found by
+ * fuzzing; later libstb refuses more than 256 codes, as the JPEG standard
+ * allows no more). The walk follows the markers as libstb reads them:
+ * bytes that are not a marker (entropy-coded data, garbage) are skipped one
+ * by one, a segment by its length, and the tables inside a DHT segment one
+ * after another by their counts. Every read is checked against len.
+ */
+#include "capture/source_internal.h"
+
+/* The tables of the DHT segment whose payload (L bytes by its length
+ * field) starts at p: 0 when one declares more than 256 codes. */
+static int dht_ok(const uint8_t *data, size_t len, size_t p, long remaining)
+{
+    while (remaining > 0) {
+        if (p + 17 > len)
+            return 1; /* libstb reads zeros past the end: no codes */
+        long codes = 0;
+        for (int i = 1; i <= 16; i++)
+            codes += data[p + (size_t)i];
+        if (codes > 256)
+            return 0;
+        p += 17 + (size_t)codes;
+        remaining -= 17 + codes;
+    }
+    return 1;
+}
+
+int jpeg_huffman_ok(const uint8_t *data, size_t len, int until_frame)
+{
+    if (len < 2 || data[0] != 0xFF || data[1] != 0xD8)
+        return 1;
+    size_t pos = 2;
+    while (pos + 1 < len) {
+        if (data[pos] != 0xFF) {
+            pos++;
+            continue;
+        }
+        unsigned m = data[pos + 1];
+        if (m == 0xFF) { /* fill byte */
+            pos++;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) { /* no length field */
+            pos += 2;
+            continue;
+        }
+        if (m == 0xD9)
+            return !until_frame;
+        if (until_frame && (m == 0xC0 || m == 0xC1 || m == 0xC2))
+            return 1; /* libstb's header read stops at the frame header */
+        if (pos + 4 > len)
+            break;
+        size_t seg = (size_t)data[pos + 2] << 8 | data[pos + 3];
+        if (m == 0xC4 && !dht_ok(data, len, pos + 4, (long)seg - 2))
+            return 0;
+        pos += 2 + (seg < 2 ? 2 : seg);
+    }
+    /* the end: everything there was is checked; a header read that did not
+     * reach a frame header may still look past what we were given */
+    return !until_frame;
+}
