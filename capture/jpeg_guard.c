@@ -15,11 +15,11 @@
 static int dht_ok(const uint8_t *data, size_t len, size_t p, long remaining)
 {
     while (remaining > 0) {
-        if (p + 17 > len)
-            return 1; /* libstb reads zeros past the end: no codes */
+        if (p >= len)
+            return 1;
         long codes = 0;
-        for (int i = 1; i <= 16; i++)
-            codes += data[p + (size_t)i];
+        for (size_t i = 1; i <= 16 && p + i < len; i++) /* libstb reads zeros past the end */
+            codes += data[p + i];
         if (codes > 256)
             return 0;
         p += 17 + (size_t)codes;
