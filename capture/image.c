@@ -74,6 +74,19 @@ static uint8_t *pnm16_to_rgb24(uint16_t *px, int w, int h, int comp)
     return rgb;
 }
 
+/* libstb's reason for the last failure, made printable: for an unknown PNG
+ * chunk it quotes the chunk's four bytes from the file, which may be a
+ * newline (found by fuzzing). */
+static const char *stb_reason(char *buf, size_t len)
+{
+    const char *r = stbi_failure_reason();
+    size_t n = 0;
+    for (; r && r[n] && n + 1 < len; n++)
+        buf[n] = r[n] >= 0x20 && r[n] < 0x7f ? r[n] : '?';
+    buf[n] = '\0';
+    return buf;
+}
+
 /* What decoding a w x h picture of comp channels may hold at once, by the
  * header: libstb's picture at the file's depth (8 or 16 bits, float for
  * HDR) and its working copy of the same size, the RGB24 result, and the
@@ -101,6 +114,7 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
         return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: larger than %zu bytes", name,
                          IMAGE_MAX_BYTES);
     int w = 0, h = 0, comp = 0;
+    char why[64];
     /* Refuse absurd sizes before decoding: a tiny corrupt header could
      * otherwise ask for gigabytes. A header libstb cannot read is one it
      * cannot decode either. */
@@ -109,7 +123,7 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
                          "than 256 codes)", name);
     if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp))
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
-                         stbi_failure_reason());
+                         stb_reason(why, sizeof why));
     if ((long long)w * h > IMAGE_MAX_PIXELS)
         return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: image too large (%dx%d, at most 16384x16384)", name,
                          w, h);
@@ -135,7 +149,7 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
         px = stbi_load_from_memory(data, (int)len, &w, &h, &comp, 3);
     if (!px)
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
-                         stbi_failure_reason());
+                         stb_reason(why, sizeof why));
     if (w != hw || h != hh) { /* the header said one size, the decoder made another */
         stbi_image_free(px);
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: decoded %dx%d, its header says %dx%d", name, w, h, hw, hh);
