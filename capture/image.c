@@ -121,6 +121,10 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
     if (!jpeg_huffman_ok(data, len, 0))
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (corrupt JPEG: a Huffman table of more "
                          "than 256 codes)", name);
+    uint32_t chunk;
+    if (!png_chunks_ok(data, len, &chunk))
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (truncated PNG: a chunk of %u bytes "
+                         "runs past the end of the file)", name, (unsigned)chunk);
     if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp))
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (%s)", name,
                          stb_reason(why, sizeof why));

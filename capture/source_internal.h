@@ -102,8 +102,13 @@ int y4m_source_open_max(frame_source **out, const char *name, FILE *fp, const ui
  * declares at most 256 codes (libstb 2.27 overruns its tables on more);
  * with until_frame, only the tables before the first frame header are
  * looked at (what libstb's stbi_info reads) and 0 also when no frame
- * header comes within len. 0 when a table declares more (jpeg_guard.c). */
+ * header comes within len. 0 when a table declares more (stb_guard.c). */
 int jpeg_huffman_ok(const uint8_t *data, size_t len, int until_frame);
+/* 1 when data is not a PNG, or when each of its chunks up to IEND lies
+ * inside the data; 0 and the chunk's length field in *bad_length when one
+ * claims more bytes than follow (libstb 2.27 allocates what an image data
+ * chunk claims before reading it). stb_guard.c. */
+int png_chunks_ok(const uint8_t *data, size_t len, uint32_t *bad_length);
 
 /* The size of entry e's picture from its header (the first MiB of a file),
  * without decoding it: 1 and *w, *h, or 0 when it cannot be told. */

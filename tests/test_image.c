@@ -415,6 +415,56 @@ static void test_pnm16(void)
     }
 }
 
+/* What libstb 2.27 trusts and the loader checks first (capture/stb_guard.c;
+ * each found by fuzzing): a JPEG Huffman table of more than 256 codes
+ * (libstb wrote them past its tables), here before the frame header and
+ * between scans; a PNG chunk longer than the file (libstb allocated what
+ * it claimed). The pictures are otherwise the valid ones of make_jpeg and
+ * stbi_write_png. */
+static void test_stb_guards(void)
+{
+    frame f;
+    char err[512];
+    bytes good = {0}, bad = {0};
+    make_jpeg(&good, 0, 0);
+    static const uint8_t dht[] = {0xFF, 0xC4, 0x00, 0x13, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                  0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    put(&bad, good.p, 2);
+    put(&bad, dht, sizeof dht);
+    put(&bad, good.p + 2, good.n - 2);
+    int rc = image_load_memory(&f, bad.p, bad.n, "dht.jpg", err, sizeof err);
+    CHECK(rc == MNV_EFORMAT && strcmp(err, "dht.jpg: cannot decode image (corrupt JPEG: a Huffman table of more "
+                                           "than 256 codes)") == 0, "4080 codes before the frame: %d '%s'", rc, err);
+    /* the same table just before the end of the image (after the scan) */
+    bad.n = 0;
+    put(&bad, good.p, good.n - 2);
+    put(&bad, dht, sizeof dht);
+    put(&bad, good.p + good.n - 2, 2);
+    rc = image_load_memory(&f, bad.p, bad.n, "dht_late.jpg", err, sizeof err);
+    CHECK(rc == MNV_EFORMAT && strstr(err, "dht_late.jpg: cannot decode image (corrupt JPEG"), "4080 codes after the "
+          "scan: %d '%s'", rc, err);
+    rc = image_load_memory(&f, good.p, good.n, "good.jpg", err, sizeof err);
+    CHECK(rc == 0, "the JPEG itself: '%s'", err);
+    frame_free(&f);
+
+    uint8_t rgb[W * H * 3];
+    make_picture(rgb);
+    bytes png = {0};
+    CHECK(stbi_write_png_to_func(stb_sink, &png, W, H, 3, rgb, W * 3) != 0, "stbi_write_png");
+    size_t idat = 8;
+    while (idat + 8 <= png.n && memcmp(png.p + idat + 4, "IDAT", 4) != 0)
+        idat += 12 + ((size_t)png.p[idat] << 24 | (size_t)png.p[idat + 1] << 16 | (size_t)png.p[idat + 2] << 8 |
+                      png.p[idat + 3]);
+    CHECK(idat + 8 <= png.n, "no IDAT in the PNG");
+    if (idat + 8 <= png.n) {
+        png.p[idat] = 0x68, png.p[idat + 1] = 0x68, png.p[idat + 2] = 0x68, png.p[idat + 3] = 0x1b;
+        rc = image_load_memory(&f, png.p, png.n, "idat.png", err, sizeof err);
+        CHECK(rc == MNV_EFORMAT && strcmp(err, "idat.png: cannot decode image (truncated PNG: a chunk of 1751672859 "
+                                               "bytes runs past the end of the file)") == 0, "IDAT: %d '%s'", rc, err);
+    }
+    free(good.p), free(bad.p), free(png.p);
+}
+
 static void test_errors(const char *dir)
 {
     char path[1024], want[1200], err[512];
@@ -466,6 +516,7 @@ int main(void)
     test_exif_malformed();
     test_formats(dir);
     test_pnm16();
+    test_stb_guards();
     test_errors(dir);
     rmdir(dir);
     return check_finish("still images");

@@ -1,5 +1,8 @@
 /*
- * A check of a JPEG's Huffman tables before libstb sees them. libstb 2.27
+ * Checks of what libstb 2.27 (Debian 12's) trusts in a file, made before it
+ * sees the file (all of it is in memory by then), each found by fuzzing.
+ *
+ * A JPEG's Huffman tables: libstb 2.27
  * (Debian 12's) trusts the 16 code counts of a DHT segment and writes their
  * sum, up to 16 x 255, into arrays of 257 and 256 entries (found by
  * fuzzing; later libstb refuses more than 256 codes, as the JPEG standard
@@ -8,6 +11,8 @@
  * by one, a segment by its length, and the tables inside a DHT segment one
  * after another by their counts. Every read is checked against len.
  */
+#include <string.h>
+
 #include "capture/source_internal.h"
 
 /* The tables of the DHT segment whose payload (L bytes by its length
@@ -61,4 +66,30 @@ int jpeg_huffman_ok(const uint8_t *data, size_t len, int until_frame)
     /* the end: everything there was is checked; a header read that did not
      * reach a frame header may still look past what we were given */
     return !until_frame;
+}
+
+/* A PNG's chunks: libstb 2.27 grows its buffer for the image data to what
+ * an IDAT chunk's length field says before reading it, so 500 bytes that
+ * declare a 1.7 GB chunk made it allocate 2 GiB. Every chunk up to IEND
+ * must lie inside the file. */
+int png_chunks_ok(const uint8_t *data, size_t len, uint32_t *bad_length)
+{
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    *bad_length = 0;
+    if (len < 8 || memcmp(data, signature, 8) != 0)
+        return 1;
+    size_t pos = 8;
+    while (len - pos >= 8) {
+        uint32_t length = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 | (uint32_t)data[pos + 2] << 8 |
+                          data[pos + 3];
+        if (length > len - pos - 8) {
+            *bad_length = length;
+            return 0;
+        }
+        if (memcmp(data + pos + 4, "IEND", 4) == 0)
+            return 1;
+        pos += 8 + (size_t)length;
+        pos += len - pos < 4 ? len - pos : 4; /* the CRC */
+    }
+    return 1;
 }
