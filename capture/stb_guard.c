@@ -35,9 +35,13 @@ static int dht_ok(const uint8_t *data, size_t len, size_t p, long remaining)
 
 int jpeg_huffman_ok(const uint8_t *data, size_t len, int until_frame)
 {
-    if (len < 2 || data[0] != 0xFF || data[1] != 0xD8)
+    /* libstb takes any number of 0xFF fill bytes before the start of image */
+    size_t pos = 0;
+    while (pos < len && data[pos] == 0xFF)
+        pos++;
+    if (pos == 0 || pos >= len || data[pos] != 0xD8)
         return 1;
-    size_t pos = 2;
+    pos++;
     while (pos + 1 < len) {
         if (data[pos] != 0xFF) {
             pos++;
