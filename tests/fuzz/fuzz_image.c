@@ -6,7 +6,8 @@
  * (FUZZ_MAX_MEMORY) so that a header declaring a huge picture is refused
  * before decoding. Every byte of the picture is read (ASan sees a buffer
  * smaller than its size says); a refusal is one line naming the input.
- * The EXIF reader is also called on its own.
+ * The EXIF reader and the input sniffer (the first 64 bytes) are also
+ * called on their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 #include "capture/source_internal.h"
 
-#define FUZZ_MAX_MEMORY ((size_t)64 << 20)
+#define FUZZ_MAX_MEMORY ((size_t)8 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "exif orientation %d\n", o);
         abort();
     }
+    volatile input_kind kind = sniff_input_kind(data, size < 64 ? size : 64);
+    (void)kind;
     image_entry e = {"fuzz.img", data, size};
     frame_source *s;
     char err[512] = "";
