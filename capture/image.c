@@ -118,9 +118,10 @@ int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char 
     /* Refuse absurd sizes before decoding: a tiny corrupt header could
      * otherwise ask for gigabytes. A header libstb cannot read is one it
      * cannot decode either. */
-    if (!jpeg_huffman_ok(data, len, 0))
-        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (corrupt JPEG: a Huffman table of more "
-                         "than 256 codes)", name);
+    int tables = jpeg_tables_ok(data, len, 0);
+    if (tables <= 0)
+        return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (corrupt JPEG: %s)", name,
+                         tables == 0 ? "a Huffman table of more than 256 codes" : "a scan uses an undefined Huffman table");
     uint32_t chunk;
     if (!png_chunks_ok(data, len, &chunk))
         return mnv_error(err, errlen, MNV_EFORMAT, "%s: cannot decode image (truncated PNG: a chunk of %u bytes "
@@ -277,7 +278,7 @@ int image_peek_size(const image_entry *e, int *w, int *h)
 {
     int comp, known = 0;
     if (e->data)
-        return e->len <= INT_MAX && jpeg_huffman_ok(e->data, e->len, 1) &&
+        return e->len <= INT_MAX && jpeg_tables_ok(e->data, e->len, 1) > 0 &&
                stbi_info_from_memory(e->data, (int)e->len, w, h, &comp);
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     uint8_t *head = fd >= 0 ? malloc(PEEK_BYTES) : NULL;
@@ -285,7 +286,7 @@ int image_peek_size(const image_entry *e, int *w, int *h)
     for (ssize_t got = 1; head && n < PEEK_BYTES && got > 0; n += got > 0 ? (size_t)got : 0)
         got = read(fd, head + n, PEEK_BYTES - n);
     if (head && n > 0)
-        known = jpeg_huffman_ok(head, n, 1) && stbi_info_from_memory(head, (int)n, w, h, &comp);
+        known = jpeg_tables_ok(head, n, 1) > 0 && stbi_info_from_memory(head, (int)n, w, h, &comp);
     free(head);
     if (fd >= 0)
         close(fd);

@@ -30,7 +30,7 @@ input_kind sniff_input_kind(const uint8_t *head, size_t n)
     /* TGA has no signature: stb_image's own header check decides (after
      * the check libstb 2.27 needs on what it would take for a JPEG). */
     int w, h, comp;
-    if (n <= INT_MAX && jpeg_huffman_ok(head, n, 1) && stbi_info_from_memory(head, (int)n, &w, &h, &comp))
+    if (n <= INT_MAX && jpeg_tables_ok(head, n, 1) > 0 && stbi_info_from_memory(head, (int)n, &w, &h, &comp))
         return INPUT_IMAGE;
     return INPUT_VIDEO;
 }

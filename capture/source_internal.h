@@ -99,11 +99,13 @@ int y4m_source_open_max(frame_source **out, const char *name, FILE *fp, const ui
                         size_t already_read_len, size_t max_frame_bytes, char *err, size_t errlen);
 
 /* 1 when data is not a JPEG, or when every Huffman table it defines
- * declares at most 256 codes (libstb 2.27 overruns its tables on more);
- * with until_frame, only the tables before the first frame header are
- * looked at (what libstb's stbi_info reads) and 0 also when no frame
- * header comes within len. 0 when a table declares more (stb_guard.c). */
-int jpeg_huffman_ok(const uint8_t *data, size_t len, int until_frame);
+ * declares at most 256 codes (libstb 2.27 overruns its tables on more) and
+ * every scan uses tables defined before it (libstb decodes with whatever
+ * its memory held); 0 when a table declares more, -1 when a scan uses an
+ * undefined one. With until_frame, only the tables before the first frame
+ * header are looked at (what libstb's stbi_info reads), and 0 also when no
+ * frame header comes within len. stb_guard.c. */
+int jpeg_tables_ok(const uint8_t *data, size_t len, int until_frame);
 /* 1 when data is not a PNG, or when each of its chunks up to IEND lies
  * inside the data; 0 and the chunk's length field in *bad_length when one
  * claims more bytes than follow (libstb 2.27 allocates what an image data

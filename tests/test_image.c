@@ -418,8 +418,9 @@ static void test_pnm16(void)
 /* What libstb 2.27 trusts and the loader checks first (capture/stb_guard.c;
  * each found by fuzzing): a JPEG Huffman table of more than 256 codes
  * (libstb wrote them past its tables), here before the frame header and
- * between scans; a PNG chunk longer than the file (libstb allocated what
- * it claimed). The pictures are otherwise the valid ones of make_jpeg and
+ * between scans; a scan using tables never defined (libstb decoded with
+ * whatever its memory held); a PNG chunk longer than the file (libstb
+ * allocated what it claimed). The pictures are otherwise the valid ones of make_jpeg and
  * stbi_write_png. */
 static void test_stb_guards(void)
 {
@@ -446,6 +447,21 @@ static void test_stb_guards(void)
     rc = image_load_memory(&f, good.p, good.n, "good.jpg", err, sizeof err);
     CHECK(rc == 0, "the JPEG itself: '%s'", err);
     frame_free(&f);
+    /* the JPEG without its Huffman tables: its scan uses undefined ones */
+    bad.n = 0;
+    put(&bad, good.p, 2);
+    size_t at = 2;
+    while (at + 4 <= good.n && good.p[at] == 0xFF && good.p[at + 1] != 0xDA) {
+        size_t seg = 2 + ((size_t)good.p[at + 2] << 8 | good.p[at + 3]);
+        if (good.p[at + 1] != 0xC4)
+            put(&bad, good.p + at, seg);
+        at += seg;
+    }
+    put(&bad, good.p + at, good.n - at);
+    CHECK(bad.n < good.n, "the JPEG has no DHT segment to leave out");
+    rc = image_load_memory(&f, bad.p, bad.n, "no_dht.jpg", err, sizeof err);
+    CHECK(rc == MNV_EFORMAT && strcmp(err, "no_dht.jpg: cannot decode image (corrupt JPEG: a scan uses an undefined "
+                                           "Huffman table)") == 0, "no tables: %d '%s'", rc, err);
 
     uint8_t rgb[W * H * 3];
     make_picture(rgb);
