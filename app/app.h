@@ -352,6 +352,11 @@ void signals_set_handler(void (*h)(void *ctx, int sig), void *ctx);
  * (MNV_EINVAL, naming --isa or MNV2DET_ISA), even when --isa overrides the
  * variable: a stale setting should not go unnoticed. */
 int isa_choose(const char *flag, mnv_isa *out, char *err, size_t errlen);
+/* The memory cap for a model, a picture or a video frame (see
+ * MNV_DEFAULT_MAX_MEMORY): MNV2DET_MAX_MEMORY_MB MiB when the variable is set
+ * and not empty, else the default. A value that is not a whole number from
+ * 1 to 1048576 (1 TiB) is refused (MNV_EINVAL, naming the variable). */
+int memory_limit_from_env(size_t *bytes, char *err, size_t errlen);
 /* `mnv2det --list-devices`: every video capture device with its driver,
  * card, formats, sizes and frame rates, as a readable table or (json) as one
  * JSON object {"devices": [...]} on one line. 0, or a negative mnv_status

@@ -43,6 +43,20 @@ static int isa_check(const char *name, const char *what, const char *sep, int *o
     return 0;
 }
 
+int memory_limit_from_env(size_t *bytes, char *err, size_t errlen)
+{
+    const char *env = getenv("MNV2DET_MAX_MEMORY_MB");
+    int mib;
+    *bytes = MNV_DEFAULT_MAX_MEMORY;
+    if (!env || !*env)
+        return 0;
+    if (arg_int(env, 1, 1L << 20, &mib) != 0)
+        return mnv_error(err, errlen, MNV_EINVAL,
+                         "MNV2DET_MAX_MEMORY_MB wants a whole number of MiB from 1 to 1048576, not '%.40s'", env);
+    *bytes = (size_t)mib << 20;
+    return 0;
+}
+
 int isa_choose(const char *flag, mnv_isa *out, char *err, size_t errlen)
 {
     const char *env = getenv("MNV2DET_ISA");

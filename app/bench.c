@@ -95,7 +95,8 @@ int bench_main(int argc, char **argv)
     char err[APP_ERR_MAX];
     net *n;
     net_options opt = {0};
-    if (isa_choose(isa, &opt.max_isa, err, sizeof err) != 0)
+    if (isa_choose(isa, &opt.max_isa, err, sizeof err) != 0 ||
+        memory_limit_from_env(&opt.max_memory, err, sizeof err) != 0)
         return bench_error("%s", err);
     if (!model)
         model = default_model_path();

@@ -112,6 +112,7 @@ typedef struct cli {
     const char *classes, *record, *latency_log, *latency_plot;
     int no_display, fullscreen, stats;
     long bench;
+    size_t max_memory;        /* MNV2DET_MAX_MEMORY_MB: a model's, a picture's, a frame's cap */
 } cli;
 
 enum { OPT_SIZE = 256, OPT_FPS, OPT_FORMAT, OPT_LIST, OPT_RECONNECT, OPT_REALTIME, OPT_LOOP, OPT_FRAMES,
@@ -333,7 +334,7 @@ static int open_source(const cli *c, frame_source **src, camera_options *cam, ch
     char err[APP_ERR_MAX], chosen[512];
     int rc;
     if (c->n_inputs > 0) {
-        file_source_options fo = {c->loop};
+        file_source_options fo = {c->loop, c->max_memory};
         rc = source_open_inputs(src, c->inputs, c->n_inputs, &fo, err, sizeof err);
         po->realtime = c->realtime;
         po->skip_bad_inputs = 1;
@@ -564,10 +565,12 @@ int main(int argc, char **argv)
         }
     }
     net_options opt = {0};
-    if (isa_choose(c.isa, &opt.max_isa, err, sizeof err) != 0) {
+    if (isa_choose(c.isa, &opt.max_isa, err, sizeof err) != 0 ||
+        memory_limit_from_env(&c.max_memory, err, sizeof err) != 0) {
         free(c.inputs);
         return usage_error("%s", err);
     }
+    opt.max_memory = c.max_memory;
     detector d;
     if (detector_open(&d, &c.paths, &opt, err, sizeof err) != 0) {
         fprintf(stderr, "mnv2det: %s\n", err);

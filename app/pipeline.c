@@ -149,8 +149,10 @@ static void *capture_main(void *arg)
                 continue;
             break;
         }
-        if (p->opt->skip_bad_inputs && (rc == MNV_EFORMAT || rc == MNV_EIO)) {
-            /* One bad picture in a list of them: say so, go on with the rest. */
+        if (p->opt->skip_bad_inputs && (rc == MNV_EFORMAT || rc == MNV_EIO || rc == MNV_EUNSUPPORTED)) {
+            /* One bad picture in a list of them (malformed, unreadable, or
+             * well-formed but beyond what we take: over the memory cap, an
+             * unsupported colourspace): say so, go on with the rest. */
             fprintf(stderr, "mnv2det: %s\n", err);
             p->bad_inputs++;
             continue;

@@ -6,6 +6,7 @@
  * usual greedy heuristic for this (an optimal plan is NP-hard, and this one is
  * within a few percent of the peak live size on these networks).
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "backbone/backbone.h"
@@ -57,10 +58,17 @@ size_t arena_plan(const size_t *sizes, const int *first, const int *last, int n,
         order[i] = i;
     sort_indices(order, n, sizes);
 
+    /* Sizes come from a model file: a plan past SIZE_MAX is reported as
+     * SIZE_MAX (which no allocation satisfies), never wrapped around. */
     size_t total = 0;
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < n && total != SIZE_MAX; k++) {
         int i = order[k];
-        size_t need = (sizes[i] + align - 1) & ~(align - 1);
+        size_t need;
+        if (sizes[i] > SIZE_MAX - (align - 1)) {
+            total = SIZE_MAX;
+            break;
+        }
+        need = (sizes[i] + align - 1) & ~(align - 1);
         int nb = 0;
         for (int j = 0; j < n; j++)
             if (done[j] && first[j] <= last[i] && first[i] <= last[j])
@@ -68,14 +76,16 @@ size_t arena_plan(const size_t *sizes, const int *first, const int *last, int n,
         qsort(busy, (size_t)nb, sizeof *busy, by_offset);
         size_t off = 0;
         for (int b = 0; b < nb; b++) {
-            if (busy[b].off >= off + need)
+            if (busy[b].off >= off && busy[b].off - off >= need)
                 break;
             if (busy[b].end > off)
                 off = busy[b].end;
         }
         offsets[i] = off;
         done[i] = 1;
-        if (off + need > total)
+        if (off > SIZE_MAX - need)
+            total = SIZE_MAX;
+        else if (off + need > total)
             total = off + need;
     }
     free(order), free(done), free(busy);

@@ -500,7 +500,8 @@ int mnv_image_to_rgb24(const mnv_image *img, uint8_t *rgb, size_t stride);
 /* Place n buffers in one arena so that buffers whose lifetimes [first, last]
  * (inclusive step numbers) overlap never share bytes, reusing the space of
  * dead ones. Offsets are multiples of align (a power of two). Writes offsets
- * and returns the arena size. Greedy: biggest buffers first, each at the
+ * and returns the arena size; SIZE_MAX when it would not fit in a size_t,
+ * 0 when out of memory. Greedy: biggest buffers first, each at the
  * lowest offset that fits beside the already placed ones it overlaps. */
 size_t arena_plan(const size_t *sizes, const int *first, const int *last, int n,
                   size_t align, size_t *offsets);
@@ -525,6 +526,8 @@ typedef struct net net;
 
 typedef struct net_options {
     mnv_isa max_isa;          /* cap for kernel choice (isa_select() by default) */
+    size_t max_memory;        /* bytes the activation arena, packed weights and band
+                                 buffers may take together; 0: MNV_DEFAULT_MAX_MEMORY */
 } net_options;
 
 /* One slice of a model output: rows [row_begin, row_begin + rows) of the
@@ -566,7 +569,12 @@ const net_postprocess *net_detection_postprocess(const net *n);
 
 /* Import a TFLite model and build the network: validates operators, types and
  * shapes, converts float16 weights to float32, packs weights for the chosen
- * kernels and plans the activation arena. */
+ * kernels and plans the activation arena. A model whose declared shapes
+ * would need more than opt->max_memory is refused (MNV_EUNSUPPORTED, the
+ * need and the cap in MiB in err) before that memory is allocated; so is a
+ * tensor of more than INT_MAX elements or a side, stride or kernel extent
+ * beyond 2^24. The fused blocks' band buffers are left out (the layers then
+ * run one by one) when they alone would pass the cap. opt may be NULL. */
 int net_load(net **out, const char *path, const net_options *opt, char *err, size_t errlen);
 void net_free(net *n);
 

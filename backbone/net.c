@@ -17,8 +17,11 @@
  * The input file is unmapped once the layers hold their packed weights, so a
  * loaded network owns nothing but the arena, the packed weights and names.
  */
+#include <float.h>
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +40,15 @@ typedef struct importer {
     int *tensor_uses;         /* per tensor: how many operators read it */
     float **constf;           /* per tensor: float32 copy of a constant, or NULL */
     mnv_isa max_isa;
+    size_t max_memory;        /* arena + packed weights + band buffers */
     int cap_layers, cap_stores;
+    int layer_error;          /* why new_layer returned NULL */
 } importer;
+
+/* Sides, strides and kernel extents beyond this are refused: far beyond any
+ * model, and it keeps the kernels' int index arithmetic (a side plus a
+ * stride plus a padding) from overflowing. */
+#define MAX_GEOMETRY (1 << 24)
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -82,6 +92,31 @@ static int bad_shape(importer *im, int opi, const char *what)
     char b[32];
     return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: %s at index %d: %s", im->path,
                      op_name(&im->m->ops[opi], b, sizeof b), opi, what);
+}
+
+/* what (e.g. "tensor 'x'") would take bytes, over the memory cap. */
+static int over_limit(importer *im, const char *what, const char *name, size_t bytes)
+{
+    return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                     "%s: %s%s needs %zu MiB, more than the memory limit of %zu MiB", im->path, what, name,
+                     mnv_mib(bytes), mnv_mib(im->max_memory));
+}
+
+/* A computed tensor must fit the kernels' int indices and the memory cap
+ * (the reader already made sure elems * 16 fits in a size_t). */
+static int check_tensor_size(importer *im, const tfl_tensor *t)
+{
+    size_t elems = tensor_elems(t);
+    if (elems * sizeof(float) > im->max_memory) {
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, "'%.60s'", t->name);
+        return over_limit(im, "tensor ", quoted, elems * sizeof(float));
+    }
+    if (elems > 0x7fffffff)
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                         "%s: tensor '%s' has %zu elements, more than the kernels index (2^31 - 1)", im->path,
+                         t->name, elems);
+    return 0;
 }
 
 /* The float32 contents of a constant tensor (float32 in the file, or made by
@@ -149,7 +184,7 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
         int cap = im->cap_layers ? im->cap_layers * 2 : 64;
         layer *l = realloc(n->layers, (size_t)cap * sizeof *l);
         if (!l) {
-            mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+            im->layer_error = mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
             return NULL;
         }
         n->layers = l;
@@ -157,16 +192,18 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
     }
     const tfl_tensor *t = &im->m->tensors[out_tensor];
     if (t->type != TFL_TYPE_FLOAT32) {
-        bad_type(im, out_tensor, opi);
+        im->layer_error = bad_type(im, out_tensor, opi);
         return NULL;
     }
+    if ((im->layer_error = check_tensor_size(im, t)) != 0)
+        return NULL;
     int s = new_store(im, tensor_elems(t) * sizeof(float), n->n_layers);
     layer *l = &n->layers[n->n_layers];
     memset(l, 0, sizeof *l);
     l->name = xstrdup(t->name);
     if (s < 0 || !l->name) {
         free(l->name);
-        mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+        im->layer_error = mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
         return NULL;
     }
     l->kind = kind;
@@ -240,6 +277,8 @@ static int pack_layer(importer *im, layer *l, const float *w, const float *bias)
     if (!l->kernel)
         return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: no kernel for layer '%s'", im->path, l->name);
     size_t bytes = (l->kernel->packed_size(&l->desc) + 63) & ~(size_t)63;
+    if (bytes > im->max_memory - im->n->weight_bytes)
+        return over_limit(im, "packing the weights", "", im->n->weight_bytes + bytes);
     l->packed = aligned_alloc(64, bytes ? bytes : 64);
     if (!l->packed)
         return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for weights", im->path);
@@ -284,13 +323,17 @@ static int import_conv(importer *im, int opi)
     d.dil_h = op->dilation_h, d.dil_w = op->dilation_w;
     if (d.stride_h < 1 || d.stride_w < 1 || d.dil_h < 1 || d.dil_w < 1 || d.k_h < 1 || d.k_w < 1)
         return bad_shape(im, opi, "stride, dilation and kernel size must be positive");
+    if (d.in_h > MAX_GEOMETRY || d.in_w > MAX_GEOMETRY || d.stride_h > MAX_GEOMETRY ||
+        d.stride_w > MAX_GEOMETRY || (long long)(d.k_h - 1) * d.dil_h >= MAX_GEOMETRY ||
+        (long long)(d.k_w - 1) * d.dil_w >= MAX_GEOMETRY)
+        return bad_shape(im, opi, "a side, stride or dilated kernel larger than 16777216");
     if (op->padding != TFL_PAD_SAME && op->padding != TFL_PAD_VALID)
         return bad_shape(im, opi, "unknown padding");
     if (dw) {
         d.depthwise = 1;
         d.depth_multiplier = op->depth_multiplier > 0 ? op->depth_multiplier : 1;
         d.out_c = w->shape[3];
-        if (w->shape[0] != 1 || d.out_c != d.in_c * d.depth_multiplier)
+        if (w->shape[0] != 1 || (long long)d.out_c != (long long)d.in_c * d.depth_multiplier)
             return bad_shape(im, opi, "depthwise weights must be 1xKHxKWx(C*multiplier)");
     } else {
         d.out_c = w->shape[0];
@@ -322,7 +365,7 @@ static int import_conv(importer *im, int opi)
     int in_store = im->tensor_store[ti];
     layer *l = new_layer(im, LAYER_CONV, to, opi);
     if (!l)
-        return MNV_ENOMEM;
+        return im->layer_error;
     l->in0 = in_store;
     use_store(im, in_store);
     l->desc = d;
@@ -399,7 +442,7 @@ static int import_add(importer *im, int opi)
     int s0 = im->tensor_store[op->inputs[0]], s1 = im->tensor_store[op->inputs[1]];
     layer *l = new_layer(im, LAYER_ADD, op->outputs[0], opi);
     if (!l)
-        return MNV_ENOMEM;
+        return im->layer_error;
     l->in0 = s0, l->in1 = s1, l->act = act;
     use_store(im, s0);
     use_store(im, s1);
@@ -469,7 +512,7 @@ static int import_concat(importer *im, int opi)
     layer *l = new_layer(im, LAYER_CONCAT, op->outputs[0], opi);
     if (!l) {
         free(parts), free(inner);
-        return MNV_ENOMEM;
+        return im->layer_error;
     }
     l->n_parts = op->n_inputs;
     l->parts = parts;
@@ -494,7 +537,7 @@ static int import_elementwise(importer *im, int opi, enum layer_kind kind)
     int s = im->tensor_store[op->inputs[0]];
     layer *l = new_layer(im, kind, op->outputs[0], opi);
     if (!l)
-        return MNV_ENOMEM;
+        return im->layer_error;
     l->in0 = s;
     use_store(im, s);
     return 0;
@@ -516,8 +559,16 @@ static int read_postprocess_options(importer *im, const tfl_op *op, net_postproc
             return mnv_error(im->err, im->errlen, MNV_EFORMAT,
                              "%s: TFLite_Detection_PostProcess: option '%s' missing or malformed",
                              im->path, keys[k].key);
-    if (v[0] < 1 || v[0] > 100000 || v[2] < 1 || v[2] > 100000 || v[1] < 1 || v[9] < 1 ||
-        !(v[4] >= 0 && v[4] <= 1) || !(v[5] > 0 && v[6] > 0 && v[7] > 0 && v[8] > 0))
+    /* Written so that NaN fails every test: the counts become ints and the
+     * rest floats, and a value outside their range would make that
+     * conversion undefined. */
+    int bad = 0;
+    for (int k = 0; k < 11; k++) {
+        int count = k <= 2 || k == 9;
+        if (count ? !(v[k] >= 1 && v[k] <= 100000) : !(fabs(v[k]) <= FLT_MAX))
+            bad = 1;
+    }
+    if (bad || !(v[4] >= 0 && v[4] <= 1) || !(v[5] > 0 && v[6] > 0 && v[7] > 0 && v[8] > 0))
         return mnv_error(im->err, im->errlen, MNV_EFORMAT,
                          "%s: TFLite_Detection_PostProcess: options out of range", im->path);
     p->max_detections = (int)v[0];
@@ -776,7 +827,7 @@ static int fusable(const net *n, int i)
     return n->stores[e->out].last == i + 1 && n->stores[d->out].last == i + 2;
 }
 
-static int plan_blocks(net *n)
+static int plan_blocks(net *n, size_t max_memory)
 {
     size_t need = 0;
     for (int i = 0; i + 2 < n->n_layers; i++) {
@@ -801,8 +852,16 @@ static int plan_blocks(net *n)
     }
     if (need == 0)
         return 0;
-    n->scratch_threads = omp_get_max_threads();
-    n->scratch_floats = (need + 15) & ~(size_t)15;
+    /* Within the cap, or not at all: the layers then run one by one. */
+    size_t threads = (size_t)omp_get_max_threads(), floats = (need + 15) & ~(size_t)15, bytes;
+    size_t left = max_memory - n->arena_bytes - n->weight_bytes; /* finish() kept this >= 0 */
+    if (__builtin_mul_overflow(floats, sizeof(float) * threads, &bytes) || bytes > left) {
+        for (int i = 0; i < n->n_layers; i++)
+            n->layers[i].fused = 0;
+        return 0;
+    }
+    n->scratch_threads = (int)threads;
+    n->scratch_floats = floats;
     n->scratch = aligned_alloc(64, n->scratch_floats * sizeof(float) * (size_t)n->scratch_threads);
     n->pace = aligned_alloc(64, (size_t)n->scratch_threads * PACE_STRIDE * sizeof(double));
     return n->scratch && n->pace ? 0 : MNV_ENOMEM;
@@ -866,6 +925,14 @@ static int finish(importer *im)
     }
     n->arena_bytes = arena_plan(sizes, first, last, n->n_stores, 64, offs);
     free(sizes), free(first), free(last);
+    if (n->arena_bytes > im->max_memory - n->weight_bytes) {
+        free(offs);
+        size_t total = n->arena_bytes > SIZE_MAX - n->weight_bytes ? SIZE_MAX : n->arena_bytes + n->weight_bytes;
+        return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
+                         "%s: the model needs %zu MiB (activations %zu MiB, weights %zu MiB), more than the "
+                         "memory limit of %zu MiB", im->path, mnv_mib(total), mnv_mib(n->arena_bytes),
+                         mnv_mib(n->weight_bytes), mnv_mib(im->max_memory));
+    }
     if (n->arena_bytes == 0 || !(n->arena = aligned_alloc(64, n->arena_bytes))) {
         free(offs);
         return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for activations", im->path);
@@ -890,7 +957,8 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
     if (n)
         n->balance = 1;
     importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL,
-                   opt ? opt->max_isa : isa_select(), 0, 0};
+                   opt ? opt->max_isa : isa_select(),
+                   opt && opt->max_memory ? opt->max_memory : MNV_DEFAULT_MAX_MEMORY, 0, 0, 0};
     if (!n)
         goto nomem;
     im.tensor_store = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
@@ -925,6 +993,8 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
         goto fail;
     }
     n->in_h = in->shape[1], n->in_w = in->shape[2], n->in_c = in->shape[3];
+    if ((rc = check_tensor_size(&im, in)) != 0)
+        goto fail;
     if (new_store(&im, tensor_elems(in) * sizeof(float), -1) != 0)
         goto nomem;
     im.tensor_store[m.inputs[0]] = 0;
@@ -934,7 +1004,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
             goto fail;
     if ((rc = finish(&im)) != 0)
         goto fail;
-    if (assign_roles(n) != 0 || plan_blocks(n) != 0)
+    if (assign_roles(n) != 0 || plan_blocks(n, im.max_memory) != 0)
         goto nomem;
     goto done;
 

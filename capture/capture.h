@@ -79,6 +79,17 @@ int image_load(frame *f, const char *path, char *err, size_t errlen);
 /* Decode an image held in memory (any format image_load takes), applying a JPEG's EXIF orientation; name is what error messages call it. On failure f is left empty. */
 int image_load_memory(frame *f, const uint8_t *data, size_t len, const char *name, char *err, size_t errlen);
 
+/* image_load and image_load_memory under a cap on the memory decoding may
+ * hold at once (0: MNV_DEFAULT_MAX_MEMORY, which the two above use): the
+ * file's pixels at their own depth twice over (decoded and converted) plus
+ * the RGB24 result and its upright copy, estimated from the header before
+ * anything is decoded. Over the cap: MNV_EUNSUPPORTED naming the file, its
+ * size, the need and the cap. Larger than 16384x16384 is refused whatever
+ * the cap. */
+int image_load_max(frame *f, const char *path, size_t max_bytes, char *err, size_t errlen);
+int image_load_memory_max(frame *f, const uint8_t *data, size_t len, const char *name, size_t max_bytes,
+                          char *err, size_t errlen);
+
 /* Free the pixels of a frame made by image_load or image_load_memory; safe
  * on an empty frame. */
 void frame_free(frame *f);
@@ -123,6 +134,11 @@ int ffmpeg_source_available(void);
 
 typedef struct file_source_options {
     int loop;   /* after the last input, start again from the first */
+    size_t max_frame_bytes; /* the most one picture (see image_load_max) or one video frame
+                               (as stored plus as handed out) may need by its declared
+                               size; 0: MNV_DEFAULT_MAX_MEMORY. Over it: refused (the
+                               Y4M or FFmpeg open, the picture's source_next) before
+                               allocating, the need and the cap named */
 } file_source_options;
 
 /* Inputs played in order as one source; each is a file, a directory (its

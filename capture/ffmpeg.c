@@ -38,6 +38,7 @@ typedef struct ffmpeg_source {
     AVFrame *decoded;
     struct SwsContext *sws;
     int stream_index;
+    size_t max_frame_bytes;                /* a frame as decoded plus as converted */
     AVRational time_base;
     int64_t first_ts;                      /* subtracted so that pts starts at 0 */
     double last_pts;
@@ -53,6 +54,26 @@ typedef struct ffmpeg_source {
 static const char *reason(ffmpeg_source *s, int code, char *buf, size_t len)
 {
     return ffmpeg_log_reason(&s->log, code, buf, len);
+}
+
+/* What a w x h frame may take at once: the decoder's picture (at most 4
+ * bytes a pixel for the formats a camera-like video uses; more exotic ones
+ * are bounded by the decoder's max_pixels) and our I420 copy. 0 when w or h
+ * is not positive; SIZE_MAX when it does not fit a size_t. */
+static size_t frame_need(int w, int h)
+{
+    size_t pixels;
+    if (w <= 0 || h <= 0)
+        return 0;
+    if (__builtin_mul_overflow((size_t)w, (size_t)h, &pixels) || pixels > SIZE_MAX / 6)
+        return SIZE_MAX;
+    return pixels * 4 + mnv_image_size(MNV_PIX_I420, w, h);
+}
+
+static int over_limit(const ffmpeg_source *s, const char *when, int w, int h, char *err, size_t errlen)
+{
+    return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: %sa %dx%d frame needs %zu MiB, more than the memory "
+                     "limit of %zu MiB", s->name, when, w, h, mnv_mib(frame_need(w, h)), mnv_mib(s->max_frame_bytes));
 }
 
 static int memory_read(void *opaque, uint8_t *buf, int size)
@@ -166,6 +187,11 @@ static int ffmpeg_next(frame_source *base, frame *f, char *err, size_t errlen)
     if (rc == 0 && (d->width <= 0 || d->height <= 0))
         rc = mnv_error(err, errlen, MNV_EFORMAT, "%s: frame %llu: decoded picture has no pixels", s->name,
                        (unsigned long long)s->seq);
+    else if (rc == 0 && frame_need(d->width, d->height) > s->max_frame_bytes) {
+        char when[48];
+        snprintf(when, sizeof when, "frame %llu: ", (unsigned long long)s->seq);
+        rc = over_limit(s, when, d->width, d->height, err, errlen);
+    }
     if (rc != 0) {
         frame_pool_give(&s->pool, slot);
         av_frame_unref(s->decoded);
@@ -301,6 +327,12 @@ static int open_decoder(ffmpeg_source *s, char *err, size_t errlen)
      * from its own thread only then (common/ffmpeg_log.h). */
     s->decoder->thread_count = 1;
     s->decoder->pkt_timebase = st->time_base;
+    /* The declared size within the cap, and the decoder told to refuse a
+     * bigger picture later (sizes may change mid-stream) before it
+     * allocates one: at 4 bytes a pixel plus our I420 copy, 5.5. */
+    if (frame_need(st->codecpar->width, st->codecpar->height) > s->max_frame_bytes)
+        return over_limit(s, "", st->codecpar->width, st->codecpar->height, err, errlen);
+    s->decoder->max_pixels = (int64_t)(s->max_frame_bytes / 6 < INT64_MAX ? s->max_frame_bytes / 6 : INT64_MAX);
     if (rc >= 0)
         rc = avcodec_open2(s->decoder, codec, NULL);
     if (rc < 0)
@@ -324,8 +356,8 @@ static int open_decoder(ffmpeg_source *s, char *err, size_t errlen)
     return 0;
 }
 
-static int ffmpeg_open(frame_source **out, const char *name, const uint8_t *data, size_t len, char *err,
-                       size_t errlen)
+static int ffmpeg_open(frame_source **out, const char *name, const uint8_t *data, size_t len,
+                       size_t max_frame_bytes, char *err, size_t errlen)
 {
     ffmpeg_log_install();
     *out = NULL;
@@ -335,6 +367,7 @@ static int ffmpeg_open(frame_source **out, const char *name, const uint8_t *data
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", name);
     }
     s->base.ops = &ffmpeg_ops;
+    s->max_frame_bytes = max_frame_bytes ? max_frame_bytes : MNV_DEFAULT_MAX_MEMORY;
     s->first_ts = AV_NOPTS_VALUE;
     ffmpeg_log_sink_init(&s->log);
     atomic_init(&s->interrupted, 0);
@@ -358,13 +391,13 @@ static int ffmpeg_open(frame_source **out, const char *name, const uint8_t *data
 
 int ffmpeg_source_open(frame_source **out, const char *path, char *err, size_t errlen)
 {
-    return ffmpeg_open(out, path, NULL, 0, err, errlen);
+    return ffmpeg_open(out, path, NULL, 0, 0, err, errlen);
 }
 
-int ffmpeg_source_open_memory(frame_source **out, const uint8_t *data, size_t len, const char *name, char *err,
-                              size_t errlen)
+int ffmpeg_source_open_max(frame_source **out, const char *name, const uint8_t *data, size_t len,
+                           size_t max_frame_bytes, char *err, size_t errlen)
 {
-    return ffmpeg_open(out, name, data, len, err, errlen);
+    return ffmpeg_open(out, name, data, len, max_frame_bytes, err, errlen);
 }
 
 int ffmpeg_source_available(void)

@@ -12,11 +12,12 @@ int ffmpeg_source_open(frame_source **out, const char *path, char *err, size_t e
     return mnv_error(err, errlen, MNV_EUNSUPPORTED, FFMPEG_MISSING, path);
 }
 
-int ffmpeg_source_open_memory(frame_source **out, const uint8_t *data, size_t len, const char *name, char *err,
-                              size_t errlen)
+int ffmpeg_source_open_max(frame_source **out, const char *name, const uint8_t *data, size_t len,
+                           size_t max_frame_bytes, char *err, size_t errlen)
 {
     (void)data;
     (void)len;
+    (void)max_frame_bytes;
     *out = NULL;
     return mnv_error(err, errlen, MNV_EUNSUPPORTED, FFMPEG_MISSING, name);
 }

@@ -26,6 +26,7 @@ typedef struct image_source {
     image_entry *entries;               /* paths owned, data borrowed */
     int count, next_index;
     uint64_t seq;
+    size_t max_frame_bytes;             /* each picture's cap (0: the default) */
     atomic_int interrupted;
 } image_source;
 
@@ -146,8 +147,8 @@ static int image_next(frame_source *base, frame *f, char *err, size_t errlen)
      * the next one. */
     const image_entry *e = &s->entries[s->next_index++];
     frame *held = &s->held[slot];
-    int rc = e->data ? image_load_memory(held, e->data, e->len, e->path, err, errlen)
-                     : image_load(held, e->path, err, errlen);
+    int rc = e->data ? image_load_memory_max(held, e->data, e->len, e->path, s->max_frame_bytes, err, errlen)
+                     : image_load_max(held, e->path, s->max_frame_bytes, err, errlen);
     if (rc != 0) {
         frame_pool_give(&s->pool, slot);
         return rc < 0 ? rc : MNV_EFORMAT;
@@ -188,7 +189,8 @@ static void image_close(frame_source *base)
 
 static const source_ops image_ops = {image_next, image_release, image_interrupt, image_close};
 
-int image_source_open_entries(frame_source **out, const image_entry *entries, int n, char *err, size_t errlen)
+int image_source_open_entries(frame_source **out, const image_entry *entries, int n, size_t max_frame_bytes,
+                              char *err, size_t errlen)
 {
     *out = NULL;
     if (n <= 0)
@@ -199,6 +201,7 @@ int image_source_open_entries(frame_source **out, const image_entry *entries, in
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", entries[0].path);
     }
     s->base.ops = &image_ops;
+    s->max_frame_bytes = max_frame_bytes;
     atomic_init(&s->interrupted, 0);
     s->entries = calloc((size_t)n, sizeof *s->entries);
     for (; s->entries && s->count < n; s->count++) {
@@ -218,11 +221,8 @@ int image_source_open_entries(frame_source **out, const image_entry *entries, in
         snprintf(info->name, sizeof info->name, "%s (and %d more images)", entries[0].path, n - 1);
     info->format = MNV_PIX_RGB24;
     /* The first picture's size from its header, without decoding it. */
-    int w, h, comp;
-    int known = entries[0].data ? entries[0].len <= INT_MAX &&
-                                      stbi_info_from_memory(entries[0].data, (int)entries[0].len, &w, &h, &comp)
-                                : stbi_info(entries[0].path, &w, &h, &comp);
-    if (known) {
+    int w, h;
+    if (image_peek_size(&entries[0], &w, &h)) {
         info->width = w;
         info->height = h;
     }
@@ -250,7 +250,7 @@ int image_source_open(frame_source **out, const char *const *paths, int n, char 
     for (int i = 0; rc == 0 && i < l.n; i++)
         entries[i].path = l.v[i];
     if (rc == 0)
-        rc = image_source_open_entries(out, entries, l.n, err, errlen);
+        rc = image_source_open_entries(out, entries, l.n, 0, err, errlen);
     free(entries);
     name_list_free(&l);
     return rc;

@@ -105,13 +105,11 @@ static int open_current(chain_source *c, char *err, size_t errlen)
     c->group_end = c->index + 1;
     switch (in->kind) {
     case INPUT_Y4M:
-        return in->stream ? y4m_source_open_stream(&c->current, in->stream, in->path, in->head, in->head_len, err,
-                                                   errlen)
-                          : y4m_source_open(&c->current, in->path, err, errlen);
+        return y4m_source_open_max(&c->current, in->path, in->stream, in->head, in->stream ? in->head_len : 0,
+                                   c->opt.max_frame_bytes, err, errlen);
     case INPUT_VIDEO:
-        return in->memory ? ffmpeg_source_open_memory(&c->current, in->memory, in->memory_len, in->path, err,
-                                                      errlen)
-                          : ffmpeg_source_open(&c->current, in->path, err, errlen);
+        return ffmpeg_source_open_max(&c->current, in->path, in->memory, in->memory_len, c->opt.max_frame_bytes,
+                                      err, errlen);
     case INPUT_IMAGE:
         break;
     }
@@ -123,7 +121,7 @@ static int open_current(chain_source *c, char *err, size_t errlen)
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", in->path);
     for (int i = 0; i < n; i++)
         entries[i] = (image_entry){in[i].path, in[i].memory, in[i].memory_len};
-    int rc = image_source_open_entries(&c->current, entries, n, err, errlen);
+    int rc = image_source_open_entries(&c->current, entries, n, c->opt.max_frame_bytes, err, errlen);
     free(entries);
     return rc;
 }

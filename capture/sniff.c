@@ -27,9 +27,10 @@ input_kind sniff_input_kind(const uint8_t *head, size_t n)
         return INPUT_IMAGE;
     if (n >= 10 && head[0] == 'B' && head[1] == 'M' && !head[6] && !head[7] && !head[8] && !head[9])
         return INPUT_IMAGE;
-    /* TGA has no signature: stb_image's own header check decides. */
+    /* TGA has no signature: stb_image's own header check decides (after
+     * the check libstb 2.27 needs on what it would take for a JPEG). */
     int w, h, comp;
-    if (n <= INT_MAX && stbi_info_from_memory(head, (int)n, &w, &h, &comp))
+    if (n <= INT_MAX && jpeg_tables_ok(head, n, 1) > 0 && stbi_info_from_memory(head, (int)n, &w, &h, &comp))
         return INPUT_IMAGE;
     return INPUT_VIDEO;
 }

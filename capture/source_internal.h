@@ -70,9 +70,10 @@ typedef struct image_entry {
 } image_entry;
 
 /* An image source over entries taken as they are (no directory expansion);
- * the paths are copied, the data borrowed. */
+ * the paths are copied, the data borrowed. Each picture is decoded under
+ * max_frame_bytes (image_load_max; 0: the default cap). */
 int image_source_open_entries(frame_source **out, const image_entry *entries, int n,
-                              char *err, size_t errlen);
+                              size_t max_frame_bytes, char *err, size_t errlen);
 /* 1 when name ends in an image extension (png jpg jpeg bmp gif tga ppm pgm
  * pnm psd hdr, any case). */
 int image_file_extension_ok(const char *name);
@@ -82,10 +83,38 @@ int image_file_extension_ok(const char *name);
  * is an error naming it. */
 int image_dir_list(const char *dir, char ***paths, int *n, char *err, size_t errlen);
 
-/* An FFmpeg source decoding len bytes at data (borrowed, must outlive the
- * source), reported as name. */
-int ffmpeg_source_open_memory(frame_source **out, const uint8_t *data, size_t len,
-                              const char *name, char *err, size_t errlen);
+/* An FFmpeg source on the file name, or (data not NULL) decoding len bytes
+ * at data (borrowed, must outlive the source), reported as name. A frame
+ * whose size would need more than max_frame_bytes (0: the default cap) as
+ * decoded plus as converted is refused: at open by the stream's declared
+ * size, later by the decoder (its max_pixels) and before converting. */
+int ffmpeg_source_open_max(frame_source **out, const char *name, const uint8_t *data, size_t len,
+                           size_t max_frame_bytes, char *err, size_t errlen);
+
+/* y4m_source_open (fp NULL: open the file name) or y4m_source_open_stream
+ * (fp given, name for messages), refusing at open a header whose frame
+ * would need more than max_frame_bytes (0: the default cap) as stored plus
+ * as handed out. */
+int y4m_source_open_max(frame_source **out, const char *name, FILE *fp, const uint8_t *already_read,
+                        size_t already_read_len, size_t max_frame_bytes, char *err, size_t errlen);
+
+/* 1 when data is not a JPEG, or when every Huffman table it defines
+ * declares at most 256 codes (libstb 2.27 overruns its tables on more) and
+ * every scan uses tables defined before it (libstb decodes with whatever
+ * its memory held); 0 when a table declares more, -1 when a scan uses an
+ * undefined one. With until_frame, only the tables before the first frame
+ * header are looked at (what libstb's stbi_info reads), and 0 also when no
+ * frame header comes within len. stb_guard.c. */
+int jpeg_tables_ok(const uint8_t *data, size_t len, int until_frame);
+/* 1 when data is not a PNG, or when each of its chunks up to IEND lies
+ * inside the data; 0 and the chunk's length field in *bad_length when one
+ * claims more bytes than follow (libstb 2.27 allocates what an image data
+ * chunk claims before reading it). stb_guard.c. */
+int png_chunks_ok(const uint8_t *data, size_t len, uint32_t *bad_length);
+
+/* The size of entry e's picture from its header (the first MiB of a file),
+ * without decoding it: 1 and *w, *h, or 0 when it cannot be told. */
+int image_peek_size(const image_entry *e, int *w, int *h);
 
 /* What the first bytes of an input say it is. */
 typedef enum input_kind { INPUT_Y4M, INPUT_IMAGE, INPUT_VIDEO } input_kind;

@@ -47,6 +47,7 @@ typedef struct y4m_source {
     int rate_num, rate_den;
     size_t in_bytes;         /* one frame's planes as stored */
     size_t out_bytes;        /* as handed out */
+    size_t max_frame_bytes;  /* in_bytes (when repacked) + out_bytes may not pass it */
     uint8_t *scratch;        /* one stored frame, for the layouts we repack */
     uint64_t frames;         /* read so far: the number of the next one */
     int ended;               /* end of stream or an error: only MNV_END from now on */
@@ -241,6 +242,12 @@ static int parse_header(y4m_source *s, const char *line, size_t len, char *err, 
     }
     mnv_pixfmt out = s->layout == Y4M_422 ? MNV_PIX_YUYV : MNV_PIX_I420;
     s->out_bytes = mnv_image_size(out, s->width, s->height);
+    /* Sides of at most 16384 keep these sums far inside a size_t. */
+    size_t need = s->out_bytes + (s->layout == Y4M_422 || s->layout == Y4M_444 ? s->in_bytes : 0);
+    if (need > s->max_frame_bytes)
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED,
+                         "%s: Y4M header: a %ldx%ld frame needs %zu MiB, more than the memory limit of %zu MiB",
+                         s->name, w, h, mnv_mib(need), mnv_mib(s->max_frame_bytes));
     return 0;
 }
 
@@ -381,7 +388,7 @@ static void y4m_close(frame_source *base)
 static const source_ops y4m_ops = {y4m_next, y4m_release, y4m_interrupt, y4m_close};
 
 static int y4m_open(frame_source **out, FILE *fp, int own_fp, const char *name, const uint8_t *already_read,
-                    size_t already_read_len, char *err, size_t errlen)
+                    size_t already_read_len, size_t max_frame_bytes, char *err, size_t errlen)
 {
     y4m_source *s = calloc(1, sizeof *s);
     if (!s || frame_pool_init(&s->pool) != 0) {
@@ -391,6 +398,7 @@ static int y4m_open(frame_source **out, FILE *fp, int own_fp, const char *name, 
         return mnv_error(err, errlen, MNV_ENOMEM, "%s: out of memory", name);
     }
     s->base.ops = &y4m_ops;
+    s->max_frame_bytes = max_frame_bytes ? max_frame_bytes : MNV_DEFAULT_MAX_MEMORY;
     s->fp = fp;
     s->own_fp = own_fp;
     atomic_init(&s->interrupted, 0);
@@ -436,18 +444,25 @@ static int y4m_open(frame_source **out, FILE *fp, int own_fp, const char *name, 
     return 0;
 }
 
-int y4m_source_open(frame_source **out, const char *path, char *err, size_t errlen)
+int y4m_source_open_max(frame_source **out, const char *name, FILE *fp, const uint8_t *already_read,
+                        size_t already_read_len, size_t max_frame_bytes, char *err, size_t errlen)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
+    if (fp)
+        return y4m_open(out, fp, 0, name, already_read, already_read_len, max_frame_bytes, err, errlen);
+    fp = fopen(name, "rb");
     if (!fp)
-        return mnv_error(err, errlen, MNV_EIO, "%s: %s", path, strerror(errno));
-    return y4m_open(out, fp, 1, path, NULL, 0, err, errlen);
+        return mnv_error(err, errlen, MNV_EIO, "%s: %s", name, strerror(errno));
+    return y4m_open(out, fp, 1, name, NULL, 0, max_frame_bytes, err, errlen);
+}
+
+int y4m_source_open(frame_source **out, const char *path, char *err, size_t errlen)
+{
+    return y4m_source_open_max(out, path, NULL, NULL, 0, 0, err, errlen);
 }
 
 int y4m_source_open_stream(frame_source **out, FILE *fp, const char *name, const uint8_t *already_read,
                            size_t already_read_len, char *err, size_t errlen)
 {
-    *out = NULL;
-    return y4m_open(out, fp, 0, name, already_read, already_read_len, err, errlen);
+    return y4m_source_open_max(out, name, fp, already_read, already_read_len, 0, err, errlen);
 }

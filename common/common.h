@@ -25,6 +25,20 @@ typedef enum mnv_status {
     MNV_EINTR = -9,        /* interrupted on request (shutdown) */
 } mnv_status;
 
+/* The most memory that one model (activation arena, packed weights and band
+ * buffers), one still picture (decoded pixels) or one video frame (as
+ * stored and as handed out) may need by the sizes its file declares, unless
+ * the caller passes another cap: what a declared size over it would need is
+ * refused before anything is allocated for it. The program takes another
+ * cap from MNV2DET_MAX_MEMORY_MB (app/). */
+#define MNV_DEFAULT_MAX_MEMORY ((size_t)1 << 30)
+
+/* Bytes as whole MiB, rounded up, for messages about the cap. */
+static inline size_t mnv_mib(size_t bytes)
+{
+    return bytes / ((size_t)1 << 20) + (bytes % ((size_t)1 << 20) != 0);
+}
+
 /* A source's next-frame call returns this (positive) at the end of a stream. */
 #define MNV_END 1
 

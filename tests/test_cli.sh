@@ -131,6 +131,24 @@ MNV2DET_ISA=ref "$bin" --json "$data/chelsea.300.png" >"$tmp/ref.json" 2>"$tmp/e
   python3 "$here/compare_detections.py" "$tmp/ref.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
   ok || fail "MNV2DET_ISA=ref: $(cat "$tmp/err")"
 
+# 9b. MNV2DET_MAX_MEMORY_MB: the memory cap on the model, a picture, a
+# video frame; what would pass it is refused with the need and the cap.
+MNV2DET_MAX_MEMORY_MB=lots expect_error 2 "^mnv2det: MNV2DET_MAX_MEMORY_MB wants a whole number of MiB from 1 to 1048576, not 'lots'" -- "$data/chelsea.300.png"
+MNV2DET_MAX_MEMORY_MB=0 expect_error 2 "^mnv2det: MNV2DET_MAX_MEMORY_MB wants a whole number" -- "$data/chelsea.300.png"
+MNV2DET_MAX_MEMORY_MB=lots expect_error 2 "^mnv2det bench: MNV2DET_MAX_MEMORY_MB wants a whole number" -- bench --iters 1
+MNV2DET_MAX_MEMORY_MB=24 expect_error 2 "^mnv2det: .*\.tflite: the model needs [0-9]+ MiB \(activations [0-9]+ MiB, weights [0-9]+ MiB\), more than the memory limit of 24 MiB$" -- "$data/chelsea.300.png"
+printf 'P6\n4000 4000\n255\n' >"$tmp/big.ppm"
+MNV2DET_MAX_MEMORY_MB=64 expect_error 2 "^mnv2det: $tmp/big.ppm: decoding a 4000x4000 picture needs 138 MiB, more than the memory limit of 64 MiB$" -- "$tmp/big.ppm"
+# a picture over the cap is one bad input: the others still run
+MNV2DET_MAX_MEMORY_MB=64 "$bin" --json "$tmp/big.ppm" "$data/chelsea.300.png" >"$tmp/after_big" 2>"$tmp/err"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/after_big")" -eq 1 ] && grep -q '"Cat"' "$tmp/after_big" &&
+  ok || fail "the picture after one over the cap: $(cat "$tmp/err" "$tmp/after_big")"
+printf 'YUV4MPEG2 W4096 H4096 F25:1 C444\n' >"$tmp/big.y4m"
+MNV2DET_MAX_MEMORY_MB=64 expect_error 2 "^mnv2det: $tmp/big.y4m: Y4M header: a 4096x4096 frame needs 72 MiB, more than the memory limit of 64 MiB$" -- "$tmp/big.y4m"
+MNV2DET_MAX_MEMORY_MB=64 "$bin" --json "$data/chelsea.300.png" >"$tmp/capped.json" 2>"$tmp/err" &&
+  python3 "$here/compare_detections.py" "$tmp/capped.json" "$data/chelsea.detections.json" exact >/dev/null 2>&1 &&
+  ok || fail "MNV2DET_MAX_MEMORY_MB=64: $(cat "$tmp/err")"
+
 # 10. images run in the command line's order, --input or not
 "$bin" --json "$data/chelsea.300.png" --input "$data/noise.300.png" "$data/coffee.300.png" >"$tmp/order" 2>"$tmp/err"
 python3 - "$tmp/order" <<'PY' && ok || fail "order of inputs: $(cat "$tmp/order" "$tmp/err")"

@@ -290,6 +290,35 @@ static void check_damaged(const char *clip)
     }
 }
 
+/* The memory cap (file_source_options.max_frame_bytes): a 1024x1024 clip
+ * needs 4 MiB as decoded (at most 4 bytes a pixel) plus 1.5 MiB as I420,
+ * so a 4 MiB cap refuses it at open, naming the clip, the size, the need and
+ * the cap; 8 MiB lets it play. */
+static void check_memory_cap(const char *clip)
+{
+    const char *paths[] = {clip};
+    frame_source *s = NULL;
+    char err[512] = "", want[700];
+    file_source_options opt = {.max_frame_bytes = (size_t)4 << 20};
+    int rc = source_open_inputs(&s, paths, 1, &opt, err, sizeof err);
+    snprintf(want, sizeof want, "%s: a 1024x1024 frame needs 6 MiB, more than the memory limit of 4 MiB", clip);
+    CHECK(rc == MNV_EUNSUPPORTED && strcmp(err, want) == 0, "1024x1024 under 4 MiB: %d '%s'", rc, err);
+    opt.max_frame_bytes = (size_t)8 << 20;
+    rc = source_open_inputs(&s, paths, 1, &opt, err, sizeof err);
+    CHECK(rc == 0, "1024x1024 under 8 MiB: '%s'", err);
+    if (rc == 0) {
+        frame f;
+        int frames = 0;
+        while ((rc = source_next(s, &f, err, sizeof err)) == 0) {
+            CHECK(f.img.width == 1024 && f.img.height == 1024, "frame %dx%d", f.img.width, f.img.height);
+            source_release(&f);
+            frames++;
+        }
+        CHECK(rc == MNV_END && frames == CLIP_FRAMES, "%d frames, then %d '%s'", frames, rc, err);
+        source_close(s);
+    }
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
@@ -354,6 +383,10 @@ int main(void)
         check_stdin(ffv1, &piped, golden, gw, gh);
         check_loop(ffv1);
         check_damaged(mpeg4);
+        const char *big = tmp_path("big.mkv");
+        CHECK(make_clip(golden_path, 1, "-vf scale=1024:1024,format=yuv420p -c:v ffv1", big) == 0, "cannot make %s",
+              big);
+        check_memory_cap(big);
     }
     stbi_image_free(golden);
     nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
         detector d;
         char err[512];
         detector_paths p = {model, NULL, NULL};
-        net_options opt = {(mnv_isa)isa};
+        net_options opt = {.max_isa = (mnv_isa)isa};
         int rc = detector_open(&d, &p, &opt, err, sizeof err);
         CHECK(rc == 0, "%s", err);
         if (rc)

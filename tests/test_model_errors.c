@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backbone/backbone.h"
@@ -121,6 +123,116 @@ static void test_rejections(void)
     }
 }
 
+/* input 1 x side x side x 3 -> 1x1 conv to `channels` channels named "big" */
+static const char *write_wide_conv(int side, int channels, const char *name)
+{
+    static float w[64 * 3], b[64];
+    fill(w, 64 * 3, 3);
+    fill(b, 64, 4);
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, side, side, 3}, "x", NULL, 0);
+    int wt = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){channels, 1, 1, 3}, "w", w,
+                            (size_t)channels * 3 * sizeof(float));
+    int bt = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){channels}, "b", b, (size_t)channels * sizeof(float));
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, side, side, channels}, "big", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, wt, bt}, 3, (int[]){y}, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    return write_model(&m, name, 0);
+}
+
+static int load_capped(const char *path, size_t cap, char *err, size_t errlen)
+{
+    net *n = NULL;
+    net_options opt = {.max_isa = MNV_ISA_REF, .max_memory = cap};
+    int rc = net_load(&n, path, &opt, err, errlen);
+    CHECK((rc == 0) == (n != NULL), "rc %d with net %p", rc, (void *)n);
+    net_free(n);
+    return rc;
+}
+
+/* The memory cap (net_options.max_memory, MNV_DEFAULT_MAX_MEMORY): declared
+ * shapes that would need more are refused with the need and the cap, before
+ * the memory is allocated; sizes that would overflow are refused too. */
+static void test_memory_cap(void)
+{
+    char err[512];
+    /* 3 MiB input, 8 MiB output: 11 MiB of activations */
+    const char *path = write_wide_conv(512, 8, "wide.tflite");
+    int rc = load_capped(path, (size_t)4 << 20, err, sizeof err);
+    CHECK(rc == MNV_EUNSUPPORTED && strstr(err, path) &&
+          strstr(err, "tensor 'big' needs 8 MiB, more than the memory limit of 4 MiB"), "4 MiB cap: '%s'", err);
+    rc = load_capped(path, (size_t)10 << 20, err, sizeof err);
+    CHECK(rc == MNV_EUNSUPPORTED && strstr(err, path) && strstr(err, "the model needs 12 MiB (activations 11 MiB") &&
+          strstr(err, "more than the memory limit of 10 MiB"), "10 MiB cap: '%s'", err);
+    rc = load_capped(path, (size_t)16 << 20, err, sizeof err);
+    CHECK(rc == 0, "16 MiB cap: '%s'", err);
+
+    /* 4 GiB declared by a file of a few hundred bytes: refused under the
+     * default cap. In a child whose address space leaves 512 MiB free, so
+     * that an attempt to allocate it would fail as "out of memory" instead;
+     * with the cap raised past it, that is what happens. (Not under ASan,
+     * whose shadow memory needs the address space.) */
+    path = write_wide_conv(8192, 16, "huge.tflite");
+    net *n = NULL;
+    rc = net_load(&n, path, NULL, err, sizeof err);
+    CHECK(rc == MNV_EUNSUPPORTED && n == NULL && strstr(err, path) &&
+          strstr(err, "tensor 'big' needs 4096 MiB, more than the memory limit of 1024 MiB"), "huge: '%s'", err);
+#if !defined(__SANITIZE_ADDRESS__)
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%ld", &pages) != 1)
+            _exit(10);
+        fclose(f);
+        struct rlimit lim;
+        lim.rlim_cur = lim.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)512 << 20);
+        if (setrlimit(RLIMIT_AS, &lim) != 0)
+            _exit(11);
+        char e[512];
+        if (load_capped(path, 0, e, sizeof e) != MNV_EUNSUPPORTED || !strstr(e, "more than the memory limit"))
+            _exit(12);
+        if (load_capped(path, (size_t)64 << 30, e, sizeof e) != MNV_ENOMEM)
+            _exit(13);
+        _exit(0);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "under a 512 MiB address space: child status %d (12: not refused by the cap, 13: the raised cap "
+          "did not run out of memory)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+#endif
+
+    /* shapes whose arithmetic would overflow an int or a size_t */
+    float w4[4] = {1, 2, 3, 4};
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "x", NULL, 0);
+    int wt = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 1, 1, 4}, "w", w4, sizeof w4);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "y", NULL, 0);
+    tfb_op *op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){x, wt}, 2, (int[]){y}, 1);
+    op->depth_multiplier = 1 << 30; /* 4 channels x 2^30 wraps to 0 in an int */
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    expect_error(&m, "multiplier.tflite", MNV_EUNSUPPORTED, "DEPTHWISE_CONV_2D at index 0", "depthwise weights");
+    op->depth_multiplier = 1;
+    op->dilation_h = 1 << 30; /* (k - 1) * dilation + 1 past INT_MAX for k = 3 */
+    m.tensors[wt].shape[1] = 3, m.tensors[wt].shape[2] = 3;
+    float w36[36] = {0};
+    m.tensors[wt].data = w36, m.tensors[wt].size = sizeof w36;
+    expect_error(&m, "dilation.tflite", MNV_EUNSUPPORTED, "DEPTHWISE_CONV_2D at index 0", "larger than 16777216");
+    tfb_model r = {0};
+    x = tfb_add_tensor(&r, TFL_TYPE_FLOAT32, 4, (int[]){1, 65536, 65536, 65536}, "x", NULL, 0);
+    y = tfb_add_tensor(&r, TFL_TYPE_FLOAT32, 4, (int[]){1, 65536, 65536, 65536}, "y", NULL, 0);
+    tfb_add_op(&r, TFL_OP_RELU, (int[]){x}, 1, (int[]){y}, 1)->with_options = 0;
+    r.inputs[0] = x, r.n_inputs = 1, r.outputs[0] = y, r.n_outputs = 1;
+    expect_error(&r, "2p48.tflite", MNV_EUNSUPPORTED, "input tensor 'x'", "1xHxWxC");
+    r.tensors[0].shape[1] = r.tensors[0].shape[2] = 16, r.tensors[0].shape[3] = 1;
+    r.ops[0].builtin = TFL_OP_RESHAPE;
+    expect_error(&r, "reshape_2p48.tflite", MNV_EUNSUPPORTED, "RESHAPE at index 0", "element counts");
+    r.ops[0].builtin = TFL_OP_RELU;
+    r.tensors[0].shape[1] = r.tensors[0].shape[2] = r.tensors[0].shape[3] = 65536;
+    r.tensors[0].shape[0] = 1;
+}
+
 static float max_diff(const float *a, const float *b, size_t n)
 {
     float m = 0;
@@ -166,7 +278,7 @@ static void test_tiny_conv(mnv_isa isa, int half)
 
     net *n = NULL;
     char err[512];
-    net_options opt = {isa};
+    net_options opt = {.max_isa = isa};
     int rc = net_load(&n, path, &opt, err, sizeof err);
     CHECK(rc == 0 && n != NULL, "[%s] tiny conv (%s weights): %s", isa_name(isa), half ? "float16" : "float32",
           err);
@@ -236,7 +348,7 @@ static void test_small_graph(mnv_isa isa)
 
     net *n = NULL;
     char err[512];
-    net_options opt = {isa};
+    net_options opt = {.max_isa = isa};
     int rc = net_load(&n, path, &opt, err, sizeof err);
     CHECK(rc == 0, "[%s] %s", isa_name(isa), err);
     if (rc)
@@ -360,7 +472,7 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
         omp_set_num_threads(threads);
         net *n = NULL;
         char err[512];
-        net_options opt = {isa};
+        net_options opt = {.max_isa = isa};
         int rc = net_load(&n, path, &opt, err, sizeof err);
         CHECK(rc == 0, "%s", err);
         if (rc)
@@ -427,6 +539,7 @@ int main(void)
         return 1;
     }
     test_rejections();
+    test_memory_cap();
     for (int isa = 0; isa < MNV_ISA_COUNT; isa++)
         if (cpu_supports((mnv_isa)isa)) {
             test_tiny_conv((mnv_isa)isa, 0);

@@ -205,7 +205,7 @@ static void test_pipeline(const char *model)
     }
     CHECK(signals_start() == 0, "signals_start");
     detector d;
-    net_options nopt = {isa_select()};
+    net_options nopt = {.max_isa = isa_select()};
     detector_paths paths = {model, NULL, NULL};
     int rc = detector_open(&d, &paths, &nopt, err, sizeof err);
     CHECK(rc == 0, "%s", err);
@@ -256,7 +256,7 @@ static void test_pipeline(const char *model)
 
     /* SIGTERM mid-run: the pipeline stops cleanly and says it was interrupted. */
     memset(log, 0, sizeof *log);
-    file_source_options fo = {1};
+    file_source_options fo = {.loop = 1};
     const char *inputs[1] = {clip};
     rc = source_open_inputs(&src, inputs, 1, &fo, err, sizeof err);
     CHECK(rc == 0, "%s", err);

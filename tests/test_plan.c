@@ -42,6 +42,21 @@ static void test_arena_hand(void)
         CHECK(off[i] % 64 == 0, "alignment");
 }
 
+/* Sizes from a model file can be anything: a plan that would pass SIZE_MAX
+ * says SIZE_MAX (no allocation satisfies it) instead of wrapping to a small
+ * arena that the buffers would overrun. */
+static void test_arena_overflow(void)
+{
+    size_t sizes[3] = {SIZE_MAX / 2, SIZE_MAX / 2, 64}, off[3];
+    int first[3] = {0, 0, 0}, last[3] = {1, 1, 1};
+    CHECK(arena_plan(sizes, first, last, 3, 64, off) == SIZE_MAX, "three live buffers past SIZE_MAX");
+    size_t one[1] = {SIZE_MAX - 10};
+    CHECK(arena_plan(one, first, last, 1, 64, off) == SIZE_MAX, "one buffer that rounds up past SIZE_MAX");
+    size_t fits[2] = {SIZE_MAX / 4, SIZE_MAX / 4};
+    size_t total = arena_plan(fits, first, last, 2, 64, off);
+    CHECK(total != SIZE_MAX && total >= 2 * (SIZE_MAX / 4) && off[0] != off[1], "two that fit: %zu", total);
+}
+
 static void test_arena_random(void)
 {
     /* property: any two buffers alive at the same step never overlap */
@@ -139,6 +154,7 @@ int main(void)
 {
     test_geometry();
     test_arena_hand();
+    test_arena_overflow();
     test_arena_random();
     test_preprocess();
     return check_finish("plan");

@@ -420,7 +420,7 @@ static int test_detections(int n_names, char **names)
     }
     detector d;
     detector_paths paths = {model, NULL, NULL};
-    net_options opt = {isa_select()};
+    net_options opt = {.max_isa = isa_select()};
     int rc = detector_open(&d, &paths, &opt, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     if (rc)

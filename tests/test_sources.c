@@ -316,8 +316,9 @@ static void test_y4m_malformed(void)
     expect_y4m_error(long_line, 9000, MNV_EFORMAT, "frame 0: FRAME line longer than 4095 bytes");
     free(long_line);
 
-    /* Sizes at the limit are accepted (the header alone allocates nothing). */
-    write_file(path, "YUV4MPEG2 W16384 H16384 F25:1 C444\n", 35);
+    /* Sizes at the limit are accepted (the header alone allocates nothing):
+     * a 16384x16384 4:2:0 frame needs 384 MiB, within the default cap. */
+    write_file(path, "YUV4MPEG2 W16384 H16384 F25:1 C420\n", 35);
     CHECK(y4m_source_open(&s, path, err, sizeof err) == 0, "16384x16384 refused: %s", err);
     if (s) {
         frame f;
@@ -738,6 +739,65 @@ static void test_limits(void)
     }
 }
 
+/* The memory cap (file_source_options.max_frame_bytes, by default
+ * MNV_DEFAULT_MAX_MEMORY): a Y4M header or a picture declaring a frame that
+ * would need more is refused with the input, its size, the need and the
+ * cap, before the frame is allocated (the Y4M files hold only their
+ * headers: a reader that went on would end with MNV_END or fail on the
+ * missing pixels instead). */
+static void test_memory_cap(void)
+{
+    char err[512] = "", want[640];
+    frame_source *s = NULL;
+    frame f;
+    /* 4:4:4 at 16384x16384: 768 MiB as stored + 384 MiB as handed out */
+    const char *big = tmp_path("big444.y4m");
+    write_file(big, "YUV4MPEG2 W16384 H16384 F25:1 C444\n", 35);
+    int rc = y4m_source_open(&s, big, err, sizeof err);
+    snprintf(want, sizeof want, "%s: Y4M header: a 16384x16384 frame needs 1152 MiB, more than the memory limit "
+             "of 1024 MiB", big);
+    CHECK(rc == MNV_EUNSUPPORTED && s == NULL && strcmp(err, want) == 0, "16384x16384 4:4:4: %d '%s'", rc, err);
+
+    /* a 1024x1024 clip under a 1 MiB cap, through the inputs as the program opens them */
+    const char *clip = tmp_path("cap.y4m");
+    write_file(clip, "YUV4MPEG2 W1024 H1024 F25:1\n", 28);
+    file_source_options opt = {.max_frame_bytes = (size_t)1 << 20};
+    const char *inputs[] = {clip};
+    rc = source_open_inputs(&s, inputs, 1, &opt, err, sizeof err);
+    snprintf(want, sizeof want, "%s: Y4M header: a 1024x1024 frame needs 2 MiB, more than the memory limit of 1 MiB",
+             clip);
+    CHECK(rc == MNV_EUNSUPPORTED && strcmp(err, want) == 0, "Y4M over the cap: %d '%s'", rc, err);
+    opt.max_frame_bytes = (size_t)2 << 20;
+    rc = source_open_inputs(&s, inputs, 1, &opt, err, sizeof err);
+    CHECK(rc == 0, "Y4M at the cap: '%s'", err);
+    if (rc == 0) {
+        CHECK(source_next(s, &f, err, sizeof err) == MNV_END, "header-only clip has frames");
+        source_close(s);
+    }
+
+    /* a PPM header of 2000x2000 under a 16 MiB cap: libstb would hold
+     * 2 x 12 MB and the result 12 MB */
+    const char *pic = tmp_path("cap.ppm");
+    write_file(pic, "P6\n2000 2000\n255\n", 17);
+    const char *pics[] = {pic};
+    opt.max_frame_bytes = (size_t)16 << 20;
+    rc = source_open_inputs(&s, pics, 1, &opt, err, sizeof err);
+    CHECK(rc == 0, "picture input: '%s'", err);
+    if (rc == 0) {
+        rc = source_next(s, &f, err, sizeof err);
+        snprintf(want, sizeof want, "%s: decoding a 2000x2000 picture needs 35 MiB, more than the memory limit of 16 MiB",
+                 pic);
+        CHECK(rc == MNV_EUNSUPPORTED && strcmp(err, want) == 0, "picture over the cap: %d '%s'", rc, err);
+        source_close(s);
+    }
+    /* the default cap lets it through to the decoder (libstb takes the
+     * missing pixels as black) */
+    rc = image_load(&f, pic, err, sizeof err);
+    CHECK(rc == 0 && f.img.width == 2000 && f.img.height == 2000, "picture within the default cap: %d '%s'", rc,
+          err);
+    frame_free(&f);
+}
+
 /* The consumer of test_threads: checks and releases frames in its own
  * thread, a little behind, as the detector would. */
 typedef struct hand_off {
@@ -1030,6 +1090,7 @@ int main(void)
     test_chain();
     test_loop();
     test_limits();
+    test_memory_cap();
     test_threads();
     test_pipes();
     nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -3,13 +3,17 @@
  * feed it (the first 64 bytes already read by sniffing, the rest from a
  * stream), every frame read, every byte of its planes touched (so that ASan
  * sees a plane that overruns its buffer), frames held two at a time. An
- * error must come with a one-line message naming the input.
+ * error must come with a one-line message naming the input. The memory cap
+ * is small (FUZZ_MAX_MEMORY): a header declaring a bigger frame must be
+ * refused at open, before anything is allocated for it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/capture.h"
+#include "capture/source_internal.h"
+
+#define FUZZ_MAX_MEMORY ((size_t)16 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fgetc(fp);
     frame_source *s;
     char err[512] = "";
-    int rc = y4m_source_open_stream(&s, fp, "fuzz.y4m", data, sniffed, err, sizeof err);
+    int rc = y4m_source_open_max(&s, "fuzz.y4m", fp, data, sniffed, FUZZ_MAX_MEMORY, err, sizeof err);
     check_message(rc, err);
     if (rc == 0) {
         frame held[2];

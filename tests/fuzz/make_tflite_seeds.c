@@ -1,0 +1,193 @@
+/*
+ * Writes the tflite fuzz target's seed models into a folder (the corpus
+ * tests/fuzz/corpus_tflite/ was made by it): small graphs of every
+ * operator the importer takes, in each layout the reader meets in real
+ * files, the detection operator with its FlexBuffer options, and a few
+ * the importer refuses. Usage: make_tflite_seeds DIR FLEXBUF_OPTIONS_FILE
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backbone/backbone.h"
+#include "tests/tflite_builder.h"
+
+static const char *dir;
+static int failures;
+
+static void save(const tfb_model *m, const char *name)
+{
+    char path[1024];
+    size_t n;
+    uint8_t *b = tfb_build(m, &n);
+    snprintf(path, sizeof path, "%s/%s.tflite", dir, name);
+    if (!b || tfb_write_file(path, b, n) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        failures++;
+    }
+    free(b);
+}
+
+static void fill(float *v, size_t n, unsigned s)
+{
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+        v[i] = (float)(s >> 8) / 8388608.0f - 1.0f;
+    }
+}
+
+/* input 1x4x4x3 -> CONV_2D 3x3 (4 channels, bias, RELU6) */
+static void tiny_conv(const char *name, int layout)
+{
+    static float w[4 * 3 * 3 * 3], b[4];
+    fill(w, 108, 1), fill(b, 4, 2);
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 3}, "in", NULL, 0);
+    int tw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){4, 3, 3, 3}, "w", w, sizeof w);
+    int tb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){4}, "b", b, sizeof b);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "out", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw, tb}, 3, (int[]){y}, 1)->activation = TFL_ACT_RELU6;
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    m.vtables_after = layout == 1, m.external_data = layout == 2, m.legacy_opcodes = layout == 3;
+    m.omit_defaults = layout == 4;
+    save(&m, name);
+}
+
+/* An inverted residual: 1x1 expand (RELU6), 3x3 depthwise (RELU6), 1x1
+ * project, ADD of the input (fused into the projection). */
+static void residual(void)
+{
+    static float we[8 * 4], be[8], wd[9 * 8], bd[8], wp[4 * 8], bp[4];
+    fill(we, 32, 3), fill(be, 8, 4), fill(wd, 72, 5), fill(bd, 8, 6), fill(wp, 32, 7), fill(bp, 4, 8);
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "in", NULL, 0);
+    int twe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){8, 1, 1, 4}, "we", we, sizeof we);
+    int tbe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){8}, "be", be, sizeof be);
+    int twd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 3, 3, 8}, "wd", wd, sizeof wd);
+    int tbd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){8}, "bd", bd, sizeof bd);
+    int twp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){4, 1, 1, 8}, "wp", wp, sizeof wp);
+    int tbp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){4}, "bp", bp, sizeof bp);
+    int e = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 8}, "e", NULL, 0);
+    int d = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 8}, "d", NULL, 0);
+    int p = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "p", NULL, 0);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "out", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twe, tbe}, 3, (int[]){e}, 1)->activation = TFL_ACT_RELU6;
+    tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){e, twd, tbd}, 3, (int[]){d}, 1)->activation = TFL_ACT_RELU6;
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){d, twp, tbp}, 3, (int[]){p}, 1);
+    tfb_add_op(&m, TFL_OP_ADD, (int[]){p, x}, 2, (int[]){y}, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    save(&m, "residual");
+}
+
+/* Two strided heads, reshaped and concatenated, then LOGISTIC; a RELU and
+ * an unfused ADD on the way; float16 weights through DEQUANTIZE. */
+static void heads(void)
+{
+    static float wa[4 * 3], wb[4 * 3 * 3 * 3];
+    static uint16_t wa16[4 * 3];
+    fill(wa, 12, 9), fill(wb, 108, 10);
+    for (int i = 0; i < 12; i++)
+        wa16[i] = (uint16_t)(0x3800 + (i * 97) % 0x800); /* 0.5 .. 1, exact in float16 */
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 3}, "in", NULL, 0);
+    int r = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 3}, "relu", NULL, 0);
+    int s = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 3}, "sum", NULL, 0);
+    int t16 = tfb_add_tensor(&m, TFL_TYPE_FLOAT16, 4, (int[]){4, 1, 1, 3}, "wa16", wa16, sizeof wa16);
+    int twa = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){4, 1, 1, 3}, "wa", NULL, 0);
+    int twb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){4, 3, 3, 3}, "wb", wb, sizeof wb);
+    int a = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "a", NULL, 0);
+    int b = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 2, 2, 4}, "b", NULL, 0);
+    int ra = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 16, 4}, "ra", NULL, 0);
+    int rb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 4, 4}, "rb", NULL, 0);
+    int c = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 20, 4}, "cat", NULL, 0);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 20, 4}, "out", NULL, 0);
+    tfb_add_op(&m, TFL_OP_RELU, (int[]){x}, 1, (int[]){r}, 1);
+    tfb_add_op(&m, TFL_OP_ADD, (int[]){x, r}, 2, (int[]){s}, 1)->activation = TFL_ACT_RELU;
+    tfb_add_op(&m, TFL_OP_DEQUANTIZE, (int[]){t16}, 1, (int[]){twa}, 1);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){s, twa, -1}, 3, (int[]){a}, 1);
+    tfb_op *op = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){s, twb}, 2, (int[]){b}, 1);
+    op->stride_w = op->stride_h = 2;
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){a}, 1, (int[]){ra}, 1);
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){b}, 1, (int[]){rb}, 1);
+    tfb_add_op(&m, TFL_OP_CONCATENATION, (int[]){ra, rb}, 2, (int[]){c}, 1)->axis = 1;
+    tfb_add_op(&m, TFL_OP_LOGISTIC, (int[]){c}, 1, (int[]){y}, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    save(&m, "heads");
+}
+
+/* TFLite_Detection_PostProcess over two 1x1 heads (what test_postprocess_model runs). */
+static void postprocess(const uint8_t *opts, size_t opts_size)
+{
+    enum { G = 4, N = G * G, C = 4 };
+    static float wb[12], bb[4], wc[12], bc[4], anchors[N * 4];
+    fill(wb, 12, 11), fill(bb, 4, 12), fill(wc, 12, 13), fill(bc, 4, 14);
+    for (int i = 0; i < N; i++)
+        anchors[4 * i] = (i / G + 0.5f) / G, anchors[4 * i + 1] = (i % G + 0.5f) / G,
+        anchors[4 * i + 2] = anchors[4 * i + 3] = 0.3f;
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, G, G, 3}, "image", NULL, 0);
+    int twb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){4, 1, 1, 3}, "wb", wb, sizeof wb);
+    int tbb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){4}, "bb", bb, sizeof bb);
+    int twc = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){C, 1, 1, 3}, "wc", wc, sizeof wc);
+    int tbc = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){C}, "bc", bc, sizeof bc);
+    int braw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, G, G, 4}, "braw", NULL, 0);
+    int craw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, G, G, C}, "craw", NULL, 0);
+    int boxes = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, N, 4}, "boxes", NULL, 0);
+    int logits = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, N, C}, "logits", NULL, 0);
+    int scores = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, N, C}, "scores", NULL, 0);
+    int ta = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 2, (int[]){N, 4}, "anchors", anchors, sizeof anchors);
+    int o1 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 5, 4}, "detection_boxes", NULL, 0);
+    int o2 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 2, (int[]){1, 5}, "detection_classes", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twb, tbb}, 3, (int[]){braw}, 1);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twc, tbc}, 3, (int[]){craw}, 1);
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){braw}, 1, (int[]){boxes}, 1)->with_options = 0;
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){craw}, 1, (int[]){logits}, 1)->with_options = 0;
+    tfb_add_op(&m, TFL_OP_LOGISTIC, (int[]){logits}, 1, (int[]){scores}, 1)->with_options = 0;
+    tfb_op *op = tfb_add_op(&m, TFL_OP_CUSTOM, (int[]){boxes, scores, ta}, 3, (int[]){o1, o2}, 2);
+    op->with_options = 0;
+    op->custom_code = "TFLite_Detection_PostProcess";
+    op->custom_options = opts;
+    op->custom_options_size = opts_size;
+    m.inputs[0] = x, m.n_inputs = 1;
+    m.outputs[0] = o1, m.outputs[1] = o2, m.n_outputs = 2;
+    save(&m, "postprocess");
+}
+
+/* Refused: an operator the importer does not take (MUL). */
+static void unsupported(void)
+{
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 2, 2, 1}, "in", NULL, 0);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 2, 2, 1}, "out", NULL, 0);
+    tfb_add_op(&m, 18 /* MUL */, (int[]){x, x}, 2, (int[]){y}, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    save(&m, "unsupported_mul");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: make_tflite_seeds DIR FLEXBUF_OPTIONS_FILE\n");
+        return 2;
+    }
+    dir = argv[1];
+    uint8_t opts[1024];
+    FILE *f = fopen(argv[2], "rb");
+    size_t opts_size = f ? fread(opts, 1, sizeof opts, f) : 0;
+    if (f)
+        fclose(f);
+    if (!opts_size) {
+        fprintf(stderr, "cannot read %s\n", argv[2]);
+        return 1;
+    }
+    tiny_conv("conv", 0);
+    tiny_conv("conv_vtables_after", 1);
+    tiny_conv("conv_external_data", 2);
+    tiny_conv("conv_legacy_opcodes", 3);
+    tiny_conv("conv_omit_defaults", 4);
+    residual();
+    heads();
+    postprocess(opts, opts_size);
+    unsupported();
+    return failures ? 1 : 0;
+}
