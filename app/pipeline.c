@@ -7,7 +7,7 @@
  * mailbox keeps the newest frame and drops the one the detector did not get
  * to. Files read as fast as possible use the waiting put instead and lose
  * nothing. A camera that vanishes or stalls ends the run with its error, or,
- * with reconnect, is closed and reopened every half second until it is back.
+ * with reconnect, is closed and reopened every 200 ms until it is back.
  * A camera that reports a change of format is closed and opened again
  * (negotiating the new format) either way.
  */
@@ -22,7 +22,9 @@
 
 #include "app/app.h"
 
-#define RECONNECT_INTERVAL_MS 500
+/* Short enough that a camera that is back streams again well within a
+ * second; an open that fails costs next to nothing. */
+#define RECONNECT_INTERVAL_MS 200
 
 struct pipeline {
     const pipeline_options *opt;
@@ -71,7 +73,7 @@ static void on_signal(void *ctx, int sig)
 
 /* After a camera fault or a format change: give every frame back, close the
  * camera and open it again, negotiating afresh. With persist (--reconnect),
- * every half second until it is back; else once. 0 when it is back,
+ * every RECONNECT_INTERVAL_MS until it is back; else once. 0 when it is back,
  * MNV_EINTR when asked to stop meanwhile, else the failed open's error, its
  * line in err. */
 static int reopen_source(pipeline *p, int persist, char *err, size_t errlen)

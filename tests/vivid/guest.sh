@@ -15,8 +15,8 @@ small="--model /data/small_ssd.tflite --max 1"
 # wait_for SECONDS COMMAND...: until COMMAND succeeds, polling every 0.1 s;
 # the status of its last try.
 wait_for() {
-  n=$(($1 * 10)); shift; i=0
-  while ! "$@" && [ $i -lt $n ]; do sleep 0.1; i=$((i + 1)); done
+  _wait_n=$(($1 * 10)); shift; _wait_i=0
+  while ! "$@" && [ $_wait_i -lt $_wait_n ]; do sleep 0.1; _wait_i=$((_wait_i + 1)); done
   "$@"
 }
 nonempty() { [ -s "$1" ]; }
