@@ -73,6 +73,9 @@ static camera_options options(int format, int w, int h, int fps)
     o.width = w;
     o.height = h;
     o.fps = fps;
+    /* Frames are tested here, not stalls (those set their own): room for
+     * vivid drawing 1280x720 under software emulation on a loaded host. */
+    o.timeout_ms = 10000;
     return o;
 }
 
