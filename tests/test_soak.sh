@@ -33,7 +33,7 @@ chmod +x "$tmp/leaky"
 # 1200 lines in 60 steps of 0.1 s: some 8 s, 60 leaks.
 for leak in fds rss; do
   out=$(LEAK=$leak "$soak" 1200 --mnv2det "$tmp/leaky" --clip /dev/null --interval 0.3 --warmup 2 \
-        --rss-margin 1024 --quiet 2>&1)
+        --rss-margin 512 --quiet 2>&1)
   rc=$?
   echo "stand-in leaking $leak: exit $rc: $out"
   case "$leak:$out" in
