@@ -163,7 +163,7 @@ step "50 disconnects with --reconnect: each resumed within 1 s, RSS and descript
   [ $cycles -eq 0 ] && [ $rc -eq 0 ] && [ $gone -eq 50 ] && [ $back -eq 50 ]'
 
 # scripts/soak on the live driver: a short soak at vivid's smallest size,
-# RSS, descriptors and threads sampled every second.
+# RSS, descriptors and threads sampled every half second.
 step "scripts/soak on vivid: RSS, descriptors and threads flat" \
-  sh /data/soak 150 --device /dev/video0 --mnv2det /bin/mnv2det --interval 1 --warmup 5 --quiet -- \
+  sh /data/soak 200 --device /dev/video0 --mnv2det /bin/mnv2det --interval 0.5 --warmup 5 --quiet -- \
   --size 320x180 --model /data/small_ssd.tflite --max 1
