@@ -269,7 +269,7 @@ int reconnect_cycles(const char *device, int cycles, int pid, const char *json)
                samples[0].rss_kb, samples[warm].rss_kb, warm, samples[n - 1].rss_kb, rss0, rss1, RSS_MARGIN_KB,
                samples[0].fds, samples[warm].fds, samples[n - 1].fds, fd0, fd1,
                samples[0].threads, samples[warm].threads, samples[n - 1].threads, th0, th1,
-               flat ? "flat" : "GROWING");
+               !flat ? "GROWING" : rss1 - rss0 > RSS_MARGIN_KB ? "descriptors and threads flat" : "flat");
     }
     if (done > 0 && !failed) {
         qsort(resume, (size_t)cycles, sizeof *resume, cmp_double);
