@@ -7,7 +7,9 @@
  * mailbox keeps the newest frame and drops the one the detector did not get
  * to. Files read as fast as possible use the waiting put instead and lose
  * nothing. A camera that vanishes or stalls ends the run with its error, or,
- * with reconnect, is closed and reopened every half second until it is back.
+ * with reconnect, is closed and reopened every 200 ms until it is back.
+ * A camera that reports a change of format is closed and opened again
+ * (negotiating the new format) either way.
  */
 #include <errno.h>
 #include <omp.h>
@@ -20,7 +22,9 @@
 
 #include "app/app.h"
 
-#define RECONNECT_INTERVAL_MS 500
+/* Short enough that a camera that is back streams again well within a
+ * second; an open that fails costs next to nothing. */
+#define RECONNECT_INTERVAL_MS 200
 
 struct pipeline {
     const pipeline_options *opt;
@@ -76,11 +80,13 @@ static void on_signal(void *ctx, int sig)
         c->on_stop(c->on_stop_ctx);
 }
 
-/* After a camera fault: give every frame back, close it, reopen until it
- * returns. 0 when it is back, MNV_EINTR when asked to stop meanwhile. */
-static int reconnect(pipeline *p, const char *why)
+/* After a camera fault or a format change: give every frame back, close the
+ * camera and open it again, negotiating afresh. With persist (--reconnect),
+ * every RECONNECT_INTERVAL_MS until it is back; else once. 0 when it is back,
+ * MNV_EINTR when asked to stop meanwhile, else the failed open's error, its
+ * line in err. */
+static int reopen_source(pipeline *p, int persist, char *err, size_t errlen)
 {
-    fprintf(stderr, "mnv2det: %s; waiting for it to come back (--reconnect)\n", why);
     if (mailbox_drain(&p->mb))
         atomic_fetch_add(&p->unfinished, 1);
     mailbox_wait_idle(&p->mb);
@@ -88,10 +94,11 @@ static int reconnect(pipeline *p, const char *why)
     source_close(p->src);
     p->src = NULL;
     pthread_mutex_unlock(&p->src_mu);
-    char err[512], chosen[256];
+    char chosen[256];
     while (!atomic_load(&p->stop)) {
         frame_source *s = NULL;
-        if (p->opt->reopen(p->opt->reopen_ctx, &s, chosen, sizeof chosen, err, sizeof err) == 0) {
+        int rc = p->opt->reopen(p->opt->reopen_ctx, &s, chosen, sizeof chosen, err, errlen);
+        if (rc == 0) {
             pthread_mutex_lock(&p->src_mu);
             p->src = s;
             if (atomic_load(&p->stop))
@@ -100,6 +107,8 @@ static int reconnect(pipeline *p, const char *why)
             fprintf(stderr, "mnv2det: back: %s\n", chosen);
             return 0;
         }
+        if (!persist)
+            return rc;
         wait_until(p, mono_ns() + RECONNECT_INTERVAL_MS * 1000000ull);
     }
     return MNV_EINTR;
@@ -144,10 +153,18 @@ static void *capture_main(void *arg)
         }
         if (rc == MNV_EINTR)
             break;
-        if ((rc == MNV_ENODEV || rc == MNV_ETIMEOUT) && p->opt->reconnect && p->opt->reopen) {
-            if (reconnect(p, err) == 0)
+        /* A camera whose format changed is opened again in any case (the
+         * run goes on in the new format); one that vanished or stalled
+         * only with --reconnect, which also waits for it to come back. */
+        int changed = rc == MNV_ECHANGED;
+        if (p->opt->reopen && (changed || ((rc == MNV_ENODEV || rc == MNV_ETIMEOUT) && p->opt->reconnect))) {
+            fprintf(stderr, changed ? "mnv2det: %s; opening it again\n"
+                                    : "mnv2det: %s; waiting for it to come back (--reconnect)\n", err);
+            rc = reopen_source(p, p->opt->reconnect, err, sizeof err);
+            if (rc == 0)
                 continue;
-            break;
+            if (rc == MNV_EINTR)
+                break;
         }
         if (p->opt->skip_bad_inputs && (rc == MNV_EFORMAT || rc == MNV_EIO || rc == MNV_EUNSUPPORTED)) {
             /* One bad picture in a list of them (malformed, unreadable, or

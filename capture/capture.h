@@ -186,7 +186,10 @@ typedef struct camera_options {
  * Frames carry the driver's CLOCK_MONOTONIC timestamp and sequence number;
  * skipped is the gap in sequence numbers. Errors name the device: MNV_ENODEV
  * (no such device; or, from source_next, "disconnected" when it goes away
- * while streaming), MNV_EBUSY (in use by another program), MNV_EUNSUPPORTED
+ * while streaming), MNV_ECHANGED (from source_next: the driver reported a
+ * source change, e.g. a capture card's input changed resolution: close and
+ * open again to negotiate the new format), MNV_EBUSY (in use by another
+ * program), MNV_EUNSUPPORTED
  * (not a video capture device, no usable format, or no camera support in
  * this build), MNV_EIO (permission denied, driver errors). At most
  * buffers - 1 frames (and SOURCE_MAX_OUTSTANDING) may be out at once. */

@@ -43,6 +43,7 @@ typedef struct camera_source {
     int streaming;
     int timeout_ms;
     int driver_time;          /* 1: buffers carry CLOCK_MONOTONIC timestamps */
+    int events;               /* 1: subscribed to the driver's source change events */
     size_t offset[3], stride[3];   /* plane layout of a frame */
     size_t frame_bytes;       /* what a native frame's planes span */
     /* The sequence as 64 bits, and where the stream started. */
@@ -180,6 +181,23 @@ static int fill_frame(camera_source *c, const struct v4l2_buffer *b, frame *f,
     return 0;
 }
 
+/* Take the driver's pending events: 1 when one says the source's format
+ * changed (a capture card's input switched resolution or standard, a
+ * sensor's colorimetry changed). The stream's buffers then no longer
+ * describe the picture: the format must be negotiated again. */
+static int source_changed(camera_source *c)
+{
+    int changed = 0;
+    struct v4l2_event ev;
+    memset(&ev, 0, sizeof ev);
+    while (cam_ioctl(c->fd, VIDIOC_DQEVENT, &ev) == 0) {
+        if (ev.type == V4L2_EVENT_SOURCE_CHANGE && (ev.u.src_change.changes & V4L2_EVENT_SRC_CH_RESOLUTION))
+            changed = 1;
+        memset(&ev, 0, sizeof ev);
+    }
+    return changed;
+}
+
 static int camera_next(frame_source *s, frame *f, char *err, size_t errlen)
 {
     camera_source *c = (camera_source *)s;
@@ -201,7 +219,7 @@ static int camera_next(frame_source *s, frame *f, char *err, size_t errlen)
             return mnv_error(err, errlen, MNV_ETIMEOUT, "%s: no frame in %d ms (stalled)",
                              path, c->timeout_ms);
         struct pollfd pfd[2] = {
-            { .fd = c->fd, .events = POLLIN },
+            { .fd = c->fd, .events = (short)(POLLIN | (c->events ? POLLPRI : 0)) },
             { .fd = c->wake_fd, .events = POLLIN },
         };
         int wait_ms = (int)((deadline - now + 999999u) / 1000000u);
@@ -219,6 +237,9 @@ static int camera_next(frame_source *s, frame *f, char *err, size_t errlen)
                 return mnv_error(err, errlen, MNV_EIO, "%s: eventfd: %s", path, strerror(errno));
             return mnv_error(err, errlen, MNV_EINTR, "%s: interrupted", path);
         }
+        if ((pfd[0].revents & POLLPRI) && source_changed(c))
+            return mnv_error(err, errlen, MNV_ECHANGED,
+                             "%s: the camera changed its format mid-stream (a V4L2 source change)", path);
         if (!(pfd[0].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)))
             continue;
         struct v4l2_buffer b;
@@ -483,6 +504,12 @@ int source_open_camera(frame_source **out, const camera_options *o,
         rc = mnv_error(err, errlen, MNV_EIO, "%s: eventfd: %s", path, strerror(errno));
         goto fail;
     }
+    /* Source changes, where the driver reports them (capture cards, vivid;
+     * not uvcvideo): subscribed before streaming, so that none is missed. */
+    struct v4l2_event_subscription sub;
+    memset(&sub, 0, sizeof sub);
+    sub.type = V4L2_EVENT_SOURCE_CHANGE;
+    c->events = cam_ioctl(c->fd, VIDIOC_SUBSCRIBE_EVENT, &sub) == 0;
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     if (cam_ioctl(c->fd, VIDIOC_STREAMON, &type) != 0) {
         int e = errno;

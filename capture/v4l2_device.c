@@ -70,7 +70,9 @@ int cam_open(const char *path, int *fd, struct v4l2_capability *cap, char *err, 
     /* A regular file or folder would open fine and then fail QUERYCAP with a
      * less telling reason. */
     if (!S_ISCHR(st.st_mode))
-        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: not a V4L2 device (not a character device)", path);
+        return mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: not a V4L2 device (%s)", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file"
+                                                                  : "not a character device");
     int f = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (f < 0)
         return mnv_error(err, errlen, cam_errno_status(errno), "%s: %s", path, cam_errno_reason(errno));

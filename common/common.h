@@ -23,6 +23,7 @@ typedef enum mnv_status {
     MNV_EBUSY = -7,        /* device in use by another program */
     MNV_ETIMEOUT = -8,     /* no frame within the timeout (stalled device) */
     MNV_EINTR = -9,        /* interrupted on request (shutdown) */
+    MNV_ECHANGED = -10,    /* the device changed its format mid-stream: open it again */
 } mnv_status;
 
 /* The most memory that one model (activation arena, packed weights and band

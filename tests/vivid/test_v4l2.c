@@ -11,8 +11,19 @@
  * -> MNV_ETIMEOUT, and recovery; source_interrupt -> MNV_EINTR; too many
  * frames out -> MNV_EBUSY; a second program -> MNV_EBUSY; the device
  * disconnecting mid-stream (vivid's Disconnect control) -> MNV_ENODEV, and
- * back after every handle is closed; missing, non-capture and non-V4L2
- * devices; bad options.
+ * back after every handle is closed; a source change (vivid's Colorspace
+ * control) -> MNV_ECHANGED; missing, non-capture and non-V4L2 devices; bad
+ * options.
+ *
+ * It also serves the guest steps that run mnv2det itself:
+ *   test_v4l2 disconnect DEVICE         press vivid's Disconnect button
+ *   test_v4l2 control DEVICE NAME VALUE set dropped (percentage of dropped
+ *                                       buffers) or colorspace (a menu index)
+ *   test_v4l2 cycles DEVICE N PID FILE  pull the camera N times from under
+ *                                       mnv2det --reconnect --json (pid PID,
+ *                                       its output in FILE), timing each
+ *                                       resume and sampling its memory,
+ *                                       descriptors and threads (cycles.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +39,7 @@
 
 #include "app/app.h"
 #include "tests/check.h"
-
-/* vivid's private controls (drivers/media/test-drivers/vivid/vivid-ctrls.c:
- * VIVID_CID_VIVID_BASE = 0x00f00000 | 0xf000). */
-#define VIVID_CID_PERC_DROPPED 0x00f0f040
-#define VIVID_CID_DISCONNECT 0x00f0f041
-#define VIVID_CID_DQBUF_ERROR 0x00f0f042
+#include "tests/vivid/vivid_controls.h"
 
 static char vivid_path[64];
 
@@ -67,6 +73,9 @@ static camera_options options(int format, int w, int h, int fps)
     o.width = w;
     o.height = h;
     o.fps = fps;
+    /* Frames are tested here, not stalls (those set their own): room for
+     * vivid drawing 1280x720 under software emulation on a loaded host. */
+    o.timeout_ms = 10000;
     return o;
 }
 
@@ -365,10 +374,23 @@ static void test_stall_and_interrupt(void)
     CHECK(source_next(s, &f, err, sizeof err) == 0, "stall: first frame: %s", err);
     source_release(&f);
     CHECK(vivid_control(VIVID_CID_PERC_DROPPED, 100) == 0, "set percentage_of_dropped_buffers 100");
-    uint64_t t0 = now_ns();
-    rc = source_next(s, &f, err, sizeof err);
+    /* Buffers the driver filled before the control took effect still come
+     * (at most the 4 buffers); the stall is timed from the last of them. */
+    uint64_t t0;
+    int early = 0;
+    for (;;) {
+        err[0] = '\0';
+        t0 = now_ns();
+        rc = source_next(s, &f, err, sizeof err);
+        if (rc != 0 || early == 4)
+            break;
+        source_release(&f);
+        early++;
+    }
+    if (rc == 0)
+        source_release(&f);
     double waited = (now_ns() - t0) / 1e6;
-    printf("stall: %s (%d after %.0f ms)\n", err, rc, waited);
+    printf("stall: %s (%d after %.0f ms, %d frames filled before it came first)\n", err, rc, waited, early);
     CHECK(rc == MNV_ETIMEOUT, "stall: expected MNV_ETIMEOUT, got %d: %s", rc, err);
     CHECK(strstr(err, vivid_path) && strstr(err, "no frame in 500 ms"), "stall message: %s", err);
     CHECK(waited >= 450 && waited < 3000, "stall: gave up after %.0f ms, timeout 500", waited);
@@ -507,6 +529,43 @@ static void test_disconnect(void)
     }
 }
 
+/* vivid's Colorspace control changes the picture's colorimetry, part of
+ * the format, and vivid reports it as a source change: source_next says so
+ * (MNV_ECHANGED), and the camera opens again. */
+static void test_source_change(void)
+{
+    char err[256];
+    camera_options o = options(MNV_PIX_YUYV, 640, 480, 25);
+    frame_source *s;
+    int rc = source_open_camera(&s, &o, NULL, 0, err, sizeof err);
+    CHECK(rc == 0, "source change: open: %s", err);
+    if (rc)
+        return;
+    frame f;
+    CHECK(source_next(s, &f, err, sizeof err) == 0, "source change: frame: %s", err);
+    source_release(&f);
+    CHECK(vivid_control(VIVID_CID_COLORSPACE, 1) == 0, "set vivid's Colorspace to Rec. 709");
+    uint64_t t0 = now_ns();
+    rc = source_next(s, &f, err, sizeof err);
+    printf("source change: %s (%d after %.0f ms)\n", err, rc, (now_ns() - t0) / 1e6);
+    CHECK(rc == MNV_ECHANGED, "source change: expected MNV_ECHANGED, got %d: %s", rc, err);
+    char want[160];
+    snprintf(want, sizeof want, "%s: the camera changed its format mid-stream (a V4L2 source change)", vivid_path);
+    CHECK(strcmp(err, want) == 0, "source change message: '%s', expected '%s'", err, want);
+    if (rc == 0)
+        source_release(&f);
+    source_close(s);
+    rc = source_open_camera(&s, &o, NULL, 0, err, sizeof err);
+    CHECK(rc == 0, "source change: open again: %s", err);
+    if (rc == 0) {
+        CHECK(source_next(s, &f, err, sizeof err) == 0, "source change: frame after opening again: %s", err);
+        source_release(&f);
+        source_close(s);
+    }
+    /* Back to the default (sRGB) with nothing streaming. */
+    CHECK(vivid_control(VIVID_CID_COLORSPACE, 2) == 0, "set vivid's Colorspace back to sRGB");
+}
+
 static void test_open_errors(void)
 {
     camera_options o = options(-1, 0, 0, 0);
@@ -628,6 +687,24 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: disconnect: %s\n", argv[2], strerror(-r));
         return r ? 1 : 0;
     }
+    /* `test_v4l2 control DEVICE dropped|colorspace VALUE`. */
+    if (argc == 5 && strcmp(argv[1], "control") == 0) {
+        snprintf(vivid_path, sizeof vivid_path, "%s", argv[2]);
+        uint32_t id = strcmp(argv[3], "dropped") == 0      ? VIVID_CID_PERC_DROPPED
+                      : strcmp(argv[3], "colorspace") == 0 ? VIVID_CID_COLORSPACE
+                                                           : 0;
+        if (!id) {
+            fprintf(stderr, "test_v4l2 control: unknown control '%s' (dropped, colorspace)\n", argv[3]);
+            return 2;
+        }
+        int r = vivid_control(id, atoi(argv[4]));
+        if (r)
+            fprintf(stderr, "%s: set %s to %s: %s\n", argv[2], argv[3], argv[4], strerror(-r));
+        return r ? 1 : 0;
+    }
+    /* `test_v4l2 cycles DEVICE N PID FILE`. */
+    if (argc == 6 && strcmp(argv[1], "cycles") == 0)
+        return reconnect_cycles(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
     uint64_t t0 = now_ns();
     test_listing();
     if (!vivid_path[0]) {
@@ -646,6 +723,7 @@ int main(int argc, char **argv)
     test_outstanding();
     test_busy();
     test_disconnect();
+    test_source_change();
     test_open_errors();
     printf("test_v4l2: %.1f s\n", (now_ns() - t0) / 1e9);
     return check_finish("test_v4l2");
