@@ -76,6 +76,9 @@ static void test_rejections(void)
     m.ops[1].builtin = TFL_OP_CUSTOM;
     m.ops[1].custom_code = "MyOp";
     expect_error(&m, "custom.tflite", MNV_EUNSUPPORTED, "unsupported custom operator 'MyOp'", "index 1");
+    /* names from the file stay on one line (a newline in one, found by fuzzing) */
+    m.ops[1].custom_code = "My\nOp\x1b";
+    expect_error(&m, "custom_newline.tflite", MNV_EUNSUPPORTED, "unsupported custom operator 'My?Op?'", "index 1");
 
     /* a builtin past the deprecated byte's range is still named */
     m.ops[1].builtin = 150;
