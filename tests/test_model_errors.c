@@ -108,6 +108,10 @@ static void test_rejections(void)
     tfb_add_op(&s, TFL_OP_CONV_2D, (int[]){x, wt, bt}, 3, (int[]){y}, 1);
     s.inputs[0] = x, s.n_inputs = 1, s.outputs[0] = y, s.n_outputs = 1;
     expect_error(&s, "shape.tflite", MNV_EUNSUPPORTED, "CONV_2D at index 0", "output shape");
+    /* weights given as an absent optional input (-1; once read as tensor -1) */
+    s.ops[0].in[1] = -1;
+    expect_error(&s, "no_weights.tflite", MNV_EUNSUPPORTED, "CONV_2D at index 0", "expects a constant weight");
+    s.ops[0].in[1] = wt;
 
     /* missing and truncated files */
     net *n = NULL;
