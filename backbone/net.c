@@ -307,6 +307,8 @@ static int import_conv(importer *im, int opi)
     int rc = check_activation(im, ti, opi);
     if (rc)
         return rc;
+    if (tw < 0) /* an absent optional input (-1) where the weights belong */
+        return bad_shape(im, opi, "expects a constant weight or bias tensor");
     const tfl_tensor *in = &im->m->tensors[ti], *w = &im->m->tensors[tw], *out = &im->m->tensors[to];
     if (!im->constf[tw] && w->type != TFL_TYPE_FLOAT32)
         return bad_type(im, tw, opi);
@@ -596,6 +598,8 @@ static int import_detection_postprocess(importer *im, int opi)
     int rc;
     if ((rc = check_activation(im, tb, opi)) || (rc = check_activation(im, tc, opi)))
         return rc;
+    if (ta < 0) /* absent (-1): found by fuzzing, it was read as tensor -1 */
+        return bad_shape(im, opi, "anchors must be a constant [N,4] tensor");
     const tfl_tensor *b = &im->m->tensors[tb], *c = &im->m->tensors[tc], *a = &im->m->tensors[ta];
     if (b->rank != 3 || b->shape[0] != 1 || b->shape[2] != 4 || c->rank != 3 || c->shape[0] != 1 ||
         c->shape[1] != b->shape[1])

@@ -248,7 +248,8 @@ static int vector_table(fb *f, size_t data, uint32_t i, table *out)
     return rc ? rc : open_table(f, target, out);
 }
 
-/* A string field copied NUL-terminated ("" when absent). */
+/* A string field copied NUL-terminated ("" when absent), control
+ * characters as '?'. */
 static int get_string(fb *f, const table *t, int id, char **out)
 {
     uint32_t len;
@@ -263,8 +264,13 @@ static int get_string(fb *f, const table *t, int id, char **out)
     *out = malloc((size_t)len + 1);
     if (!*out)
         return no_memory(f);
-    if (len)
-        memcpy(*out, f->b + data, len);
+    /* Names and custom codes go into one-line messages and reports: a
+     * control character (a newline in a custom code, found by fuzzing)
+     * becomes '?'. */
+    for (uint32_t i = 0; i < len; i++) {
+        uint8_t c = f->b[data + i];
+        (*out)[i] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+    }
     (*out)[len] = 0;
     return 0;
 }

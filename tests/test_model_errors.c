@@ -76,6 +76,9 @@ static void test_rejections(void)
     m.ops[1].builtin = TFL_OP_CUSTOM;
     m.ops[1].custom_code = "MyOp";
     expect_error(&m, "custom.tflite", MNV_EUNSUPPORTED, "unsupported custom operator 'MyOp'", "index 1");
+    /* names from the file stay on one line (a newline in one, found by fuzzing) */
+    m.ops[1].custom_code = "My\nOp\x1b";
+    expect_error(&m, "custom_newline.tflite", MNV_EUNSUPPORTED, "unsupported custom operator 'My?Op?'", "index 1");
 
     /* a builtin past the deprecated byte's range is still named */
     m.ops[1].builtin = 150;
@@ -105,6 +108,10 @@ static void test_rejections(void)
     tfb_add_op(&s, TFL_OP_CONV_2D, (int[]){x, wt, bt}, 3, (int[]){y}, 1);
     s.inputs[0] = x, s.n_inputs = 1, s.outputs[0] = y, s.n_outputs = 1;
     expect_error(&s, "shape.tflite", MNV_EUNSUPPORTED, "CONV_2D at index 0", "output shape");
+    /* weights given as an absent optional input (-1; once read as tensor -1) */
+    s.ops[0].in[1] = -1;
+    expect_error(&s, "no_weights.tflite", MNV_EUNSUPPORTED, "CONV_2D at index 0", "expects a constant weight");
+    s.ops[0].in[1] = wt;
 
     /* missing and truncated files */
     net *n = NULL;

@@ -164,6 +164,20 @@ static void unsupported(void)
     save(&m, "unsupported_mul");
 }
 
+/* Refused: a conv whose weights are an absent optional input (-1), which
+ * the importer once read as tensor -1. */
+static void absent_weights(void)
+{
+    static float b[4];
+    tfb_model m = {0};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 3}, "in", NULL, 0);
+    int tb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){4}, "b", b, sizeof b);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 4}, "out", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, -1, tb}, 3, (int[]){y}, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    save(&m, "regress_conv_absent_weights");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -189,5 +203,6 @@ int main(int argc, char **argv)
     heads();
     postprocess(opts, opts_size);
     unsupported();
+    absent_weights();
     return failures ? 1 : 0;
 }
