@@ -505,10 +505,14 @@ int source_open_camera(frame_source **out, const camera_options *o,
         goto fail;
     }
     /* Source changes, where the driver reports them (capture cards, vivid;
-     * not uvcvideo): subscribed before streaming, so that none is missed. */
+     * not uvcvideo): subscribed before streaming, so that none is missed.
+     * The event's id is the input it concerns: the one we capture from. */
     struct v4l2_event_subscription sub;
     memset(&sub, 0, sizeof sub);
     sub.type = V4L2_EVENT_SOURCE_CHANGE;
+    int input = 0;
+    if (cam_ioctl(c->fd, VIDIOC_G_INPUT, &input) == 0 && input >= 0)
+        sub.id = (uint32_t)input;
     c->events = cam_ioctl(c->fd, VIDIOC_SUBSCRIBE_EVENT, &sub) == 0;
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     if (cam_ioctl(c->fd, VIDIOC_STREAMON, &type) != 0) {
