@@ -3,7 +3,7 @@
 # simulated two- and three-run benchmark and some awkward runs (one frame, no
 # runs, a title that is not UTF-8); Python's json, csv and XML readers must
 # take them, and the JSON's statistics must be those that the CSV's
-# timestamps give when recomputed here independently (nearest rank).
+# timestamps give when recomputed from the CSV (tests/check_latency.py's stage rule and nearest rank).
 #   test_latency_files.sh TEST_LATENCY_BINARY
 set -u
 bin=$1
@@ -17,11 +17,14 @@ if ! "$bin" write "$tmp"; then
   echo "FAIL: $bin write $tmp"
   exit 1
 fi
-exec python3 - "$tmp" <<'EOF'
+exec python3 - "$tmp" "$(dirname "$0")" <<'EOF'
 import csv, json, math, os, sys
 import xml.etree.ElementTree as ET
 
 d = sys.argv[1]
+# The stage rule and nearest rank as the live tests recompute them.
+sys.path.insert(0, sys.argv[2])
+from check_latency import nearest_rank, stage_values
 failed = 0
 checks = 0
 
@@ -31,33 +34,6 @@ def check(cond, msg):
     if not cond:
         failed += 1
         print("FAIL:", msg, file=sys.stderr)
-
-def nearest_rank(sorted_v, p):
-    k = max(1, math.ceil(p * len(sorted_v) / 100))
-    return sorted_v[k - 1]
-
-def stage_values(row, headless):
-    def t(name):
-        v = row[name + "_ms"]
-        return float(v) if v != "" else None
-    out = {}
-    cap, deq, taken = t("captured"), t("dequeued"), t("taken")
-    dend, pres = t("detect_end"), t("presented")
-    if cap is not None and deq is not None:
-        out["capture_to_dequeue"] = deq - cap
-    if deq is not None and taken is not None:
-        out["mailbox_wait"] = taken - deq
-    for s in ("preprocess", "inference", "postprocess"):
-        if row[s + "_ms"] != "":
-            out[s] = float(row[s + "_ms"])
-    if pres is not None and dend is not None:
-        out["display"] = pres - dend
-    if cap is not None:
-        if pres is not None:
-            out["end_to_end"] = pres - cap
-        elif headless and dend is not None:
-            out["end_to_end"] = dend - cap
-    return out
 
 def check_reports(name):
     with open(os.path.join(d, name + ".json")) as f:
