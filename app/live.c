@@ -53,6 +53,7 @@ typedef struct live {
     const live_config *cfg;
     detector *d;
     latency_run *lat;         /* NULL: not kept */
+    int lat_lost;             /* records stopped when memory ran out */
     const char *source_name;
     double source_fps;
     int wait_for_window;      /* files at full speed: lose nothing */
@@ -167,7 +168,8 @@ static long record_latency(live *L, const shown_frame *s)
     r.skipped = s->skipped;
     r.n_detections = s->n;
     if (latency_run_add(L->lat, &r) != 0) {
-        L->lat = NULL; /* out of memory: the run goes on, untimed; main reports it */
+        L->lat = NULL; /* out of memory: the run goes on untimed; live_run reports it */
+        L->lat_lost = 1;
         return -1;
     }
     return (long)L->lat->n - 1;
@@ -285,15 +287,12 @@ static int headless_sink(void *ctx, const live_frame *lf, const detection *dets,
     fill(s, lf, dets, n, t);
     s->t.display_start = mono_ns();
     if (L->cfg->record) {
-        /* The recording draws the frame itself: it needs the pixels. */
-        if (image_copy(s, &lf->f.img) != 0) {
-            L->rec_failed = 1;
-            snprintf(L->rec_err, sizeof L->rec_err, "%s: out of memory", L->cfg->record);
-        } else {
-            overlay ov;
-            overlay_from(L, s, &ov);
-            record_frame(L, s, &ov);
-        }
+        /* The source's own pixels: the frame is held until the sink returns,
+         * and the canvas draws it before then. */
+        s->img = lf->f.img;
+        overlay ov;
+        overlay_from(L, s, &ov);
+        record_frame(L, s, &ov);
     }
     record_latency(L, s);
     ring_add(&L->ring, s);
@@ -589,6 +588,8 @@ int live_run(const live_config *cfg, detector *d, frame_source **src, const pipe
     canvas_close(L->canvas);
     if (L->rec_failed && rc == 0)
         rc = mnv_error(err, errlen, MNV_EIO, "%s", L->rec_err);
+    if (L->lat_lost && rc == 0)
+        rc = mnv_error(err, errlen, MNV_ENOMEM, "out of memory keeping the frames' latency records");
     if (L->write_failed)
         st->output_failed = 1;
     for (int i = 0; i < 3; i++)
