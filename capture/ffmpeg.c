@@ -332,7 +332,8 @@ static int open_decoder(ffmpeg_source *s, char *err, size_t errlen)
      * allocates one: at 4 bytes a pixel plus our I420 copy, 5.5. */
     if (frame_need(st->codecpar->width, st->codecpar->height) > s->max_frame_bytes)
         return over_limit(s, "", st->codecpar->width, st->codecpar->height, err, errlen);
-    s->decoder->max_pixels = (int64_t)(s->max_frame_bytes / 6 < INT64_MAX ? s->max_frame_bytes / 6 : INT64_MAX);
+    /* SIZE_MAX / 6 fits an int64_t on 32- and 64-bit size_t alike. */
+    s->decoder->max_pixels = (int64_t)(s->max_frame_bytes / 6);
     if (rc >= 0)
         rc = avcodec_open2(s->decoder, codec, NULL);
     if (rc < 0)
