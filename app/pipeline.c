@@ -140,7 +140,7 @@ static void *capture_main(void *arg)
             }
             lf.t.dequeued = mono_ns();
             p->captured++;
-            uint64_t none = 0;
+            unsigned long long none = 0;
             atomic_compare_exchange_strong(&p->first_capture, &none, lf.t.captured);
             atomic_fetch_add(&p->skipped, lf.f.skipped);
             if (mailbox_put(&p->mb, &lf, !paced && !p->live) == MNV_EINTR)
