@@ -162,6 +162,11 @@ int mailbox_drain(mailbox *m);
 /* Drain, then wait until every taken frame is done (before closing a source). */
 void mailbox_wait_idle(mailbox *m);
 
+/* --reconnect's retry interval: short enough that a camera that is back
+ * streams again well within a second; an open that fails costs next to
+ * nothing. */
+#define RECONNECT_INTERVAL_MS 200
+
 typedef struct pipeline_options {
     int realtime;             /* pace file frames at their frame rate, dropping what the
                                  detector misses, as a camera would */

@@ -22,10 +22,6 @@
 
 #include "app/app.h"
 
-/* Short enough that a camera that is back streams again well within a
- * second; an open that fails costs next to nothing. */
-#define RECONNECT_INTERVAL_MS 200
-
 struct pipeline {
     const pipeline_options *opt;
     frame_source *src;
