@@ -410,7 +410,7 @@ static void wait_ms(pthread_cond_t *c, pthread_mutex_t *mu, int ms)
 /* The main thread's loop: show frames as they come, answer keys. */
 static int window_loop(live *L, display *dsp)
 {
-    int paused = 0, shots = 0, have = 0, stopping = 0;
+    int paused = 0, shots = 0, have = 0, stopping = 0, told_end = 0;
     char err[APP_ERR_MAX];
     double last_e2e = -1;
     overlay ov;
@@ -424,7 +424,9 @@ static int window_loop(live *L, display *dsp)
             wait_ms(&L->changed, &L->mu, 10);
         int fresh = 0;
         long rec_at = -1;
-        if (L->mid_full && !paused) {
+        /* Paused before anything was shown: the first frame is shown (and
+         * held), so that a paused window is never an empty one. */
+        if (L->mid_full && (!paused || !have)) {
             shown_frame *t = L->front;
             L->front = L->mid;
             L->mid = t;
@@ -434,9 +436,15 @@ static int window_loop(live *L, display *dsp)
             pthread_cond_broadcast(&L->changed);
         }
         int finished = L->finished && (!L->mid_full || L->quit);
+        int ended_paused = L->finished && !finished && paused && !told_end;
         float score = L->score_changed ? L->score : L->d->cfg.score_threshold;
         pthread_mutex_unlock(&L->mu);
 
+        if (ended_paused) {
+            /* The window stays, paused, on its frame: say why nothing moves. */
+            fprintf(stderr, "mnv2det: the input has ended while paused: space (the last frame) or q closes the window\n");
+            told_end = 1;
+        }
         if (fresh) {
             shown_frame *s = L->front;
             s->t.display_start = mono_ns();
@@ -451,7 +459,7 @@ static int window_loop(live *L, display *dsp)
             ov.hud.dropped = (long long)(s->dropped + s->skipped);
             ov.hud.threads = L->cfg->threads;
             ov.hud.score_threshold = score;
-            ov.paused = 0;
+            ov.paused = paused;
             if (display_show(dsp, &s->img, &ov, err, sizeof err) == 0) {
                 s->t.presented = mono_ns();
                 last_e2e = (double)(s->t.presented - s->t.captured) * 1e-6;

@@ -7,7 +7,10 @@
 #     each box's left and bottom edges in its class's colour at the
 #     letterboxed position, black bars, the clip off the boxes);
 #  2. q two seconds in: exit 0, fewer frames than asked;
-#  3. q while paused: the program still ends (exit 0).
+#  3. q while paused: the program still ends (exit 0);
+#  4. space as soon as the window is up (likely before its first frame): the
+#     window shows a frame all the same (s saves it), the run comes to its
+#     end meanwhile and the window waits, saying so on stderr, until space.
 # SKIP without Xvfb, evilwm, xdotool, python3 or the clip.
 #   test_live_xvfb.sh MNV2DET TEST_DISPLAY
 set -u
@@ -76,5 +79,20 @@ if press space && sleep 1 && press q; then ok; else fail "3: could not press spa
 wait_pid 20 $pid
 rc=$?
 [ $rc -eq 0 ] && ok || fail "3: q while paused: exit $rc (124: still running 20 s later)"
+
+# 4. paused at once; the input ends while paused
+"$bin" -i "$clip" --realtime --score 0.4 --json --frames 20 >4.jsonl 2>4.err &
+pid=$!
+bg_pids+=($pid)
+ended() { grep -q '^mnv2det: the input has ended while paused' 4.err; }
+if press space && wait_for 60 ended; then ok; else fail "4: no word of the input's end while paused: $(cat 4.err)"; fi
+[ "$(wc -l <4.jsonl)" -eq 20 ] && ok || fail "4: $(wc -l <4.jsonl) JSON lines for --frames 20"
+running $pid && ok || fail "4: the program did not wait, paused, at the end of its input"
+shot4() { grep -q '^mnv2det: screenshot mnv2det-.*\.png (frame [0-9]*)$' 4.err; }
+if press s && wait_for 10 shot4; then ok; else fail "4: no screenshot of the paused window: $(cat 4.err)"; fi
+press space || fail "4: could not press space"
+wait_pid 20 $pid
+rc=$?
+[ $rc -eq 0 ] && ok || fail "4: exit $rc after space at the end (124: still running 20 s later)"
 
 finish "$test_name"
