@@ -403,6 +403,8 @@ typedef struct config {
     int per_channel;
     int32_t in_zp, out_zp, w_zp;
     int saturate;             /* output scale small enough that many outputs clamp */
+    int extreme;              /* inputs only -128 and 127, weights only the int8 ends */
+    int amplify;              /* output scale below input x weight scale: multipliers above 1 */
 } config;
 
 static conv_desc make_desc(const shape *s, act_kind act)
@@ -466,7 +468,18 @@ static void run_reference(const conv_desc *d, const qconv_params *q, const int8_
 #define GUARD 64
 #define GUARD_BYTE 0x5a
 
-typedef struct case_totals { int cases, outputs, off_by_one, saturated, variant_runs; } case_totals;
+#define MAX_VARIANTS 64
+
+typedef struct case_totals {
+    int cases, outputs, off_by_one, saturated, variant_runs;
+    int runs[MAX_VARIANTS];   /* per table entry */
+} case_totals;
+
+/* The extreme draws: either end of the range. */
+static int8_t rng_end(rng *r, int lo, int hi)
+{
+    return (int8_t)(rng_u32(r) & 1 ? hi : lo);
+}
 
 static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 {
@@ -481,14 +494,16 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     int64_t *acc = xmalloc(n_out * sizeof(int64_t));
     qmultiplier *requant = xmalloc((size_t)d.out_c * sizeof(qmultiplier));
     char what[200];
-    snprintf(what, sizeof what, "%s, act %d, %s, zero points in %d w %d out %d%s", s->what, (int)c->act,
+    snprintf(what, sizeof what, "%s, act %d, %s, zero points in %d w %d out %d%s%s%s", s->what, (int)c->act,
              c->per_channel ? "per channel" : "per tensor", (int)c->in_zp, (int)c->w_zp, (int)c->out_zp,
-             c->saturate ? ", saturating" : "");
+             c->saturate ? ", saturating" : "", c->extreme ? ", extreme values" : "",
+             c->amplify ? ", multipliers above 1" : "");
 
     for (size_t i = 0; i < n_in; i++)
-        in[i] = (int8_t)rng_int(r, -128, 127);
+        in[i] = c->extreme ? rng_end(r, -128, 127) : (int8_t)rng_int(r, -128, 127);
     for (size_t i = 0; i < n_w; i++)
-        w[i] = (int8_t)rng_int(r, c->w_zp ? -128 : -127, 127);
+        w[i] = c->extreme ? rng_end(r, c->w_zp ? -128 : -127, 127)
+                          : (int8_t)rng_int(r, c->w_zp ? -128 : -127, 127);
     const qparams in_q = {(float)(0.01 + 0.05 * rng_unit(r)), c->in_zp};
     const int n_scales = c->per_channel ? d.out_c : 1;
     for (int k = 0; k < n_scales; k++)
@@ -507,7 +522,13 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
                 y[o] = (double)in_q.scale * w_scales[c->per_channel ? oc : 0] * (double)acc[o];
                 max_abs = fmax(max_abs, fabs(y[o]));
             }
-    const qparams out_q = {(float)(max_abs > 0 ? max_abs / (c->saturate ? 400.0 : 120.0) : 1.0), c->out_zp};
+    qparams out_q = {(float)(max_abs > 0 ? max_abs / (c->saturate ? 400.0 : 120.0) : 1.0), c->out_zp};
+    if (c->amplify) {
+        float min_ws = w_scales[0];
+        for (int k = 1; k < n_scales; k++)
+            min_ws = w_scales[k] < min_ws ? w_scales[k] : min_ws;
+        out_q.scale = in_q.scale * min_ws / 3.0f;
+    }
 
     qconv_params q;
     char err[200] = "";
@@ -577,7 +598,7 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 
     /* every table entry for this operation: exactly the reference */
     for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++) {
-        if (!(*k)->supports(&d, &q) || !cpu_supports((*k)->isa))
+        if (!(*k)->supports(&d, &q) || !qconv_kernel_runs_here(*k))
             continue;
         CHECK((*k)->op == (d.depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
               what);
@@ -592,10 +613,14 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
         CHECK(memcmp(out, out2, n_out) == 0, "%s on %s: differs from the reference", (*k)->name, what);
         free(packed);
         tot->variant_runs++;
+        if (k - qconv_kernels_all() < MAX_VARIANTS)
+            tot->runs[k - qconv_kernels_all()]++;
     }
 done:
     free(in), free(w), free(out), free(out2), free(bias), free(w_scales), free(y), free(acc), free(requant);
 }
+
+static void report_variants(const int *runs);
 
 static void test_convolutions(rng *r)
 {
@@ -617,13 +642,33 @@ static void test_convolutions(rng *r)
         {"depthwise 3x3 s2 valid on 3x5x16", 3, 5, 16, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
         {"depthwise multiplier 2", 6, 6, 8, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 2},
         {"depthwise 5x5 dilation 2", 9, 8, 3, 0, 5, 5, 1, 2, TFL_PAD_SAME, 1, 1},
+        /* the SIMD variants' edges: channels off the vector widths (8, 16,
+         * 64-channel panels) and the k groups (2, 4), pixel counts off the
+         * register tiles' rows (5, 6), odd sizes at stride 2, one column */
+        {"pointwise 3x7x40 -> 70", 3, 7, 40, 70, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x4x7 -> 144", 4, 4, 7, 144, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 9x5x66 -> 24", 9, 5, 66, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 1x13x130 -> 130", 1, 13, 130, 130, 1, 1, 1, 1, TFL_PAD_VALID, 0, 1},
+        {"pointwise 2x3x1 -> 1", 2, 3, 1, 1, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x2x1000 -> 20", 2, 2, 1000, 20, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise stride 2 (not a GEMM)", 5, 5, 8, 8, 1, 1, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 6x5x40", 6, 5, 40, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 9x7x24", 9, 7, 24, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 10x12x48", 10, 12, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 valid on 5x6x19", 5, 6, 19, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s2 valid on 8x9x33", 8, 9, 33, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s2 on 2x2x7", 2, 2, 7, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 4x1x1", 4, 1, 1, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
     };
     static const config configs[] = {
-        {ACT_NONE, 1, -128, 5, 0, 0},
-        {ACT_RELU6, 1, 7, -128, 0, 0},
-        {ACT_RELU, 0, 127, -20, -3, 0},   /* per tensor, a weight zero point: a uint8 model */
-        {ACT_NONE, 1, 0, 30, 0, 1},
-        {ACT_RELU6, 0, -50, -128, 0, 1},
+        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0},
+        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
+        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0},
+        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0},
+        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0},      /* the largest products, both signs */
+        {ACT_NONE, 0, -128, 0, 77, 0, 1, 0},    /* the same with w - w_zp down to -205 */
+        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1},      /* left shifts */
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -635,6 +680,24 @@ static void test_convolutions(rng *r)
     printf("convolutions: %d cases, %d outputs, %d saturated, %d one step from the nearest "
            "(rounding of the nearest half), %d table runs\n",
            tot.cases, tot.outputs, tot.saturated, tot.off_by_one, tot.variant_runs);
+    report_variants(tot.runs);
+}
+
+/* Each table entry: exact on how many cases, or SKIPPED where this CPU
+ * cannot run it (never a silent pass). An entry this CPU runs must have run. */
+static void report_variants(const int *runs)
+{
+    int i = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+        if (!qconv_kernel_runs_here(*k)) {
+            printf("  %-34s SKIPPED: this CPU lacks %s%s\n", (*k)->name, isa_name((*k)->isa),
+                   (*k)->features ? " or its dot-product extension" : "");
+            continue;
+        }
+        const int n = i < MAX_VARIANTS ? runs[i] : 0;
+        printf("  %-34s exact on %d cases\n", (*k)->name, n);
+        CHECK(n > 0, "%s ran on no case: the shapes miss it", (*k)->name);
+    }
 }
 
 /* The kernel table: a reference per operation, chosen for every layer. */
@@ -699,6 +762,67 @@ static void test_accumulator_bound(void)
     int32_t b2[2] = {0, INT32_MAX - 255 * 255 * 9 + 1};
     CHECK(!qconv_acc_fits(&d, &q, wd, b2), "depthwise bias next to INT32_MAX said to fit");
     free(w), free(in);
+}
+
+/* Layers whose int32 accumulator overflows (biases next to the int32 ends)
+ * with multipliers above and below 1: where qconv_acc_fits fails every
+ * table entry must still saturate exactly as the reference does. */
+static void test_overflowing_variants(rng *r)
+{
+    static const shape shapes[] = {
+        {"pointwise 3x5x20 -> 19", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 5x6x20", 5, 6, 20, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 7x7x20", 7, 7, 20, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+    };
+    int runs[MAX_VARIANTS] = {0};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const conv_desc d = make_desc(&shapes[s], ACT_NONE);
+        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
+        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
+        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *out = xmalloc(n_out), *out2 = xmalloc(n_out);
+        int32_t bias[32];
+        qmultiplier requant[32];
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = rng_end(r, -128, 127);
+        for (size_t i = 0; i < n_w; i++)
+            w[i] = rng_end(r, -127, 127);
+        for (int c = 0; c < d.out_c; c++) {
+            /* in turn: far above, far below, and an ordinary bias; the
+             * multipliers 2^k * 0.75 for k from -3 to 3 */
+            const int kind = c % 3;
+            bias[c] = kind == 0 ? INT32_MAX - rng_int(r, 0, 1000)
+                    : kind == 1 ? INT32_MIN + rng_int(r, 0, 1000) : rng_int(r, -5000, 5000);
+            requant[c] = (qmultiplier){3 << 29, c % 7 - 3};
+        }
+        const qconv_params q = {rng_int(r, -128, 127), 0, rng_int(r, -20, 20), -128, 127, requant};
+        CHECK(!qconv_acc_fits(&d, &q, w, bias), "%s: said to fit", shapes[s].what);
+        run_reference(&d, &q, in, w, bias, out);
+        int clamped = 0;
+        for (size_t i = 0; i < n_out; i++)
+            clamped += out[i] == -128 || out[i] == 127;
+        CHECK(clamped > 0, "%s: no output clamped", shapes[s].what);
+        int i = 0;
+        for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+            if (!(*k)->supports(&d, &q) || !qconv_kernel_runs_here(*k))
+                continue;
+            void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
+            if (!packed) {
+                fprintf(stderr, "out of memory\n");
+                exit(1);
+            }
+            (*k)->pack(&d, &q, w, bias, packed);
+            memset(out2, GUARD_BYTE, n_out);
+            (*k)->run(&d, &q, packed, in, out2);
+            CHECK(memcmp(out, out2, n_out) == 0, "%s on %s with overflowing sums: differs from the reference",
+                  (*k)->name, shapes[s].what);
+            free(packed);
+            if (i < MAX_VARIANTS)
+                runs[i]++;
+        }
+        free(in), free(w), free(out), free(out2);
+    }
+    printf("overflowing accumulators:\n");
+    report_variants(runs);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1106,6 +1230,7 @@ int main(void)
     test_table();
     test_convolutions(&r);
     test_accumulator_bound();
+    test_overflowing_variants(&r);
     test_add();
     test_requantize(&r);
     test_concat(&r);
