@@ -475,6 +475,14 @@ typedef struct case_totals {
     int runs[MAX_VARIANTS];   /* per table entry */
 } case_totals;
 
+/* Whether the table entry k runs here: this CPU runs it and MNV2DET_ISA
+ * (isa_select) does not cap it away, so that a run with MNV2DET_ISA=avx2
+ * tests what an older CPU would choose. */
+static int variant_runs(const qconv_kernel *k)
+{
+    return qconv_kernel_runs_here(k) && k->isa <= isa_select();
+}
+
 /* The extreme draws: either end of the range. */
 static int8_t rng_end(rng *r, int lo, int hi)
 {
@@ -598,7 +606,7 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 
     /* every table entry for this operation: exactly the reference */
     for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++) {
-        if (!(*k)->supports(&d, &q) || !qconv_kernel_runs_here(*k))
+        if (!(*k)->supports(&d, &q) || !variant_runs(*k))
             continue;
         CHECK((*k)->op == (d.depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
               what);
@@ -692,6 +700,10 @@ static void report_variants(const int *runs)
         if (!qconv_kernel_runs_here(*k)) {
             printf("  %-34s SKIPPED: this CPU lacks %s%s\n", (*k)->name, isa_name((*k)->isa),
                    (*k)->features ? " or its dot-product extension" : "");
+            continue;
+        }
+        if (!variant_runs(*k)) {
+            printf("  %-34s SKIPPED: above MNV2DET_ISA=%s\n", (*k)->name, isa_name(isa_select()));
             continue;
         }
         const int n = i < MAX_VARIANTS ? runs[i] : 0;
@@ -803,7 +815,7 @@ static void test_overflowing_variants(rng *r)
         CHECK(clamped > 0, "%s: no output clamped", shapes[s].what);
         int i = 0;
         for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
-            if (!(*k)->supports(&d, &q) || !qconv_kernel_runs_here(*k))
+            if (!(*k)->supports(&d, &q) || !variant_runs(*k))
                 continue;
             void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
             if (!packed) {
