@@ -27,47 +27,11 @@
 typedef __m256i vi;
 #define VL 8
 
-static inline vi v_set1(int32_t x) { return _mm256_set1_epi32(x); }
-static inline vi v_load(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
-static inline vi v_add(vi a, vi b) { return _mm256_add_epi32(a, b); }
-static inline vi v_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
-static inline vi v_min(vi a, vi b) { return _mm256_min_epi32(a, b); }
-static inline vi v_max(vi a, vi b) { return _mm256_max_epi32(a, b); }
-
-/* as kernels_q8_avx512.c's: even and odd lanes' 64-bit products */
-static inline vi v_srdhm(vi a, vi m)
-{
-    const vi half = _mm256_set1_epi64x(INT64_C(1) << 30);
-    const vi even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, m), half), 31);
-    const vi odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(m, 32)), half);
-    return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 1), 0xaa);
-}
-
-static inline vi v_rounding_shift(vi x, vi e)
-{
-    const vi one = _mm256_set1_epi32(1);
-    const vi mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, e), one);
-    const vi rem = _mm256_and_si256(x, mask);
-    const vi thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(x, 31));
-    /* the comparison's all-ones lanes are -1: subtracting adds 1 */
-    return _mm256_sub_epi32(_mm256_srav_epi32(x, e), _mm256_cmpgt_epi32(rem, thr));
-}
-
-static inline vi v_shl_sat(vi x, vi s)
-{
-    const vi y = _mm256_sllv_epi32(x, s);
-    const vi sat = _mm256_xor_si256(_mm256_srai_epi32(x, 31), _mm256_set1_epi32(INT32_MAX));
-    const vi same = _mm256_cmpeq_epi32(_mm256_srav_epi32(y, s), x);
-    return _mm256_blendv_epi8(sat, y, same);
-}
-
-static inline vi v_sat_add(vi a, vi b)
-{
-    const vi r = _mm256_add_epi32(a, b);
-    const vi ovf = _mm256_srai_epi32(_mm256_and_si256(_mm256_xor_si256(a, r), _mm256_xor_si256(b, r)), 31);
-    const vi sat = _mm256_xor_si256(_mm256_srai_epi32(r, 31), _mm256_set1_epi32(INT32_MIN));
-    return _mm256_blendv_epi8(r, sat, ovf);
-}
+#define VOP(name) _mm256_##name
+#define VSI(name) _mm256_##name##_si256
+static inline vi v_set1_64(int64_t x) { return _mm256_set1_epi64x(x); }
+static inline vi v_odd_blend(vi e, vi o) { return _mm256_blend_epi32(e, o, 0xaa); }
+static inline vi v_eq(vi a, vi b) { return _mm256_cmpeq_epi32(a, b); }
 
 static inline vi v_load_s8(const int8_t *p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
 static inline vi v_load_s8_n(const int8_t *p, int n)
@@ -90,30 +54,15 @@ static inline void v_store_s8_n(int8_t *p, vi v, int n)
 static inline vi v_madd16(vi acc, vi x, vi w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
 
 #if defined(MNV_Q8_AVXVNNI)
-#define GEMM_G 4
-typedef uint8_t gemm_in_t;
-typedef int8_t gemm_w_t;
-#define GEMM_IN_OFFSET 128
-#define GEMM_W_ZP 0
+#define GEMM_VNNI 1
 #define GEMM_MR 6
 static inline vi v_dot(vi acc, vi a, vi w) { return _mm256_dpbusd_avx_epi32(acc, a, w); }
 #else
-#define GEMM_G 2
-typedef int16_t gemm_in_t;
-typedef int16_t gemm_w_t;
-#define GEMM_IN_OFFSET 0
-#define GEMM_W_ZP 1
+#define GEMM_VNNI 0
 #define GEMM_MR 5
 static inline vi v_dot(vi acc, vi a, vi w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, w)); }
 #endif
 #define GEMM_NV 2
-static inline vi v_bcast_group(const gemm_in_t *p)
-{
-    int32_t g;
-    memcpy(&g, p, sizeof g);
-    return _mm256_set1_epi32(g);
-}
-static inline vi v_load_w(const gemm_w_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 #define KERNEL_ISA MNV_ISA_AVX2
 #if defined(MNV_Q8_AVXVNNI)

@@ -468,6 +468,22 @@ static void run_reference(const conv_desc *d, const qconv_params *q, const int8_
 #define GUARD 64
 #define GUARD_BYTE 0x5a
 
+/* Pack for table entry k (in 64-byte aligned memory, as the executor
+ * gives it) and run it into out, filled with the guard byte first. */
+static void run_variant(const qconv_kernel *k, const conv_desc *d, const qconv_params *q,
+                        const int8_t *in, const int8_t *w, const int32_t *bias, int8_t *out, size_t n_out)
+{
+    void *packed = aligned_alloc(64, (k->packed_size(d) + 63) / 64 * 64 + 64);
+    if (!packed) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    k->pack(d, q, w, bias, packed);
+    memset(out, GUARD_BYTE, n_out);
+    k->run(d, q, packed, in, out);
+    free(packed);
+}
+
 #define MAX_VARIANTS 64
 
 typedef struct case_totals {
@@ -610,16 +626,8 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
             continue;
         CHECK((*k)->op == (d.depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
               what);
-        void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
-        if (!packed) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        (*k)->pack(&d, &q, w, bias, packed);
-        memset(out2, GUARD_BYTE, n_out);
-        (*k)->run(&d, &q, packed, in, out2);
+        run_variant(*k, &d, &q, in, w, bias, out2, n_out);
         CHECK(memcmp(out, out2, n_out) == 0, "%s on %s: differs from the reference", (*k)->name, what);
-        free(packed);
         tot->variant_runs++;
         if (k - qconv_kernels_all() < MAX_VARIANTS)
             tot->runs[k - qconv_kernels_all()]++;
@@ -817,17 +825,9 @@ static void test_overflowing_variants(rng *r)
         for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
             if (!(*k)->supports(&d, &q) || !variant_runs(*k))
                 continue;
-            void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
-            if (!packed) {
-                fprintf(stderr, "out of memory\n");
-                exit(1);
-            }
-            (*k)->pack(&d, &q, w, bias, packed);
-            memset(out2, GUARD_BYTE, n_out);
-            (*k)->run(&d, &q, packed, in, out2);
+            run_variant(*k, &d, &q, in, w, bias, out2, n_out);
             CHECK(memcmp(out, out2, n_out) == 0, "%s on %s with overflowing sums: differs from the reference",
                   (*k)->name, shapes[s].what);
-            free(packed);
             if (i < MAX_VARIANTS)
                 runs[i]++;
         }
