@@ -746,6 +746,26 @@ static void test_table(void)
         CHECK(kd && kd->op == KERNEL_DWCONV2D && (int)kd->isa <= isa, "depthwise at isa %d: %s", isa,
               kd ? kd->name : "none");
     }
+#if defined(MNV_X86_VARIANTS)
+    /* where this CPU has AVX2, MobileNetV2's shapes get a SIMD variant at
+     * the best ISA, and the reference once capped to it */
+    if (cpu_supports(MNV_ISA_AVX2)) {
+        const shape s1 = {"", 6, 6, 24, 40, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1};
+        const shape s2 = {"", 7, 7, 24, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1};
+        const conv_desc d1 = make_desc(&s1, ACT_RELU6), d2 = make_desc(&s2, ACT_RELU6);
+        qmultiplier m40[40];
+        qconv_params q1, q2;
+        CHECK(qconv_params_init(&q1, m40, &d1, io, &ws, 1, 0, io, err, sizeof err) == 0 &&
+              qconv_params_init(&q2, m40, &d2, io, &ws, 1, 0, io, err, sizeof err) == 0, "init: %s", err);
+        const mnv_isa best = cpu_supports(MNV_ISA_AVX512) ? MNV_ISA_AVX512 : MNV_ISA_AVX2;
+        const qconv_kernel *k1 = qconv_kernel_choose(&d1, &q1, best);
+        const qconv_kernel *k2 = qconv_kernel_choose(&d2, &q2, best);
+        CHECK(k1 && k1->isa != MNV_ISA_REF && k2 && k2->isa != MNV_ISA_REF, "at %s: %s and %s chosen",
+              isa_name(best), k1 ? k1->name : "none", k2 ? k2->name : "none");
+        k1 = qconv_kernel_choose(&d1, &q1, MNV_ISA_REF);
+        CHECK(k1 && k1->isa == MNV_ISA_REF, "capped at ref: %s chosen", k1 ? k1->name : "none");
+    }
+#endif
 }
 
 /* Accumulators: the bound, and saturation where it fails. */
