@@ -404,7 +404,9 @@ typedef struct config {
     int32_t in_zp, out_zp, w_zp;
     int saturate;             /* output scale small enough that many outputs clamp */
     int extreme;              /* inputs only -128 and 127, weights only the int8 ends */
-    int amplify;              /* output scale below input x weight scale: multipliers above 1 */
+    int amplify;              /* 1: output scale below input x weight scale, multipliers above 1;
+                               * 2: just above the largest, multipliers up to 0.83 (no right
+                               * shift for some channels) */
 } config;
 
 static conv_desc make_desc(const shape *s, act_kind act)
@@ -521,7 +523,7 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     snprintf(what, sizeof what, "%s, act %d, %s, zero points in %d w %d out %d%s%s%s", s->what, (int)c->act,
              c->per_channel ? "per channel" : "per tensor", (int)c->in_zp, (int)c->w_zp, (int)c->out_zp,
              c->saturate ? ", saturating" : "", c->extreme ? ", extreme values" : "",
-             c->amplify ? ", multipliers above 1" : "");
+             c->amplify == 1 ? ", multipliers above 1" : c->amplify == 2 ? ", multipliers near 1" : "");
 
     for (size_t i = 0; i < n_in; i++)
         in[i] = c->extreme ? rng_end(r, -128, 127) : (int8_t)rng_int(r, -128, 127);
@@ -548,10 +550,12 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
             }
     qparams out_q = {(float)(max_abs > 0 ? max_abs / (c->saturate ? 400.0 : 120.0) : 1.0), c->out_zp};
     if (c->amplify) {
-        float min_ws = w_scales[0];
-        for (int k = 1; k < n_scales; k++)
+        float min_ws = w_scales[0], max_ws = w_scales[0];
+        for (int k = 1; k < n_scales; k++) {
             min_ws = w_scales[k] < min_ws ? w_scales[k] : min_ws;
-        out_q.scale = in_q.scale * min_ws / 3.0f;
+            max_ws = w_scales[k] > max_ws ? w_scales[k] : max_ws;
+        }
+        out_q.scale = c->amplify == 1 ? in_q.scale * min_ws / 3.0f : in_q.scale * max_ws * 1.2f;
     }
 
     qconv_params q;
@@ -685,6 +689,7 @@ static void test_convolutions(rng *r)
         {ACT_NONE, 1, 100, 0, 0, 0, 1, 0},      /* the largest products, both signs */
         {ACT_NONE, 0, -128, 0, 77, 0, 1, 0},    /* the same with w - w_zp down to -205 */
         {ACT_RELU, 1, -3, 10, 0, 0, 0, 1},      /* left shifts */
+        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2},       /* right shifts of 0 */
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
