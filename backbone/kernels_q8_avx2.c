@@ -33,13 +33,6 @@ static inline vi v_set1_64(int64_t x) { return _mm256_set1_epi64x(x); }
 static inline vi v_odd_blend(vi e, vi o) { return _mm256_blend_epi32(e, o, 0xaa); }
 static inline vi v_eq(vi a, vi b) { return _mm256_cmpeq_epi32(a, b); }
 
-static inline vi v_load_s8(const int8_t *p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
-static inline vi v_load_s8_n(const int8_t *p, int n)
-{
-    int8_t t[8] = {0};
-    memcpy(t, p, (size_t)n);
-    return v_load_s8(t);
-}
 static inline void v_store_s8(int8_t *p, vi v)
 {
     const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -51,7 +44,16 @@ static inline void v_store_s8_n(int8_t *p, vi v, int n)
     v_store_s8(t, v);
     memcpy(p, t, (size_t)n);
 }
+#if !defined(MNV_Q8_AVXVNNI) /* the depthwise kernels' */
+static inline vi v_load_s8(const int8_t *p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+static inline vi v_load_s8_n(const int8_t *p, int n)
+{
+    int8_t t[8] = {0};
+    memcpy(t, p, (size_t)n);
+    return v_load_s8(t);
+}
 static inline vi v_madd16(vi acc, vi x, vi w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
+#endif
 
 #if defined(MNV_Q8_AVXVNNI)
 #define GEMM_VNNI 1
