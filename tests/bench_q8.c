@@ -22,22 +22,23 @@
 
 typedef struct q8_layer {
     const char *name;
-    int h, w, cin, cout, stride, depthwise;
+    int h, w, cin, cout, k, stride, depthwise;
 } q8_layer;
 
-/* SSD MobileNetV2 at 300x300: the 1x1 layers from the widest maps to the
- * deepest, and depthwise layers of both strides */
+/* SSD MobileNetV2 at 300x300: the stem, the 1x1 layers from the widest
+ * maps to the deepest, and depthwise layers of both strides */
 static const q8_layer layers[] = {
-    {"1x1 150x150 32->16", 150, 150, 32, 16, 1, 0},
-    {"1x1 150x150 16->96", 150, 150, 16, 96, 1, 0},
-    {"1x1 75x75 24->144", 75, 75, 24, 144, 1, 0},
-    {"1x1 38x38 192->32", 38, 38, 192, 32, 1, 0},
-    {"1x1 19x19 576->96", 19, 19, 576, 96, 1, 0},
-    {"1x1 10x10 960->320", 10, 10, 960, 320, 1, 0},
-    {"dw 150x150x96 s2", 150, 150, 96, 96, 2, 1},
-    {"dw 75x75x144 s1", 75, 75, 144, 144, 1, 1},
-    {"dw 38x38x192 s1", 38, 38, 192, 192, 1, 1},
-    {"dw 19x19x576 s2", 19, 19, 576, 576, 2, 1},
+    {"stem 3x3 s2 300x300 3->32", 300, 300, 3, 32, 3, 2, 0},
+    {"1x1 150x150 32->16", 150, 150, 32, 16, 1, 1, 0},
+    {"1x1 150x150 16->96", 150, 150, 16, 96, 1, 1, 0},
+    {"1x1 75x75 24->144", 75, 75, 24, 144, 1, 1, 0},
+    {"1x1 38x38 192->32", 38, 38, 192, 32, 1, 1, 0},
+    {"1x1 19x19 576->96", 19, 19, 576, 96, 1, 1, 0},
+    {"1x1 10x10 960->320", 10, 10, 960, 320, 1, 1, 0},
+    {"dw 150x150x96 s2", 150, 150, 96, 96, 3, 2, 1},
+    {"dw 75x75x144 s1", 75, 75, 144, 144, 3, 1, 1},
+    {"dw 38x38x192 s1", 38, 38, 192, 192, 3, 1, 1},
+    {"dw 19x19x576 s2", 19, 19, 576, 576, 3, 2, 1},
 };
 
 static double now(void)
@@ -80,13 +81,13 @@ int main(int argc, char **argv)
     double *times = malloc((size_t)reps * sizeof(double));
     if (!times)
         return 1;
-    printf("%-22s %-34s %7s %10s %8s %9s\n", "layer", "variant", "threads", "median ms", "best ms", "GMAC/s");
+    printf("%-26s %-34s %7s %10s %8s %9s\n", "layer", "variant", "threads", "median ms", "best ms", "GMAC/s");
     uint64_t seed = 0x2545f4914f6cdd1dull;
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const q8_layer *L = &layers[l];
         conv_desc d = {0};
         d.in_h = L->h, d.in_w = L->w, d.in_c = L->cin;
-        d.k_h = d.k_w = L->depthwise ? 3 : 1;
+        d.k_h = d.k_w = L->k;
         d.stride_h = d.stride_w = L->stride;
         d.dil_h = d.dil_w = 1;
         d.out_h = conv_out_size(L->h, d.k_h, L->stride, 1, TFL_PAD_SAME);
@@ -99,8 +100,9 @@ int main(int argc, char **argv)
         d.act = ACT_RELU6;
         const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c;
         const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
-        const size_t n_w = L->depthwise ? (size_t)9 * d.out_c : (size_t)d.out_c * d.in_c;
-        const double macs = (double)n_out * (L->depthwise ? 9 : d.in_c);
+        const size_t taps = (size_t)L->k * L->k;
+        const size_t n_w = L->depthwise ? taps * d.out_c : (size_t)d.out_c * taps * d.in_c;
+        const double macs = (double)n_out * (double)(L->depthwise ? taps : taps * d.in_c);
         int8_t *in = xalloc(n_in), *w = xalloc(n_w), *ref = xalloc(n_out), *out = xalloc(n_out);
         int32_t *bias = xalloc((size_t)d.out_c * sizeof(int32_t));
         float *ws = xalloc((size_t)d.out_c * sizeof(float));
@@ -142,14 +144,14 @@ int main(int argc, char **argv)
                 }
                 qsort(times, (size_t)reps, sizeof times[0], cmp_double);
                 const double med = times[reps / 2];
-                printf("%-22s %-34s %7d %10.3f %8.3f %9.2f\n", L->name, k->name, threads, med * 1e3,
+                printf("%-26s %-34s %7d %10.3f %8.3f %9.2f\n", L->name, k->name, threads, med * 1e3,
                        times[0] * 1e3, macs / med * 1e-9);
             }
             if (k->isa == MNV_ISA_REF) {
                 memcpy(ref, out, n_out);
                 have_ref = 1;
             } else if (have_ref && memcmp(ref, out, n_out) != 0) {
-                printf("%-22s %-34s DIFFERS from the reference\n", L->name, k->name);
+                printf("%-26s %-34s DIFFERS from the reference\n", L->name, k->name);
             }
             free(packed);
         }

@@ -816,6 +816,7 @@ static void test_overflowing_variants(rng *r)
 {
     static const shape shapes[] = {
         {"pointwise 3x5x20 -> 19", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 on 5x5x4 -> 9", 5, 5, 4, 9, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
         {"depthwise 3x3 s1 on 5x6x20", 5, 6, 20, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s2 on 7x7x20", 7, 7, 20, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     };
