@@ -1,5 +1,5 @@
 /* The int8 template (kernels_q8_simd.inc) over AVX-512 with VNNI: 16 int32
- * lanes. The 1x1 GEMM feeds vpdpbusd (unsigned x signed bytes, four
+ * lanes. The GEMM (1x1 and other regular convolutions) feeds vpdpbusd (unsigned x signed bytes, four
  * products summed into each int32 lane without saturation) the inputs as
  * x + 128 in [0, 255] against the int8 weights; the -(128 + in_zp) * sum(w)
  * this adds is folded into the bias at pack time. Weights with a zero point
