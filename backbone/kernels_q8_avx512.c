@@ -30,10 +30,10 @@ static inline vi v_load_s8_n(const int8_t *p, int n)
 {
     return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1u), p));
 }
-static inline void v_store_s8(int8_t *p, vi v) { _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v)); }
+static inline void v_store_s8(int8_t *p, vi v) { _mm_storeu_si128((__m128i *)p, _mm512_cvtsepi32_epi8(v)); }
 static inline void v_store_s8_n(int8_t *p, vi v, int n)
 {
-    _mm512_mask_cvtepi32_storeu_epi8(p, (__mmask16)((1u << n) - 1u), v);
+    _mm512_mask_cvtsepi32_storeu_epi8(p, (__mmask16)((1u << n) - 1u), v);
 }
 static inline vi v_madd16(vi acc, vi x, vi w) { return _mm512_dpwssd_epi32(acc, x, w); }
 

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         qconv_params q;
         char err[200];
         if (qconv_params_init(&q, requant, &d, (qparams){0.02f, -128}, ws, d.out_c, 0,
-                              (qparams){0.05f, -128}, err, sizeof err) != 0) {
+                              (qparams){6.0f / 255.0f, -128}, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", L->name, err);
             return 1;
         }
