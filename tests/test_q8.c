@@ -863,6 +863,60 @@ static void test_overflowing_variants(rng *r)
     report_variants(runs);
 }
 
+/* Layers large enough for the variants' parallel paths (small ones run on
+ * the calling thread), at two threads with even shares and with the uneven
+ * shares the executor's work split gives: every output written once, as
+ * the reference writes it. */
+static void test_parallel_variants(rng *r)
+{
+    static const shape shapes[] = {
+        {"pointwise 41x37x64 -> 72", 41, 37, 64, 72, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 on 61x59x8 -> 40", 61, 59, 8, 40, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 47x45x72", 47, 45, 72, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 65x63x80", 65, 63, 80, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+    };
+    int runs[MAX_VARIANTS] = {0};
+    work_split uneven;
+    const double share[2] = {0.7, 1.3};
+    work_split_set(&uneven, share, 2);
+    omp_set_num_threads(2);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        conv_desc d = make_desc(&shapes[s], ACT_RELU6);
+        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
+        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
+        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *out = xmalloc(n_out), *out2 = xmalloc(n_out);
+        int32_t bias[128];
+        qmultiplier requant[128];
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)rng_int(r, -128, 127);
+        for (size_t i = 0; i < n_w; i++)
+            w[i] = (int8_t)rng_int(r, -127, 127);
+        for (int c = 0; c < d.out_c; c++) {
+            bias[c] = rng_int(r, -20000, 20000);
+            requant[c] = (qmultiplier){rng_int(r, 1 << 30, INT32_MAX), -rng_int(r, 6, 10)};
+        }
+        const qconv_params q = {rng_int(r, -128, 127), 0, -128, -128, 100, requant};
+        run_reference(&d, &q, in, w, bias, out);
+        int i = 0;
+        for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+            if (!(*k)->supports(&d, &q) || !variant_runs(*k))
+                continue;
+            for (int split = 0; split < 2; split++) {
+                d.split = split ? &uneven : NULL;
+                run_variant(*k, &d, &q, in, w, bias, out2, n_out);
+                CHECK(memcmp(out, out2, n_out) == 0, "%s on %s, two threads, %s shares: differs from the "
+                      "reference", (*k)->name, shapes[s].what, split ? "uneven" : "even");
+            }
+            d.split = NULL;
+            if (i < MAX_VARIANTS)
+                runs[i]++;
+        }
+        free(in), free(w), free(out), free(out2);
+    }
+    printf("two threads on larger layers:\n");
+    report_variants(runs);
+}
+
 /* ------------------------------------------------------------------------ */
 /* ADD, QUANTIZE int8 -> int8, CONCATENATION, LOGISTIC                       */
 /* ------------------------------------------------------------------------ */
@@ -1269,6 +1323,7 @@ int main(void)
     test_convolutions(&r);
     test_accumulator_bound();
     test_overflowing_variants(&r);
+    test_parallel_variants(&r);
     test_add();
     test_requantize(&r);
     test_concat(&r);
