@@ -809,29 +809,75 @@ static void test_accumulator_bound(void)
     free(w), free(in);
 }
 
+/* A layer's random inputs and weights (only the int8 ends where extreme),
+ * and room for the reference's output and a variant's. */
+typedef struct layer_data {
+    int8_t *in, *w, *ref, *out;
+    size_t n_out;
+} layer_data;
+
+static layer_data layer_data_make(rng *r, const conv_desc *d, int extreme)
+{
+    const size_t n_in = (size_t)d->in_h * d->in_w * d->in_c, n_w = weight_count(d);
+    layer_data l = {xmalloc(n_in), xmalloc(n_w), NULL, NULL, (size_t)d->out_h * d->out_w * d->out_c};
+    l.ref = xmalloc(l.n_out);
+    l.out = xmalloc(l.n_out);
+    for (size_t i = 0; i < n_in; i++)
+        l.in[i] = extreme ? rng_end(r, -128, 127) : (int8_t)rng_int(r, -128, 127);
+    for (size_t i = 0; i < n_w; i++)
+        l.w[i] = extreme ? rng_end(r, -127, 127) : (int8_t)rng_int(r, -127, 127);
+    return l;
+}
+
+static void layer_data_free(layer_data *l)
+{
+    free(l->in), free(l->w), free(l->ref), free(l->out);
+}
+
+/* Every table entry that runs here and supports d against the reference's
+ * output in l->ref; runs (may be NULL) counts them per entry. */
+static void compare_variants(const conv_desc *d, const qconv_params *q, const int32_t *bias, layer_data *l,
+                             const char *what, int *runs)
+{
+    int i = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+        if (!(*k)->supports(d, q) || !variant_runs(*k))
+            continue;
+        run_variant(*k, d, q, l->in, l->w, bias, l->out, l->n_out);
+        CHECK(memcmp(l->ref, l->out, l->n_out) == 0, "%s on %s: differs from the reference", (*k)->name, what);
+        if (runs && i < MAX_VARIANTS)
+            runs[i]++;
+    }
+}
+
+/* One of each kind of variant (1x1, general, depthwise s1 and s2): small
+ * for the overflow tests, above the serial threshold for the parallel ones. */
+#define N_KIND_SHAPES 4
+static const shape small_kinds[N_KIND_SHAPES] = {
+    {"pointwise 3x5x20 -> 19, overflowing", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+    {"3x3 s2 on 5x5x4 -> 9, overflowing", 5, 5, 4, 9, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    {"depthwise 3x3 s1 on 5x6x20, overflowing", 5, 6, 20, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+    {"depthwise 3x3 s2 on 7x7x20, overflowing", 7, 7, 20, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+};
+static const shape large_kinds[N_KIND_SHAPES] = {
+    {"pointwise 41x37x64 -> 72", 41, 37, 64, 72, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+    {"3x3 s2 on 61x59x8 -> 40", 61, 59, 8, 40, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    {"depthwise 3x3 s1 on 47x45x72", 47, 45, 72, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+    {"depthwise 3x3 s2 on 65x63x80", 65, 63, 80, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+};
+
 /* Layers whose int32 accumulator overflows (biases next to the int32 ends)
  * with multipliers above and below 1: where qconv_acc_fits fails every
  * table entry must still saturate exactly as the reference does. */
 static void test_overflowing_variants(rng *r)
 {
-    static const shape shapes[] = {
-        {"pointwise 3x5x20 -> 19", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
-        {"3x3 s2 on 5x5x4 -> 9", 5, 5, 4, 9, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
-        {"depthwise 3x3 s1 on 5x6x20", 5, 6, 20, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
-        {"depthwise 3x3 s2 on 7x7x20", 7, 7, 20, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
-    };
+    const shape *shapes = small_kinds;
     int runs[MAX_VARIANTS] = {0};
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (size_t s = 0; s < N_KIND_SHAPES; s++) {
         const conv_desc d = make_desc(&shapes[s], ACT_NONE);
-        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
-        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
-        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *out = xmalloc(n_out), *out2 = xmalloc(n_out);
+        layer_data l = layer_data_make(r, &d, 1);
         int32_t bias[32];
         qmultiplier requant[32];
-        for (size_t i = 0; i < n_in; i++)
-            in[i] = rng_end(r, -128, 127);
-        for (size_t i = 0; i < n_w; i++)
-            w[i] = rng_end(r, -127, 127);
         for (int c = 0; c < d.out_c; c++) {
             /* in turn: far above, far below, and an ordinary bias; the
              * multipliers 2^k * 0.75 for k from -3 to 3 */
@@ -841,23 +887,14 @@ static void test_overflowing_variants(rng *r)
             requant[c] = (qmultiplier){3 << 29, c % 7 - 3};
         }
         const qconv_params q = {rng_int(r, -128, 127), 0, rng_int(r, -20, 20), -128, 127, requant};
-        CHECK(!qconv_acc_fits(&d, &q, w, bias), "%s: said to fit", shapes[s].what);
-        run_reference(&d, &q, in, w, bias, out);
+        CHECK(!qconv_acc_fits(&d, &q, l.w, bias), "%s: said to fit", shapes[s].what);
+        run_reference(&d, &q, l.in, l.w, bias, l.ref);
         int clamped = 0;
-        for (size_t i = 0; i < n_out; i++)
-            clamped += out[i] == -128 || out[i] == 127;
+        for (size_t i = 0; i < l.n_out; i++)
+            clamped += l.ref[i] == -128 || l.ref[i] == 127;
         CHECK(clamped > 0, "%s: no output clamped", shapes[s].what);
-        int i = 0;
-        for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
-            if (!(*k)->supports(&d, &q) || !variant_runs(*k))
-                continue;
-            run_variant(*k, &d, &q, in, w, bias, out2, n_out);
-            CHECK(memcmp(out, out2, n_out) == 0, "%s on %s with overflowing sums: differs from the reference",
-                  (*k)->name, shapes[s].what);
-            if (i < MAX_VARIANTS)
-                runs[i]++;
-        }
-        free(in), free(w), free(out), free(out2);
+        compare_variants(&d, &q, bias, &l, shapes[s].what, runs);
+        layer_data_free(&l);
     }
     printf("overflowing accumulators:\n");
     report_variants(runs);
@@ -869,49 +906,30 @@ static void test_overflowing_variants(rng *r)
  * the reference writes it. */
 static void test_parallel_variants(rng *r)
 {
-    static const shape shapes[] = {
-        {"pointwise 41x37x64 -> 72", 41, 37, 64, 72, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
-        {"3x3 s2 on 61x59x8 -> 40", 61, 59, 8, 40, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
-        {"depthwise 3x3 s1 on 47x45x72", 47, 45, 72, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
-        {"depthwise 3x3 s2 on 65x63x80", 65, 63, 80, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
-    };
+    const shape *shapes = large_kinds;
     int runs[MAX_VARIANTS] = {0};
     work_split uneven;
     const double share[2] = {0.7, 1.3};
     work_split_set(&uneven, share, 2);
     omp_set_num_threads(2);
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (size_t s = 0; s < N_KIND_SHAPES; s++) {
         conv_desc d = make_desc(&shapes[s], ACT_RELU6);
-        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
-        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
-        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *out = xmalloc(n_out), *out2 = xmalloc(n_out);
+        layer_data l = layer_data_make(r, &d, 0);
         int32_t bias[128];
         qmultiplier requant[128];
-        for (size_t i = 0; i < n_in; i++)
-            in[i] = (int8_t)rng_int(r, -128, 127);
-        for (size_t i = 0; i < n_w; i++)
-            w[i] = (int8_t)rng_int(r, -127, 127);
         for (int c = 0; c < d.out_c; c++) {
             bias[c] = rng_int(r, -20000, 20000);
             requant[c] = (qmultiplier){rng_int(r, 1 << 30, INT32_MAX), -rng_int(r, 6, 10)};
         }
         const qconv_params q = {rng_int(r, -128, 127), 0, -128, -128, 100, requant};
-        run_reference(&d, &q, in, w, bias, out);
-        int i = 0;
-        for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
-            if (!(*k)->supports(&d, &q) || !variant_runs(*k))
-                continue;
-            for (int split = 0; split < 2; split++) {
-                d.split = split ? &uneven : NULL;
-                run_variant(*k, &d, &q, in, w, bias, out2, n_out);
-                CHECK(memcmp(out, out2, n_out) == 0, "%s on %s, two threads, %s shares: differs from the "
-                      "reference", (*k)->name, shapes[s].what, split ? "uneven" : "even");
-            }
-            d.split = NULL;
-            if (i < MAX_VARIANTS)
-                runs[i]++;
-        }
-        free(in), free(w), free(out), free(out2);
+        run_reference(&d, &q, l.in, l.w, bias, l.ref);
+        char what[200];
+        snprintf(what, sizeof what, "%s, two threads, even shares", shapes[s].what);
+        compare_variants(&d, &q, bias, &l, what, runs);
+        d.split = &uneven;
+        snprintf(what, sizeof what, "%s, two threads, uneven shares", shapes[s].what);
+        compare_variants(&d, &q, bias, &l, what, NULL);
+        layer_data_free(&l);
     }
     printf("two threads on larger layers:\n");
     report_variants(runs);
