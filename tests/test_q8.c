@@ -884,13 +884,16 @@ static void test_overflowing_variants(rng *r)
         qmultiplier requant[32];
         for (int c = 0; c < d.out_c; c++) {
             /* in turn: far above, far below, and an ordinary bias; the
-             * multipliers 2^k * 0.75 for k from -3 to 3 */
+             * multipliers 2^k * 0.75 for k from -3 to 3, and the largest
+             * below 1, whose products of a saturated sum stay next to the
+             * int32 ends (where adding the output zero point must not wrap) */
             const int kind = c % 3;
             bias[c] = kind == 0 ? INT32_MAX - rng_int(r, 0, 1000)
                     : kind == 1 ? INT32_MIN + rng_int(r, 0, 1000) : rng_int(r, -5000, 5000);
-            requant[c] = (qmultiplier){3 << 29, c % 7 - 3};
+            requant[c] = c % 5 == 4 ? (qmultiplier){INT32_MAX, 0} : (qmultiplier){3 << 29, c % 7 - 3};
         }
-        const qconv_params q = {rng_int(r, -128, 127), 0, rng_int(r, -20, 20), -128, 127, requant};
+        const int32_t out_zp = s % 2 ? 113 : -117;
+        const qconv_params q = {rng_int(r, -128, 127), 0, out_zp, -128, 127, requant};
         CHECK(!qconv_acc_fits(&d, &q, l.w, bias), "%s: said to fit", shapes[s].what);
         run_reference(&d, &q, l.in, l.w, bias, l.ref);
         int clamped = 0;
