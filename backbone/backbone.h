@@ -133,6 +133,19 @@ int isa_parse(const char *name);
  * MNV2DET_ISA (ref|avx2|avx512|neon) when it is set to a supported ISA. */
 mnv_isa isa_select(void);
 
+/* Extensions a kernel may need beyond its mnv_isa level (the int8 dot
+ * products), as bits: a variant lists them in its table entry, and runs only
+ * where cpu_supports(isa) and cpu_has_features(features) both hold, so that
+ * MNV2DET_ISA still caps it through its isa. */
+typedef enum cpu_feature {
+    CPU_FEATURE_AVX512_VNNI = 1u << 0, /* AVX-512 F, BW, VL and VNNI (vpdpbusd, vpdpwssd on zmm) */
+    CPU_FEATURE_AVX_VNNI = 1u << 1,    /* AVX2 and AVX-VNNI (the VEX vpdpbusd on ymm) */
+} cpu_feature;
+
+/* 1 if this CPU (and OS) has every feature in the mask; 0 for a mask with a
+ * feature this build's target has no variants for. */
+int cpu_has_features(unsigned features);
+
 typedef enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU6 = 3 } act_kind;
 
 /* Geometry of one convolution (regular or depthwise), NHWC, batch 1. */
@@ -397,13 +410,18 @@ typedef struct qconv_kernel {
                  void *packed);
     void (*run)(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
                 int8_t *out);
+    unsigned features;        /* cpu_feature bits needed beyond isa; 0 for none */
 } qconv_kernel;
+
+/* 1 if this CPU runs k: its ISA and its features. */
+int qconv_kernel_runs_here(const qconv_kernel *k);
 
 /* All int8 conv variants compiled in, best first, NULL-terminated; the
  * references are last and always present. */
 const qconv_kernel *const *qconv_kernels_all(void);
-/* The first variant whose ISA is <= max_isa, that this CPU runs and that
- * supports d and q (the references support every valid layer). */
+/* The first variant whose ISA is <= max_isa, that this CPU runs
+ * (qconv_kernel_runs_here) and that supports d and q (the references
+ * support every valid layer). */
 const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa);
 
 /* TFLite's int8 ADD (reference_integer_ops/add.h with add.cc's Prepare):

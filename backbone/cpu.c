@@ -44,7 +44,46 @@ static int x86_supports(mnv_isa isa)
         return avx2 && fma && f16c && avx512f && (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM state */
     return 0;
 }
+
+/* The int8 dot-product extensions, on top of the ISA level they extend. */
+static int x86_has_feature(cpu_feature f)
+{
+    unsigned a, b, c, d;
+    if (f == CPU_FEATURE_AVX512_VNNI) {
+        if (!x86_supports(MNV_ISA_AVX512))
+            return 0;
+        __cpuid_count(7, 0, a, b, c, d);
+        const int bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+        return bw && vl && vnni;
+    }
+    if (f == CPU_FEATURE_AVX_VNNI) {
+        if (!x86_supports(MNV_ISA_AVX2))
+            return 0;
+        __cpuid_count(7, 0, a, b, c, d);
+        if (a < 1) /* no subleaf 1 */
+            return 0;
+        __cpuid_count(7, 1, a, b, c, d);
+        return (a >> 4) & 1;
+    }
+    return 0;
+}
 #endif
+
+int cpu_has_features(unsigned features)
+{
+    for (unsigned bit = 1; bit != 0 && features != 0; bit <<= 1) {
+        if (!(features & bit))
+            continue;
+        features &= ~bit;
+#if defined(__x86_64__) && defined(MNV_X86_VARIANTS)
+        if (!x86_has_feature((cpu_feature)bit))
+            return 0;
+#else
+        return 0;
+#endif
+    }
+    return 1;
+}
 
 int cpu_supports(mnv_isa isa)
 {

@@ -60,14 +60,41 @@ static void ref_run_dw(const conv_desc *d, const qconv_params *q, const void *pa
 
 static const qconv_kernel conv2d_qs8_ref = {
     "conv2d_qs8_nhwc_ref", MNV_ISA_REF, KERNEL_CONV2D, ref_supports_conv, ref_packed_size, ref_pack,
-    ref_run_conv,
+    ref_run_conv, 0,
 };
 static const qconv_kernel dwconv2d_qs8_ref = {
     "dwconv2d_qs8_nhwc_ref", MNV_ISA_REF, KERNEL_DWCONV2D, ref_supports_dw, ref_packed_size, ref_pack,
-    ref_run_dw,
+    ref_run_dw, 0,
 };
 
+/* The x86 variants (kernels_q8_simd.inc per vector layer): AVX-512 VNNI
+ * first, then the 256-bit AVX-VNNI dot product, then plain AVX2. */
+#if defined(MNV_X86_VARIANTS)
+extern const qconv_kernel conv1x1_qs8_nhwc_avx512vnni;
+extern const qconv_kernel conv2d_qs8_nhwc_avx512vnni;
+extern const qconv_kernel dwconv3x3s1_qs8_nhwc_avx512vnni;
+extern const qconv_kernel dwconv3x3s2_qs8_nhwc_avx512vnni;
+extern const qconv_kernel conv1x1_qs8_nhwc_avxvnni;
+extern const qconv_kernel conv2d_qs8_nhwc_avxvnni;
+extern const qconv_kernel conv1x1_qs8_nhwc_avx2;
+extern const qconv_kernel conv2d_qs8_nhwc_avx2;
+extern const qconv_kernel dwconv3x3s1_qs8_nhwc_avx2;
+extern const qconv_kernel dwconv3x3s2_qs8_nhwc_avx2;
+#endif
+
 static const qconv_kernel *const all_kernels[] = {
+#if defined(MNV_X86_VARIANTS)
+    &conv1x1_qs8_nhwc_avx512vnni,
+    &conv2d_qs8_nhwc_avx512vnni,
+    &dwconv3x3s1_qs8_nhwc_avx512vnni,
+    &dwconv3x3s2_qs8_nhwc_avx512vnni,
+    &conv1x1_qs8_nhwc_avxvnni,
+    &conv2d_qs8_nhwc_avxvnni,
+    &conv1x1_qs8_nhwc_avx2,
+    &conv2d_qs8_nhwc_avx2,
+    &dwconv3x3s1_qs8_nhwc_avx2,
+    &dwconv3x3s2_qs8_nhwc_avx2,
+#endif
     &conv2d_qs8_ref,
     &dwconv2d_qs8_ref,
     NULL,
@@ -78,10 +105,15 @@ const qconv_kernel *const *qconv_kernels_all(void)
     return all_kernels;
 }
 
+int qconv_kernel_runs_here(const qconv_kernel *k)
+{
+    return cpu_supports(k->isa) && cpu_has_features(k->features);
+}
+
 const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa)
 {
     for (const qconv_kernel *const *k = all_kernels; *k; k++)
-        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa) && (*k)->supports(d, q))
+        if ((*k)->isa <= max_isa && qconv_kernel_runs_here(*k) && (*k)->supports(d, q))
             return *k;
     return NULL;
 }

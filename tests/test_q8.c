@@ -403,6 +403,10 @@ typedef struct config {
     int per_channel;
     int32_t in_zp, out_zp, w_zp;
     int saturate;             /* output scale small enough that many outputs clamp */
+    int extreme;              /* inputs only -128 and 127, weights only the int8 ends */
+    int amplify;              /* 1: output scale below input x weight scale, multipliers above 1;
+                               * 2: just above the largest, multipliers up to 0.83 (no right
+                               * shift for some channels) */
 } config;
 
 static conv_desc make_desc(const shape *s, act_kind act)
@@ -466,7 +470,42 @@ static void run_reference(const conv_desc *d, const qconv_params *q, const int8_
 #define GUARD 64
 #define GUARD_BYTE 0x5a
 
-typedef struct case_totals { int cases, outputs, off_by_one, saturated, variant_runs; } case_totals;
+/* Pack for table entry k (in 64-byte aligned memory, as the executor
+ * gives it) and run it into out, filled with the guard byte first. */
+static void run_variant(const qconv_kernel *k, const conv_desc *d, const qconv_params *q,
+                        const int8_t *in, const int8_t *w, const int32_t *bias, int8_t *out, size_t n_out)
+{
+    void *packed = aligned_alloc(64, (k->packed_size(d) + 63) / 64 * 64 + 64);
+    if (!packed) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    k->pack(d, q, w, bias, packed);
+    memset(out, GUARD_BYTE, n_out);
+    k->run(d, q, packed, in, out);
+    free(packed);
+}
+
+#define MAX_VARIANTS 64
+
+typedef struct case_totals {
+    int cases, outputs, off_by_one, saturated, variant_runs;
+    int runs[MAX_VARIANTS];   /* per table entry, the runs that matched the reference */
+} case_totals;
+
+/* Whether the table entry k runs here: this CPU runs it and MNV2DET_ISA
+ * (isa_select) does not cap it away, so that a run with MNV2DET_ISA=avx2
+ * tests what an older CPU would choose. */
+static int variant_runs(const qconv_kernel *k)
+{
+    return qconv_kernel_runs_here(k) && k->isa <= isa_select();
+}
+
+/* The extreme draws: either end of the range. */
+static int8_t rng_end(rng *r, int lo, int hi)
+{
+    return (int8_t)(rng_u32(r) & 1 ? hi : lo);
+}
 
 static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 {
@@ -481,14 +520,16 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     int64_t *acc = xmalloc(n_out * sizeof(int64_t));
     qmultiplier *requant = xmalloc((size_t)d.out_c * sizeof(qmultiplier));
     char what[200];
-    snprintf(what, sizeof what, "%s, act %d, %s, zero points in %d w %d out %d%s", s->what, (int)c->act,
+    snprintf(what, sizeof what, "%s, act %d, %s, zero points in %d w %d out %d%s%s%s", s->what, (int)c->act,
              c->per_channel ? "per channel" : "per tensor", (int)c->in_zp, (int)c->w_zp, (int)c->out_zp,
-             c->saturate ? ", saturating" : "");
+             c->saturate ? ", saturating" : "", c->extreme ? ", extreme values" : "",
+             c->amplify == 1 ? ", multipliers above 1" : c->amplify == 2 ? ", multipliers near 1" : "");
 
     for (size_t i = 0; i < n_in; i++)
-        in[i] = (int8_t)rng_int(r, -128, 127);
+        in[i] = c->extreme ? rng_end(r, -128, 127) : (int8_t)rng_int(r, -128, 127);
     for (size_t i = 0; i < n_w; i++)
-        w[i] = (int8_t)rng_int(r, c->w_zp ? -128 : -127, 127);
+        w[i] = c->extreme ? rng_end(r, c->w_zp ? -128 : -127, 127)
+                          : (int8_t)rng_int(r, c->w_zp ? -128 : -127, 127);
     const qparams in_q = {(float)(0.01 + 0.05 * rng_unit(r)), c->in_zp};
     const int n_scales = c->per_channel ? d.out_c : 1;
     for (int k = 0; k < n_scales; k++)
@@ -507,7 +548,15 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
                 y[o] = (double)in_q.scale * w_scales[c->per_channel ? oc : 0] * (double)acc[o];
                 max_abs = fmax(max_abs, fabs(y[o]));
             }
-    const qparams out_q = {(float)(max_abs > 0 ? max_abs / (c->saturate ? 400.0 : 120.0) : 1.0), c->out_zp};
+    qparams out_q = {(float)(max_abs > 0 ? max_abs / (c->saturate ? 400.0 : 120.0) : 1.0), c->out_zp};
+    if (c->amplify) {
+        float min_ws = w_scales[0], max_ws = w_scales[0];
+        for (int k = 1; k < n_scales; k++) {
+            min_ws = w_scales[k] < min_ws ? w_scales[k] : min_ws;
+            max_ws = w_scales[k] > max_ws ? w_scales[k] : max_ws;
+        }
+        out_q.scale = c->amplify == 1 ? in_q.scale * min_ws / 3.0f : in_q.scale * max_ws * 1.2f;
+    }
 
     qconv_params q;
     char err[200] = "";
@@ -577,25 +626,22 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 
     /* every table entry for this operation: exactly the reference */
     for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++) {
-        if (!(*k)->supports(&d, &q) || !cpu_supports((*k)->isa))
+        if (!(*k)->supports(&d, &q) || !variant_runs(*k))
             continue;
         CHECK((*k)->op == (d.depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
               what);
-        void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
-        if (!packed) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        (*k)->pack(&d, &q, w, bias, packed);
-        memset(out2, GUARD_BYTE, n_out);
-        (*k)->run(&d, &q, packed, in, out2);
-        CHECK(memcmp(out, out2, n_out) == 0, "%s on %s: differs from the reference", (*k)->name, what);
-        free(packed);
+        run_variant(*k, &d, &q, in, w, bias, out2, n_out);
+        const int same = memcmp(out, out2, n_out) == 0;
+        CHECK(same, "%s on %s: differs from the reference", (*k)->name, what);
         tot->variant_runs++;
+        if (same && k - qconv_kernels_all() < MAX_VARIANTS)
+            tot->runs[k - qconv_kernels_all()]++;
     }
 done:
     free(in), free(w), free(out), free(out2), free(bias), free(w_scales), free(y), free(acc), free(requant);
 }
+
+static void report_variants(const int *runs);
 
 static void test_convolutions(rng *r)
 {
@@ -617,13 +663,34 @@ static void test_convolutions(rng *r)
         {"depthwise 3x3 s2 valid on 3x5x16", 3, 5, 16, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
         {"depthwise multiplier 2", 6, 6, 8, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 2},
         {"depthwise 5x5 dilation 2", 9, 8, 3, 0, 5, 5, 1, 2, TFL_PAD_SAME, 1, 1},
+        /* the SIMD variants' edges: channels off the vector widths (8, 16,
+         * 64-channel panels) and the k groups (2, 4), pixel counts off the
+         * register tiles' rows (5, 6), odd sizes at stride 2, one column */
+        {"pointwise 3x7x40 -> 70", 3, 7, 40, 70, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x4x7 -> 144", 4, 4, 7, 144, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 9x5x66 -> 24", 9, 5, 66, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 1x13x130 -> 130", 1, 13, 130, 130, 1, 1, 1, 1, TFL_PAD_VALID, 0, 1},
+        {"pointwise 2x3x1 -> 1", 2, 3, 1, 1, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x2x1000 -> 20", 2, 2, 1000, 20, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise stride 2 (not a GEMM)", 5, 5, 8, 8, 1, 1, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 6x5x40", 6, 5, 40, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 9x7x24", 9, 7, 24, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 10x12x48", 10, 12, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 valid on 5x6x19", 5, 6, 19, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s2 valid on 8x9x33", 8, 9, 33, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s2 on 2x2x7", 2, 2, 7, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 4x1x1", 4, 1, 1, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
     };
     static const config configs[] = {
-        {ACT_NONE, 1, -128, 5, 0, 0},
-        {ACT_RELU6, 1, 7, -128, 0, 0},
-        {ACT_RELU, 0, 127, -20, -3, 0},   /* per tensor, a weight zero point: a uint8 model */
-        {ACT_NONE, 1, 0, 30, 0, 1},
-        {ACT_RELU6, 0, -50, -128, 0, 1},
+        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0},
+        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
+        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0},
+        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0},
+        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0},      /* the largest products, both signs */
+        {ACT_NONE, 0, -128, 0, 77, 0, 1, 0},    /* the same with w - w_zp down to -205 */
+        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1},      /* left shifts */
+        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2},       /* right shifts of 0 */
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -635,6 +702,30 @@ static void test_convolutions(rng *r)
     printf("convolutions: %d cases, %d outputs, %d saturated, %d one step from the nearest "
            "(rounding of the nearest half), %d table runs\n",
            tot.cases, tot.outputs, tot.saturated, tot.off_by_one, tot.variant_runs);
+    report_variants(tot.runs);
+}
+
+/* Each table entry: on how many cases it gave the reference's result
+ * exactly, or SKIPPED where this CPU cannot run it (never a silent pass).
+ * An entry this CPU runs must have matched somewhere (and its mismatches
+ * are failed checks of their own). */
+static void report_variants(const int *runs)
+{
+    int i = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+        if (!qconv_kernel_runs_here(*k)) {
+            printf("  %-34s SKIPPED: this CPU lacks %s%s\n", (*k)->name, isa_name((*k)->isa),
+                   (*k)->features ? " or its dot-product extension" : "");
+            continue;
+        }
+        if (!variant_runs(*k)) {
+            printf("  %-34s SKIPPED: above MNV2DET_ISA=%s\n", (*k)->name, isa_name(isa_select()));
+            continue;
+        }
+        const int n = i < MAX_VARIANTS ? runs[i] : 0;
+        printf("  %-34s exact on %d cases\n", (*k)->name, n);
+        CHECK(n > 0, "%s ran on no case: the shapes miss it", (*k)->name);
+    }
 }
 
 /* The kernel table: a reference per operation, chosen for every layer. */
@@ -663,6 +754,26 @@ static void test_table(void)
         CHECK(kd && kd->op == KERNEL_DWCONV2D && (int)kd->isa <= isa, "depthwise at isa %d: %s", isa,
               kd ? kd->name : "none");
     }
+#if defined(MNV_X86_VARIANTS)
+    /* where this CPU has AVX2, MobileNetV2's shapes get a SIMD variant at
+     * the best ISA, and the reference once capped to it */
+    if (cpu_supports(MNV_ISA_AVX2)) {
+        const shape s1 = {"", 6, 6, 24, 40, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1};
+        const shape s2 = {"", 7, 7, 24, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1};
+        const conv_desc d1 = make_desc(&s1, ACT_RELU6), d2 = make_desc(&s2, ACT_RELU6);
+        qmultiplier m40[40];
+        qconv_params q1, q2;
+        CHECK(qconv_params_init(&q1, m40, &d1, io, &ws, 1, 0, io, err, sizeof err) == 0 &&
+              qconv_params_init(&q2, m40, &d2, io, &ws, 1, 0, io, err, sizeof err) == 0, "init: %s", err);
+        const mnv_isa best = cpu_supports(MNV_ISA_AVX512) ? MNV_ISA_AVX512 : MNV_ISA_AVX2;
+        const qconv_kernel *k1 = qconv_kernel_choose(&d1, &q1, best);
+        const qconv_kernel *k2 = qconv_kernel_choose(&d2, &q2, best);
+        CHECK(k1 && k1->isa != MNV_ISA_REF && k2 && k2->isa != MNV_ISA_REF, "at %s: %s and %s chosen",
+              isa_name(best), k1 ? k1->name : "none", k2 ? k2->name : "none");
+        k1 = qconv_kernel_choose(&d1, &q1, MNV_ISA_REF);
+        CHECK(k1 && k1->isa == MNV_ISA_REF, "capped at ref: %s chosen", k1 ? k1->name : "none");
+    }
+#endif
 }
 
 /* Accumulators: the bound, and saturation where it fails. */
@@ -699,6 +810,136 @@ static void test_accumulator_bound(void)
     int32_t b2[2] = {0, INT32_MAX - 255 * 255 * 9 + 1};
     CHECK(!qconv_acc_fits(&d, &q, wd, b2), "depthwise bias next to INT32_MAX said to fit");
     free(w), free(in);
+}
+
+/* A layer's random inputs and weights (only the int8 ends where extreme),
+ * and room for the reference's output and a variant's. */
+typedef struct layer_data {
+    int8_t *in, *w, *ref, *out;
+    size_t n_out;
+} layer_data;
+
+static layer_data layer_data_make(rng *r, const conv_desc *d, int extreme)
+{
+    const size_t n_in = (size_t)d->in_h * d->in_w * d->in_c, n_w = weight_count(d);
+    layer_data l = {xmalloc(n_in), xmalloc(n_w), NULL, NULL, (size_t)d->out_h * d->out_w * d->out_c};
+    l.ref = xmalloc(l.n_out);
+    l.out = xmalloc(l.n_out);
+    for (size_t i = 0; i < n_in; i++)
+        l.in[i] = extreme ? rng_end(r, -128, 127) : (int8_t)rng_int(r, -128, 127);
+    for (size_t i = 0; i < n_w; i++)
+        l.w[i] = extreme ? rng_end(r, -127, 127) : (int8_t)rng_int(r, -127, 127);
+    return l;
+}
+
+static void layer_data_free(layer_data *l)
+{
+    free(l->in), free(l->w), free(l->ref), free(l->out);
+}
+
+/* Every table entry that runs here and supports d against the reference's
+ * output in l->ref; runs (may be NULL) counts them per entry. */
+static void compare_variants(const conv_desc *d, const qconv_params *q, const int32_t *bias, layer_data *l,
+                             const char *what, int *runs)
+{
+    int i = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+        if (!(*k)->supports(d, q) || !variant_runs(*k))
+            continue;
+        run_variant(*k, d, q, l->in, l->w, bias, l->out, l->n_out);
+        const int same = memcmp(l->ref, l->out, l->n_out) == 0;
+        CHECK(same, "%s on %s: differs from the reference", (*k)->name, what);
+        if (same && runs && i < MAX_VARIANTS)
+            runs[i]++;
+    }
+}
+
+/* One of each kind of variant (1x1, general, depthwise s1 and s2): small
+ * for the overflow tests, above the serial threshold for the parallel ones. */
+#define N_KIND_SHAPES 4
+static const shape small_kinds[N_KIND_SHAPES] = {
+    {"pointwise 3x5x20 -> 19, overflowing", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+    {"3x3 s2 on 5x5x4 -> 9, overflowing", 5, 5, 4, 9, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    {"depthwise 3x3 s1 on 5x6x20, overflowing", 5, 6, 20, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+    {"depthwise 3x3 s2 on 7x7x20, overflowing", 7, 7, 20, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+};
+static const shape large_kinds[N_KIND_SHAPES] = {
+    {"pointwise 41x37x64 -> 72", 41, 37, 64, 72, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+    {"3x3 s2 on 61x59x8 -> 40", 61, 59, 8, 40, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    {"depthwise 3x3 s1 on 47x45x72", 47, 45, 72, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+    {"depthwise 3x3 s2 on 65x63x80", 65, 63, 80, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+};
+
+/* Layers whose int32 accumulator overflows (biases next to the int32 ends)
+ * with multipliers above and below 1: where qconv_acc_fits fails every
+ * table entry must still saturate exactly as the reference does. */
+static void test_overflowing_variants(rng *r)
+{
+    const shape *shapes = small_kinds;
+    int runs[MAX_VARIANTS] = {0};
+    for (size_t s = 0; s < N_KIND_SHAPES; s++) {
+        const conv_desc d = make_desc(&shapes[s], ACT_NONE);
+        layer_data l = layer_data_make(r, &d, 1);
+        int32_t bias[32];
+        qmultiplier requant[32];
+        for (int c = 0; c < d.out_c; c++) {
+            /* in turn: far above, far below, and an ordinary bias; the
+             * multipliers 2^k * 0.75 for k from -3 to 3, and the largest
+             * below 1, whose products of a saturated sum stay next to the
+             * int32 ends (where adding the output zero point must not wrap) */
+            const int kind = c % 3;
+            bias[c] = kind == 0 ? INT32_MAX - rng_int(r, 0, 1000)
+                    : kind == 1 ? INT32_MIN + rng_int(r, 0, 1000) : rng_int(r, -5000, 5000);
+            requant[c] = c % 5 == 4 ? (qmultiplier){INT32_MAX, 0} : (qmultiplier){3 << 29, c % 7 - 3};
+        }
+        const int32_t out_zp = s % 2 ? 113 : -117;
+        const qconv_params q = {rng_int(r, -128, 127), 0, out_zp, -128, 127, requant};
+        CHECK(!qconv_acc_fits(&d, &q, l.w, bias), "%s: said to fit", shapes[s].what);
+        run_reference(&d, &q, l.in, l.w, bias, l.ref);
+        int clamped = 0;
+        for (size_t i = 0; i < l.n_out; i++)
+            clamped += l.ref[i] == -128 || l.ref[i] == 127;
+        CHECK(clamped > 0, "%s: no output clamped", shapes[s].what);
+        compare_variants(&d, &q, bias, &l, shapes[s].what, runs);
+        layer_data_free(&l);
+    }
+    printf("overflowing accumulators:\n");
+    report_variants(runs);
+}
+
+/* Layers large enough for the variants' parallel paths (small ones run on
+ * the calling thread), at two threads with even shares and with the uneven
+ * shares the executor's work split gives: every output written once, as
+ * the reference writes it. */
+static void test_parallel_variants(rng *r)
+{
+    const shape *shapes = large_kinds;
+    int runs[MAX_VARIANTS] = {0};
+    work_split uneven;
+    const double share[2] = {0.7, 1.3};
+    work_split_set(&uneven, share, 2);
+    omp_set_num_threads(2);
+    for (size_t s = 0; s < N_KIND_SHAPES; s++) {
+        conv_desc d = make_desc(&shapes[s], ACT_RELU6);
+        layer_data l = layer_data_make(r, &d, 0);
+        int32_t bias[128];
+        qmultiplier requant[128];
+        for (int c = 0; c < d.out_c; c++) {
+            bias[c] = rng_int(r, -20000, 20000);
+            requant[c] = (qmultiplier){rng_int(r, 1 << 30, INT32_MAX), -rng_int(r, 6, 10)};
+        }
+        const qconv_params q = {rng_int(r, -128, 127), 0, -128, -128, 100, requant};
+        run_reference(&d, &q, l.in, l.w, bias, l.ref);
+        char what[200];
+        snprintf(what, sizeof what, "%s, two threads, even shares", shapes[s].what);
+        compare_variants(&d, &q, bias, &l, what, runs);
+        d.split = &uneven;
+        snprintf(what, sizeof what, "%s, two threads, uneven shares", shapes[s].what);
+        compare_variants(&d, &q, bias, &l, what, NULL);
+        layer_data_free(&l);
+    }
+    printf("two threads on larger layers:\n");
+    report_variants(runs);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1106,6 +1347,8 @@ int main(void)
     test_table();
     test_convolutions(&r);
     test_accumulator_bound();
+    test_overflowing_variants(&r);
+    test_parallel_variants(&r);
     test_add();
     test_requantize(&r);
     test_concat(&r);
