@@ -583,7 +583,10 @@ const net_postprocess *net_detection_postprocess(const net *n);
 
 /* Import a TFLite model and build the network: validates operators, types and
  * shapes, converts float16 weights to float32, packs weights for the chosen
- * kernels and plans the activation arena. A model whose declared shapes
+ * kernels and plans the activation arena. Quantized models (int8, or uint8
+ * run as int8) run on the int8 kernels; the input stays float (an int8 or
+ * uint8 model input is quantized from it by its parameters) and int8 outputs
+ * are dequantized, so callers see float either way. A model whose declared shapes
  * would need more than opt->max_memory is refused (MNV_EUNSUPPORTED, the
  * need and the cap in MiB in err) before that memory is allocated; so is a
  * tensor of more than INT_MAX elements or a side, stride or kernel extent

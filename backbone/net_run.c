@@ -10,10 +10,43 @@
 #include "backbone/backbone.h"
 #include "backbone/net_internal.h"
 
+/* Store s as the int8 values it holds (store.type). */
+static int8_t *q8(const net *n, int s)
+{
+    return (int8_t *)(void *)n->ptr[s];
+}
+
 static void run_layer(net *n, const layer *l)
 {
     float *out = n->ptr[l->out];
     switch (l->kind) {
+    case LAYER_QCONV: {
+        conv_desc d = l->desc;
+        d.split = &n->split;
+        l->qkernel->run(&d, &l->qconv, l->packed, q8(n, l->in0), q8(n, l->out));
+        break;
+    }
+    case LAYER_QADD:
+        add_qs8_ref(&l->qadd, q8(n, l->in0), q8(n, l->in1), q8(n, l->out), l->count);
+        break;
+    case LAYER_QCONCAT:
+        concat_qs8_ref(l->n_parts, l->part_data, l->part_q, l->part_inner, l->outer, l->q_out, q8(n, l->out));
+        break;
+    case LAYER_QLOGISTIC:
+        lut_qs8_ref(l->packed, q8(n, l->in0), q8(n, l->out), l->count);
+        break;
+    case LAYER_QUANTIZE:
+        quant_quantize_f32(n->ptr[l->in0], q8(n, l->out), l->count, l->q_out);
+        break;
+    case LAYER_REQUANTIZE:
+        requantize_qs8_ref(q8(n, l->in0), q8(n, l->out), l->count, l->q_in.zero_point, l->q_mult,
+                           l->q_out.zero_point);
+        break;
+    case LAYER_DEQUANTIZE:
+        quant_dequantize_f32(q8(n, l->in0), out, l->count, l->q_in);
+        break;
+    case LAYER_KIND_COUNT:
+        break;
     case LAYER_CONV: {
         conv_desc d = l->desc;
         d.split = &n->split;
@@ -245,13 +278,17 @@ const float *net_output_data(const net *n, int i)
 
 int net_layer_count(const net *n) { return n->n_layers; }
 
-static const char *const kind_names[] = {"conv", "add", "concat", "logistic", "relu", "relu6"};
+static const char *const kind_names[LAYER_KIND_COUNT] = {
+    "conv", "add", "concat", "logistic", "relu", "relu6", "qconv", "add_qs8", "concat_qs8", "logistic_qs8",
+    "quantize", "requantize", "dequantize",
+};
 
 void net_layer_get(const net *n, int i, net_layer_info *info)
 {
     const layer *l = &n->layers[i];
     info->name = l->name;
-    info->kernel = l->kind == LAYER_CONV ? l->kernel->name : kind_names[l->kind];
+    info->kernel = l->kind == LAYER_CONV ? l->kernel->name : l->kind == LAYER_QCONV ? l->qkernel->name
+                                                                                 : kind_names[l->kind];
     info->role = l->role;
     info->macs = l->macs;
     info->weights_f16 = l->kind == LAYER_CONV && l->kernel->weights_f16 &&
