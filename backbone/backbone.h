@@ -633,6 +633,7 @@ typedef struct net_layer_info {
     layer_role role;
     double macs;              /* multiply-adds per run */
     int weights_f16;          /* weights kept as float16 (see conv_kernel) */
+    int int8;                 /* 1: computes on int8 values (a quantized model's layer) */
 } net_layer_info;
 int net_layer_count(const net *n);
 void net_layer_get(const net *n, int i, net_layer_info *info);

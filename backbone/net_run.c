@@ -291,6 +291,7 @@ void net_layer_get(const net *n, int i, net_layer_info *info)
                                                                                  : kind_names[l->kind];
     info->role = l->role;
     info->macs = l->macs;
+    info->int8 = layer_writes_int8(l->kind) || l->kind == LAYER_DEQUANTIZE;
     info->weights_f16 = l->kind == LAYER_CONV && l->kernel->weights_f16 &&
                         l->kernel->weights_f16(&l->desc, l->packed);
 }

@@ -14,6 +14,10 @@
  *   LOGISTIC on the classes, [DEQUANTIZE] or implicit dequantization; the
  *   uint8 variant ends in TFLite_Detection_PostProcess with uint8 anchors.
  *
+ * The uint8 model also runs through the detector (pre-processing, network,
+ * the operator's own decoding settings and anchors, NMS), as mnv2det runs
+ * it, against ssd_postprocess on the network's outputs by hand.
+ *
  * Also: models the importer must refuse (INT16 activations, per-channel
  * activations, missing parameters, ...) with a message naming the tensor.
  */
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/app.h"
 #include "backbone/backbone.h"
 #include "check.h"
 #include "tflite_builder.h"
@@ -213,7 +218,7 @@ static void build_model(tfb_model *m, pool *p, const variant *v, unsigned seed, 
             int z = v->scaled_concat ? (int)m->tensors[o].zero_points[0] - (v->uint8 ? 128 : 0) : h ? cls_zp : box_zp;
             p->scales[o][0] = s;
             p->zps[o][0] = z + (v->uint8 ? 128 : 0);
-            snprintf(rname, 24, "%s/reshaped", name);
+            snprintf(rname, 24, "%s%d/reshaped", h ? "cls" : "box", k);
             int r = act_tensor(&b, rname, 3, (int[]){1, cells[k] * A, width}, s, z);
             tfb_add_op(m, TFL_OP_RESHAPE, &o, 1, &r, 1);
             parts[h][k] = r;
@@ -533,6 +538,45 @@ static void test_variant(const variant *v, const uint8_t *opts, size_t opts_size
     }
 }
 
+/* ---- the detector on a quantized model ---- */
+
+static void test_detector(const uint8_t *opts, size_t opts_size)
+{
+    static tfb_model m;
+    static pool p;
+    static const variant v = {"uint8 detector", 1, 0, 0, 1};
+    build_model(&m, &p, &v, 31, (uint8_t *)opts, opts_size);
+    const char *path = write_model(&m, "detector");
+    detector d;
+    char err[512] = "";
+    detector_paths paths = {path, NULL, NULL};
+    int rc = detector_open(&d, &paths, NULL, err, sizeof err);
+    CHECK(rc == 0, "detector on a uint8 model: %s", err);
+    if (rc)
+        return;
+    CHECK(d.n_anchors == N && d.n_classes == NC && d.cfg.score == SCORE_IDENTITY,
+          "%d anchors, %d classes, scores as the graph's LOGISTIC made them", d.n_anchors, d.n_classes);
+    d.cfg.score_threshold = 0.3f;
+    uint8_t rgb[IH * IW * 3];
+    for (int i = 0; i < IH * IW * 3; i++)
+        rgb[i] = (uint8_t)(i * 53 % 256);
+    frame fr = {0};
+    mnv_image_pack(&fr.img, MNV_PIX_RGB24, IW, IH, rgb);
+    detection got[16], want[16], scratch[N];
+    int n = detector_run(&d, &fr, got, 16, NULL);
+    int nw = ssd_postprocess(&d.cfg, d.anchors, d.n_anchors, net_output_data(d.net, d.box_output),
+                             net_output_data(d.net, d.class_output), NC, scratch, want, 16);
+    CHECK(n == nw && n > 0, "%d detections, by hand %d", n, nw);
+    for (int i = 0; i < n && i < nw; i++)
+        CHECK(got[i].class_id == want[i].class_id && got[i].score == want[i].score &&
+                  got[i].bbox.ymin == want[i].bbox.ymin && got[i].bbox.xmax == want[i].bbox.xmax,
+              "detection %d differs", i);
+    /* scores are dequantized LOGISTIC outputs: multiples of 1/256 */
+    for (int i = 0; i < n; i++)
+        CHECK(got[i].score * 256.0f == floorf(got[i].score * 256.0f), "score %g", (double)got[i].score);
+    detector_close(&d);
+}
+
 /* ---- refusals ---- */
 
 /* A one-conv int8 model with hooks to break it. */
@@ -649,17 +693,34 @@ static void test_refusals(void)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/flexbuf_small_model.bin", test_env("MNV2DET_TEST_DATA"));
+    size_t opts_size = 0;
+    uint8_t *opts = read_file(path, &opts_size);
+    /* `test_net_q8 write DIR`: the int8 model with float input and outputs
+     * and the uint8 one with the detection operator, for trying mnv2det and
+     * its benchmark on quantized models */
+    if (argc == 3 && strcmp(argv[1], "write") == 0) {
+        static tfb_model m;
+        static pool p;
+        static const variant v8 = {"int8", 0, 1, 0, 0}, vu8 = {"uint8", 1, 0, 0, 1};
+        snprintf(tmpdir, sizeof tmpdir, "%s", argv[2]);
+        build_model(&m, &p, &v8, 31, NULL, 0);
+        write_model(&m, "small_ssd.int8");
+        if (opts) {
+            build_model(&m, &p, &vu8, 31, opts, opts_size);
+            write_model(&m, "small_ssd_postprocess.uint8");
+        }
+        free(opts);
+        return check_g.failed ? 1 : 0;
+    }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mnv2det-netq8-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;
     }
-    char path[1024];
-    snprintf(path, sizeof path, "%s/flexbuf_small_model.bin", test_env("MNV2DET_TEST_DATA"));
-    size_t opts_size = 0;
-    uint8_t *opts = read_file(path, &opts_size);
     CHECK(opts && opts_size > 0, "cannot read %s", path);
 
     static const variant variants[] = {
@@ -671,6 +732,8 @@ int main(void)
     for (size_t i = 0; i < sizeof variants / sizeof *variants; i++)
         if (opts || !variants[i].postprocess)
             test_variant(&variants[i], opts, opts_size);
+    if (opts)
+        test_detector(opts, opts_size);
     test_refusals();
     free(opts);
 
