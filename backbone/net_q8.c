@@ -17,6 +17,16 @@
 #include "backbone/backbone.h"
 #include "backbone/net_internal.h"
 
+/* l (NULL when making it failed) reads store in_store. */
+static layer *reading(importer *im, layer *l, int in_store)
+{
+    if (l) {
+        l->in0 = in_store;
+        imp_use_store(im, in_store);
+    }
+    return l;
+}
+
 int q8_type(int type)
 {
     return type == TFL_TYPE_INT8 || type == TFL_TYPE_UINT8;
@@ -227,11 +237,9 @@ int q8_import_quantize(importer *im, int opi)
     qmultiplier m = {0, 0};
     if (!from_float && quant_multiplier_from_double((double)in_q.scale / (double)out_q.scale, &m) != 0)
         return bad_params(im, opi, "requantization multiplier (input scale / output scale) out of range");
-    layer *l = imp_new_layer(im, from_float ? LAYER_QUANTIZE : LAYER_REQUANTIZE, to, opi);
+    layer *l = reading(im, imp_new_layer(im, from_float ? LAYER_QUANTIZE : LAYER_REQUANTIZE, to, opi), in_store);
     if (!l)
         return im->layer_error;
-    l->in0 = in_store;
-    imp_use_store(im, in_store);
     l->q_in = in_q;
     l->q_out = out_q;
     l->q_mult = m;
@@ -248,12 +256,9 @@ int q8_import_dequantize(importer *im, int opi)
         return rc;
     if (tensor_elems(&im->m->tensors[ti]) != tensor_elems(&im->m->tensors[to]))
         return imp_bad_shape(im, opi, "input and output sizes differ");
-    int in_store = im->tensor_store[ti];
-    layer *l = imp_new_layer(im, LAYER_DEQUANTIZE, to, opi);
+    layer *l = reading(im, imp_new_layer(im, LAYER_DEQUANTIZE, to, opi), im->tensor_store[ti]);
     if (!l)
         return im->layer_error;
-    l->in0 = in_store;
-    imp_use_store(im, in_store);
     l->q_in = in_q;
     return 0;
 }
@@ -264,11 +269,9 @@ int q8_quantize_input(importer *im, int t)
     int rc = q8_tensor_params(im, t, -1, &q);
     if (rc)
         return rc;
-    layer *l = imp_add_layer(im, LAYER_QUANTIZE, t, TFL_TYPE_INT8);
+    layer *l = reading(im, imp_add_layer(im, LAYER_QUANTIZE, t, TFL_TYPE_INT8), 0);
     if (!l)
         return im->layer_error;
-    l->in0 = 0;
-    imp_use_store(im, 0);
     l->q_out = q;
     return 0;
 }
@@ -279,11 +282,9 @@ int q8_dequantize_output(importer *im, int t)
     int in_store = im->tensor_store[t];
     if ((im->layer_error = q8_tensor_params(im, t, -1, &q)) != 0)
         return -1;
-    layer *l = imp_add_layer(im, LAYER_DEQUANTIZE, t, TFL_TYPE_FLOAT32);
+    layer *l = reading(im, imp_add_layer(im, LAYER_DEQUANTIZE, t, TFL_TYPE_FLOAT32), in_store);
     if (!l)
         return -1;
-    l->in0 = in_store;
-    imp_use_store(im, in_store);
     l->q_in = q;
     return l->out;
 }

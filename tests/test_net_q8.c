@@ -556,24 +556,35 @@ static void test_detector(const uint8_t *opts, size_t opts_size)
         return;
     CHECK(d.n_anchors == N && d.n_classes == NC && d.cfg.score == SCORE_IDENTITY,
           "%d anchors, %d classes, scores as the graph's LOGISTIC made them", d.n_anchors, d.n_classes);
+    /* the model's uint8 anchors, dequantized */
+    const tfb_tensor *ta = &m.tensors[m.ops[m.n_ops - 1].in[2]];
+    int same = 1;
+    for (int i = 0; i < N; i++) {
+        const uint8_t *q = (const uint8_t *)ta->data + 4 * i;
+        same &= d.anchors[i].cy == 0.004f * q[0] && d.anchors[i].cx == 0.004f * q[1] &&
+                d.anchors[i].h == 0.004f * q[2] && d.anchors[i].w == 0.004f * q[3];
+    }
+    CHECK(same, "the detector's anchors are not the model's uint8 ones dequantized");
     d.cfg.score_threshold = 0.3f;
     uint8_t rgb[IH * IW * 3];
     for (int i = 0; i < IH * IW * 3; i++)
         rgb[i] = (uint8_t)(i * 53 % 256);
     frame fr = {0};
     mnv_image_pack(&fr.img, MNV_PIX_RGB24, IW, IH, rgb);
-    detection got[16], want[16], scratch[N];
+    detection got[16];
     int n = detector_run(&d, &fr, got, 16, NULL);
-    int nw = ssd_postprocess(&d.cfg, d.anchors, d.n_anchors, net_output_data(d.net, d.box_output),
-                             net_output_data(d.net, d.class_output), NC, scratch, want, 16);
-    CHECK(n == nw && n > 0, "%d detections, by hand %d", n, nw);
-    for (int i = 0; i < n && i < nw; i++)
-        CHECK(got[i].class_id == want[i].class_id && got[i].score == want[i].score &&
-                  got[i].bbox.ymin == want[i].bbox.ymin && got[i].bbox.xmax == want[i].bbox.xmax,
-              "detection %d differs", i);
-    /* scores are dequantized LOGISTIC outputs: multiples of 1/256 */
-    for (int i = 0; i < n; i++)
-        CHECK(got[i].score * 256.0f == floorf(got[i].score * 256.0f), "score %g", (double)got[i].score);
+    CHECK(n > 0 && n <= 5, "%d detections (the options allow 5)", n);
+    /* scores: dequantized LOGISTIC outputs (multiples of 1/256), as the
+     * network gave them, best first */
+    const float *scores = net_output_data(d.net, d.class_output);
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (int k = 0; k < N * NC && !found; k++)
+            found = scores[k] == got[i].score;
+        CHECK(found && got[i].score * 256.0f == floorf(got[i].score * 256.0f) && got[i].score >= 0.3f &&
+                  (i == 0 || got[i].score <= got[i - 1].score),
+              "detection %d: score %g", i, (double)got[i].score);
+    }
     detector_close(&d);
 }
 
