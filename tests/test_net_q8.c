@@ -588,6 +588,69 @@ static void test_detector(const uint8_t *opts, size_t opts_size)
     detector_close(&d);
 }
 
+/* ---- int8 constants dequantized at load (weight-only quantization) ---- */
+
+/* A float conv whose weights come from a DEQUANTIZE of int8 (per channel,
+ * along dimension 0) or uint8 (per tensor) constants must give exactly
+ * what the same conv gives with the weights written out in float. */
+static void test_dequantized_weights(void)
+{
+    enum { OC = 5, K = 3, IC = 4, NW = OC * K * K * IC };
+    static int8_t q[NW];
+    static float wf[NW], bias[OC];
+    static const float ch_scale[OC] = {0.01f, 0.5f, 0.003f, 1.25f, 0.07f};
+    static const int64_t ch_zp[OC] = {0, 0, 0, 0, 0};
+    unsigned seed = 9;
+    for (int per_channel = 0; per_channel < 2; per_channel++) {
+        const int type = per_channel ? TFL_TYPE_INT8 : TFL_TYPE_UINT8;
+        const int zp = per_channel ? 0 : 131;
+        for (int i = 0; i < NW; i++) {
+            q[i] = (int8_t)rand_int(&seed, -128, 127);
+            const int v = per_channel ? q[i] : (uint8_t)q[i];
+            const float sc = per_channel ? ch_scale[i / (K * K * IC)] : 0.02f;
+            wf[i] = sc * (float)(v - zp); /* as quant_dequantize_f32 rounds */
+        }
+        for (int c = 0; c < OC; c++)
+            bias[c] = rand_float(&seed, -1.0f, 1.0f);
+        float *out[2] = {NULL, NULL};
+        float picture[6 * 6 * IC];
+        for (int i = 0; i < 6 * 6 * IC; i++)
+            picture[i] = rand_float(&seed, -2.0f, 2.0f);
+        for (int quantized = 0; quantized < 2; quantized++) {
+            static tfb_model m;
+            memset(&m, 0, sizeof m);
+            int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 6, 6, IC}, "x", NULL, 0);
+            int w = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){OC, K, K, IC}, "w", quantized ? NULL : wf,
+                                   quantized ? 0 : sizeof wf);
+            int b = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){OC}, "b", bias, sizeof bias);
+            int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 6, 6, OC}, "y", NULL, 0);
+            if (quantized) {
+                int wq = per_channel
+                             ? tfb_set_quant(&m, tfb_add_tensor(&m, type, 4, (int[]){OC, K, K, IC}, "wq", q, sizeof q),
+                                             ch_scale, ch_zp, OC, 0)
+                             : tfb_add_qtensor(&m, type, 4, (int[]){OC, K, K, IC}, "wq", q, sizeof q, 0.02f, zp);
+                tfb_add_op(&m, TFL_OP_DEQUANTIZE, &wq, 1, &w, 1);
+            }
+            tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, w, b}, 3, &y, 1);
+            m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+            net *n = NULL;
+            char err[512] = "";
+            int rc = net_load(&n, write_model(&m, "dequantized_weights"), NULL, err, sizeof err);
+            CHECK(rc == 0, "dequantized weights (%s): %s", per_channel ? "int8" : "uint8", err);
+            if (rc)
+                break;
+            net_run(n, picture);
+            out[quantized] = malloc(6 * 6 * OC * sizeof(float));
+            memcpy(out[quantized], net_output_data(n, 0), 6 * 6 * OC * sizeof(float));
+            net_free(n);
+        }
+        CHECK(out[0] && out[1] && memcmp(out[0], out[1], 6 * 6 * OC * sizeof(float)) == 0,
+              "%s weights through DEQUANTIZE differ from the same weights in float",
+              per_channel ? "int8 per-channel" : "uint8");
+        free(out[0]), free(out[1]);
+    }
+}
+
 /* ---- refusals ---- */
 
 /* A one-conv int8 model with hooks to break it. */
@@ -745,6 +808,7 @@ int main(int argc, char **argv)
             test_variant(&variants[i], opts, opts_size);
     if (opts)
         test_detector(opts, opts_size);
+    test_dequantized_weights();
     test_refusals();
     free(opts);
 
