@@ -268,7 +268,7 @@ static int import_dequantize(importer *im, int opi)
         return imp_bad_shape(im, opi, "input and output sizes differ");
     float *f = q8_type(a->type) ? q8_dequantize_const(im, ti, opi) : malloc(e ? e * sizeof *f : 1);
     if (!f)
-        return q8_type(a->type) ? MNV_EUNSUPPORTED : imp_no_memory(im);
+        return q8_type(a->type) ? im->layer_error : imp_no_memory(im);
     for (size_t i = 0; i < e && a->type == TFL_TYPE_FLOAT16; i++) {
         uint16_t h;
         memcpy(&h, a->data + 2 * i, 2);

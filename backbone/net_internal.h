@@ -180,7 +180,8 @@ int q8_quantize_input(importer *im, int t);
  * into a float store; returns that store (< 0: error, message written). */
 int q8_dequantize_output(importer *im, int t);
 /* The float contents of an int8 or uint8 constant (per tensor or per
- * channel), malloc'd; NULL with the message written when it has none. */
+ * channel), malloc'd; NULL with the message written and im->layer_error
+ * set when it has none or memory ran out. */
 float *q8_dequantize_const(importer *im, int t, int opi);
 /* Once the arena is placed: the concatenations' part pointers. */
 void q8_bind(net *n);

@@ -293,7 +293,7 @@ float *q8_dequantize_const(importer *im, int t, int opi)
 {
     const tfl_tensor *tt = &im->m->tensors[t];
     if (!tt->data || !q8_type(tt->type) || tt->quant_details || tt->n_quant == 0) {
-        refuse(im, t, opi, "is not a quantized constant");
+        im->layer_error = refuse(im, t, opi, "is not a quantized constant");
         return NULL;
     }
     const size_t e = tensor_elems(tt);
@@ -301,7 +301,7 @@ float *q8_dequantize_const(importer *im, int t, int opi)
     int8_t *s8 = malloc(e ? e : 1);
     if (!f || !s8) {
         free(f), free(s8);
-        imp_no_memory(im);
+        im->layer_error = imp_no_memory(im);
         return NULL;
     }
     if (tt->type == TFL_TYPE_UINT8)
