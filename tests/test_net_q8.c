@@ -774,8 +774,8 @@ int main(int argc, char **argv)
     size_t opts_size = 0;
     uint8_t *opts = read_file(path, &opts_size);
     /* `test_net_q8 write DIR`: the int8 model with float input and outputs
-     * and the uint8 one with the detection operator, for trying mnv2det and
-     * its benchmark on quantized models */
+     * and the uint8 one with the detection operator, for mnv2det and its
+     * benchmark on quantized models (tests/test_cli_q8.sh) */
     if (argc == 3 && strcmp(argv[1], "write") == 0) {
         static tfb_model m;
         static pool p;
