@@ -22,6 +22,7 @@
  * activations, missing parameters, ...) with a message naming the tensor.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,7 +371,15 @@ static void evaluate(const tfb_model *m, const float *picture, float **out_f, in
         size_t e = elems_of(in);
         switch (op->builtin) {
         case TFL_OP_QUANTIZE:
-            quant_quantize_f32(v.f[op->in[0]], v.q[op->out[0]], e, params_of(out));
+            if (is_q(in->type)) { /* TFLite's Requantize: in.scale / out.scale in double */
+                qmultiplier qm;
+                CHECK(quant_multiplier_from_double((double)params_of(in).scale / params_of(out).scale, &qm) == 0,
+                      "evaluator: requantization multiplier");
+                requantize_qs8_ref(v.q[op->in[0]], v.q[op->out[0]], e, params_of(in).zero_point, qm,
+                                   params_of(out).zero_point);
+            } else {
+                quant_quantize_f32(v.f[op->in[0]], v.q[op->out[0]], e, params_of(out));
+            }
             break;
         case TFL_OP_DEQUANTIZE:
             quant_dequantize_f32(v.q[op->in[0]], v.f[op->out[0]], e, params_of(in));
@@ -586,6 +595,54 @@ static void test_detector(const uint8_t *opts, size_t opts_size)
               "detection %d: score %g", i, (double)got[i].score);
     }
     detector_close(&d);
+}
+
+/* ---- large elementwise layers, split between threads ---- */
+
+/* QUANTIZE, LOGISTIC, a requantizing QUANTIZE (uint8 -> int8 of other
+ * parameters) and DEQUANTIZE on 64x64x8 values: enough that the team
+ * shares them; the result must not depend on who computed what. */
+static void test_elementwise_team(void)
+{
+    enum { S = 64, CH = 8, E = S * S * CH };
+    static tfb_model m;
+    memset(&m, 0, sizeof m);
+    const int shape[4] = {1, S, S, CH};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, shape, "x", NULL, 0);
+    int q = tfb_add_qtensor(&m, TFL_TYPE_INT8, 4, shape, "q", NULL, 0, 0.03f, -5);
+    int l = tfb_add_qtensor(&m, TFL_TYPE_INT8, 4, shape, "sig", NULL, 0, 1.0f / 256, -128);
+    int r = tfb_add_qtensor(&m, TFL_TYPE_UINT8, 4, shape, "requantized", NULL, 0, 0.0051f, 7);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, shape, "y", NULL, 0);
+    tfb_add_op(&m, TFL_OP_QUANTIZE, &x, 1, &q, 1);
+    tfb_add_op(&m, TFL_OP_LOGISTIC, &q, 1, &l, 1);
+    tfb_add_op(&m, TFL_OP_QUANTIZE, &l, 1, &r, 1);
+    tfb_add_op(&m, TFL_OP_DEQUANTIZE, &r, 1, &y, 1);
+    m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = y, m.n_outputs = 1;
+    net *n = NULL;
+    char err[512] = "";
+    int rc = net_load(&n, write_model(&m, "elementwise"), NULL, err, sizeof err);
+    CHECK(rc == 0, "elementwise model: %s", err);
+    if (rc)
+        return;
+    static float picture[E];
+    unsigned seed = 3;
+    for (int i = 0; i < E; i++)
+        picture[i] = rand_float(&seed, -5.0f, 5.0f);
+    float *want[2] = {NULL, NULL};
+    int n_want = 0;
+    evaluate(&m, picture, want, &n_want);
+    for (int threads = 1; threads <= 3; threads++) {
+        omp_set_num_threads(threads);
+        net_run(n, picture);
+        size_t diff = 0;
+        for (int i = 0; i < E; i++)
+            diff += memcmp(&net_output_data(n, 0)[i], &want[0][i], sizeof(float)) != 0;
+        CHECK(n_want == 1 && diff == 0, "elementwise layers at %d threads: %zu of %d values differ", threads, diff,
+              (int)E);
+    }
+    omp_set_num_threads(2);
+    free(want[0]);
+    net_free(n);
 }
 
 /* ---- int8 constants dequantized at load (weight-only quantization) ---- */
@@ -809,6 +866,7 @@ int main(int argc, char **argv)
     if (opts)
         test_detector(opts, opts_size);
     test_dequantized_weights();
+    test_elementwise_team();
     test_refusals();
     free(opts);
 
