@@ -25,13 +25,13 @@
 /* TFLite schema enums we refer to by name. */
 enum {
     TFL_TYPE_FLOAT32 = 0, TFL_TYPE_FLOAT16 = 1, TFL_TYPE_INT32 = 2,
-    TFL_TYPE_UINT8 = 3, TFL_TYPE_INT64 = 4, TFL_TYPE_INT8 = 9,
+    TFL_TYPE_UINT8 = 3, TFL_TYPE_INT64 = 4, TFL_TYPE_INT16 = 7, TFL_TYPE_INT8 = 9,
 };
 enum {
     TFL_OP_ADD = 0, TFL_OP_CONCATENATION = 2, TFL_OP_CONV_2D = 3,
     TFL_OP_DEPTHWISE_CONV_2D = 4, TFL_OP_DEQUANTIZE = 6, TFL_OP_LOGISTIC = 14,
     TFL_OP_RELU = 19, TFL_OP_RELU6 = 21, TFL_OP_RESHAPE = 22,
-    TFL_OP_SOFTMAX = 25, TFL_OP_CUSTOM = 32,
+    TFL_OP_SOFTMAX = 25, TFL_OP_CUSTOM = 32, TFL_OP_QUANTIZE = 114,
 };
 enum { TFL_PAD_SAME = 0, TFL_PAD_VALID = 1 };
 enum { TFL_ACT_NONE = 0, TFL_ACT_RELU = 1, TFL_ACT_RELU_N1_TO_1 = 2, TFL_ACT_RELU6 = 3 };
@@ -45,6 +45,20 @@ typedef struct tfl_tensor {
     const uint8_t *data;      /* constant contents inside the mapped file, or NULL */
     size_t size;              /* bytes at data (0 when data is NULL) */
     char *name;               /* NUL-terminated copy, never NULL ("" if absent) */
+    /* Quantization (the schema's QuantizationParameters): real = scale[i] *
+     * (q - zero_point[i]). n_quant pairs, 0 when the tensor has no scales
+     * (min/max alone do not quantize it); 1: per tensor; more: one per index
+     * of dimension quant_dim, whose size is n_quant (quant_dim means nothing
+     * for fewer than 2). The reader checks that every scale is finite and
+     * above 0 and every zero point lies in the type's range: INT8 [-128,
+     * 127], UINT8 [0, 255], 0 for INT32 (biases) and INT16 (symmetric),
+     * within int32 for the others. quant_details is the details union's type:
+     * not 0 for a custom scheme that the pairs do not describe. */
+    int n_quant;
+    int quant_dim;
+    float *scale;             /* n_quant entries (NULL when 0) */
+    int32_t *zero_point;      /* n_quant entries (NULL when 0) */
+    int quant_details;
 } tfl_tensor;
 
 typedef struct tfl_op {
@@ -587,7 +601,10 @@ const net_postprocess *net_detection_postprocess(const net *n);
 
 /* Import a TFLite model and build the network: validates operators, types and
  * shapes, converts float16 weights to float32, packs weights for the chosen
- * kernels and plans the activation arena. A model whose declared shapes
+ * kernels and plans the activation arena. Quantized models (int8, or uint8
+ * run as int8) run on the int8 kernels; the input stays float (an int8 or
+ * uint8 model input is quantized from it by its parameters) and int8 outputs
+ * are dequantized, so callers see float either way. A model whose declared shapes
  * would need more than opt->max_memory is refused (MNV_EUNSUPPORTED, the
  * need and the cap in MiB in err) before that memory is allocated; so is a
  * tensor of more than INT_MAX elements or a side, stride or kernel extent
@@ -634,6 +651,7 @@ typedef struct net_layer_info {
     layer_role role;
     double macs;              /* multiply-adds per run */
     int weights_f16;          /* weights kept as float16 (see conv_kernel) */
+    int int8;                 /* 1: computes on int8 values (a quantized model's layer) */
 } net_layer_info;
 int net_layer_count(const net *n);
 void net_layer_get(const net *n, int i, net_layer_info *info);

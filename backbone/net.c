@@ -12,7 +12,12 @@
  *                                  (NHWC is contiguous, so a reshape is free)
  *   CONCATENATION              -> LAYER_CONCAT (block copies)
  *   LOGISTIC, RELU, RELU6      -> elementwise layers
- * and rejects everything else with the operator's name and index.
+ * and rejects everything else with the operator's name and index. An
+ * operator whose input is int8 or uint8 becomes the int8 layer of the same
+ * kind (net_q8.c: LAYER_QCONV, ...; ADD stays a layer of its own, RELU and
+ * RELU6 only fused); QUANTIZE and DEQUANTIZE of computed tensors become
+ * layers, and so do the quantization of an int8 graph input from the float
+ * input store and the dequantization of int8 outputs.
  *
  * The input file is unmapped once the layers hold their packed weights, so a
  * loaded network owns nothing but the arena, the packed weights and names.
@@ -27,23 +32,6 @@
 
 #include "backbone/backbone.h"
 #include "backbone/net_internal.h"
-
-/* ---- import state, freed when net_load returns ---- */
-
-typedef struct importer {
-    const char *path;
-    const tfl_model *m;
-    net *n;
-    char *err; size_t errlen;
-    int *tensor_store;        /* per tensor: store id, or -1 */
-    int *tensor_layer;        /* per tensor: producing layer, or -1 */
-    int *tensor_uses;         /* per tensor: how many operators read it */
-    float **constf;           /* per tensor: float32 copy of a constant, or NULL */
-    mnv_isa max_isa;
-    size_t max_memory;        /* arena + packed weights + band buffers */
-    int cap_layers, cap_stores;
-    int layer_error;          /* why new_layer returned NULL */
-} importer;
 
 /* Sides, strides and kernel extents beyond this are refused: far beyond any
  * model, and it keeps the kernels' int index arithmetic (a side plus a
@@ -64,20 +52,12 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static size_t tensor_elems(const tfl_tensor *t)
-{
-    size_t e = 1;
-    for (int i = 0; i < t->rank; i++)
-        e *= (size_t)t->shape[i];
-    return e;
-}
-
 static const char *op_name(const tfl_op *op, char *buf, size_t len)
 {
     return tfl_op_name(op->builtin, buf, len);
 }
 
-static int bad_type(importer *im, int t, int opi)
+int imp_bad_type(importer *im, int t, int opi)
 {
     char b1[32], b2[32];
     const tfl_tensor *tt = &im->m->tensors[t];
@@ -87,11 +67,16 @@ static int bad_type(importer *im, int t, int opi)
                      tfl_type_name(tt->type, b2, sizeof b2));
 }
 
-static int bad_shape(importer *im, int opi, const char *what)
+int imp_bad_shape(importer *im, int opi, const char *what)
 {
     char b[32];
     return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: %s at index %d: %s", im->path,
                      op_name(&im->m->ops[opi], b, sizeof b), opi, what);
+}
+
+int imp_no_memory(importer *im)
+{
+    return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
 }
 
 /* what (e.g. "tensor 'x'") would take bytes, over the memory cap. */
@@ -102,15 +87,16 @@ static int over_limit(importer *im, const char *what, const char *name, size_t b
                      mnv_mib(bytes), mnv_mib(im->max_memory));
 }
 
-/* A computed tensor must fit the kernels' int indices and the memory cap
- * (the reader already made sure elems * 16 fits in a size_t). */
-static int check_tensor_size(importer *im, const tfl_tensor *t)
+/* A computed tensor of elem_size bytes per element must fit the kernels'
+ * int indices and the memory cap (the reader already made sure elems * 16
+ * fits in a size_t). */
+static int check_tensor_size(importer *im, const tfl_tensor *t, size_t elem_size)
 {
     size_t elems = tensor_elems(t);
-    if (elems * sizeof(float) > im->max_memory) {
+    if (elems * elem_size > im->max_memory) {
         char quoted[80];
         snprintf(quoted, sizeof quoted, "'%.60s'", t->name);
-        return over_limit(im, "tensor ", quoted, elems * sizeof(float));
+        return over_limit(im, "tensor ", quoted, elems * elem_size);
     }
     if (elems > 0x7fffffff)
         return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
@@ -119,9 +105,11 @@ static int check_tensor_size(importer *im, const tfl_tensor *t)
     return 0;
 }
 
-/* The float32 contents of a constant tensor (float32 in the file, or made by
- * a DEQUANTIZE at load), copied to aligned memory because the file gives no
- * alignment guarantee. NULL with an error set when t is not such a constant. */
+/* The float32 contents of a constant tensor (float32 in the file, made by
+ * a DEQUANTIZE at load, or an int8 or uint8 one dequantized: the anchors of
+ * quantized detection models), copied to aligned memory because the file
+ * gives no alignment guarantee. NULL with an error set when t is not such a
+ * constant. */
 static const float *const_f32(importer *im, int t, int opi)
 {
     if (t < 0)
@@ -130,17 +118,19 @@ static const float *const_f32(importer *im, int t, int opi)
         return im->constf[t];
     const tfl_tensor *tt = &im->m->tensors[t];
     if (!tt->data) {
-        bad_shape(im, opi, "expects a constant weight or bias tensor");
+        imp_bad_shape(im, opi, "expects a constant weight or bias tensor");
         return NULL;
     }
+    if (q8_type(tt->type))
+        return im->constf[t] = q8_dequantize_const(im, t, opi);
     if (tt->type != TFL_TYPE_FLOAT32) {
-        bad_type(im, t, opi);
+        imp_bad_type(im, t, opi);
         return NULL;
     }
     size_t e = tensor_elems(tt);
     float *f = malloc(e ? e * sizeof *f : 1);
     if (!f) {
-        mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+        imp_no_memory(im);
         return NULL;
     }
     memcpy(f, tt->data, e * sizeof *f);
@@ -148,21 +138,35 @@ static const float *const_f32(importer *im, int t, int opi)
     return f;
 }
 
-static int is_activation(importer *im, int t)
+int imp_is_activation(importer *im, int t)
 {
     return t >= 0 && im->tensor_store[t] >= 0;
 }
 
 static int check_activation(importer *im, int t, int opi)
 {
-    if (t < 0 || !is_activation(im, t))
-        return bad_shape(im, opi, "input is not computed by an earlier operator");
+    if (t < 0 || !imp_is_activation(im, t))
+        return imp_bad_shape(im, opi, "input is not computed by an earlier operator");
     if (im->m->tensors[t].type != TFL_TYPE_FLOAT32)
-        return bad_type(im, t, opi);
+        return imp_bad_type(im, t, opi);
     return 0;
 }
 
-static int new_store(importer *im, size_t bytes, int step)
+/* 1 when operator opi runs as int8: its first input is int8 or uint8. */
+static int op_is_q8(importer *im, int opi)
+{
+    const tfl_op *op = &im->m->ops[opi];
+    return op->n_inputs > 0 && op->inputs[0] >= 0 && q8_type(im->m->tensors[op->inputs[0]].type);
+}
+
+/* check_activation, or its int8 counterpart for an int8 operator. */
+static int check_input(importer *im, int t, int q8, int opi)
+{
+    qparams unused;
+    return q8 ? q8_activation(im, t, opi, &unused) : check_activation(im, t, opi);
+}
+
+static int new_store(importer *im, int type, size_t bytes, int step)
 {
     net *n = im->n;
     if (n->n_stores == im->cap_stores) {
@@ -173,11 +177,21 @@ static int new_store(importer *im, size_t bytes, int step)
         n->stores = s;
         im->cap_stores = cap;
     }
-    n->stores[n->n_stores] = (store){bytes, step, step, 0};
+    n->stores[n->n_stores] = (store){type, bytes, step, step, 0};
     return n->n_stores++;
 }
 
-static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int opi)
+layer *imp_new_layer(importer *im, enum layer_kind kind, int out_tensor, int opi)
+{
+    const int type = im->m->tensors[out_tensor].type;
+    if (layer_writes_int8(kind) ? !q8_type(type) : type != TFL_TYPE_FLOAT32) {
+        im->layer_error = imp_bad_type(im, out_tensor, opi);
+        return NULL;
+    }
+    return imp_add_layer(im, kind, out_tensor, layer_writes_int8(kind) ? TFL_TYPE_INT8 : TFL_TYPE_FLOAT32);
+}
+
+layer *imp_add_layer(importer *im, enum layer_kind kind, int out_tensor, int store_type)
 {
     net *n = im->n;
     if (n->n_layers == im->cap_layers) {
@@ -191,13 +205,10 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
         im->cap_layers = cap;
     }
     const tfl_tensor *t = &im->m->tensors[out_tensor];
-    if (t->type != TFL_TYPE_FLOAT32) {
-        im->layer_error = bad_type(im, out_tensor, opi);
+    const size_t elem_size = store_type == TFL_TYPE_INT8 ? 1 : sizeof(float);
+    if ((im->layer_error = check_tensor_size(im, t, elem_size)) != 0)
         return NULL;
-    }
-    if ((im->layer_error = check_tensor_size(im, t)) != 0)
-        return NULL;
-    int s = new_store(im, tensor_elems(t) * sizeof(float), n->n_layers);
+    int s = new_store(im, store_type, tensor_elems(t) * elem_size, n->n_layers);
     layer *l = &n->layers[n->n_layers];
     memset(l, 0, sizeof *l);
     l->name = xstrdup(t->name);
@@ -218,13 +229,13 @@ static layer *new_layer(importer *im, enum layer_kind kind, int out_tensor, int 
 }
 
 /* A layer reads store s: keep s alive until this step. */
-static void use_store(importer *im, int s)
+void imp_use_store(importer *im, int s)
 {
     if (s >= 0 && im->n->stores[s].last < im->n->n_layers - 1)
         im->n->stores[s].last = im->n->n_layers - 1;
 }
 
-static int map_act(importer *im, int opi, int fused, act_kind *out)
+int imp_map_act(importer *im, int opi, int fused, act_kind *out)
 {
     switch (fused) {
     case TFL_ACT_NONE: *out = ACT_NONE; return 0;
@@ -243,22 +254,22 @@ static int import_dequantize(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
     if (op->n_inputs < 1 || op->n_outputs < 1 || op->inputs[0] < 0)
-        return bad_shape(im, opi, "needs one input and one output");
+        return imp_bad_shape(im, opi, "needs one input and one output");
     int ti = op->inputs[0], to = op->outputs[0];
     const tfl_tensor *a = &im->m->tensors[ti], *b = &im->m->tensors[to];
     if (!a->data)
-        return bad_shape(im, opi, "dequantizing a computed tensor is not supported");
-    if (a->type != TFL_TYPE_FLOAT16)
-        return bad_type(im, ti, opi);
+        return q8_import_dequantize(im, opi);
+    if (a->type != TFL_TYPE_FLOAT16 && !q8_type(a->type))
+        return imp_bad_type(im, ti, opi);
     if (b->type != TFL_TYPE_FLOAT32)
-        return bad_type(im, to, opi);
+        return imp_bad_type(im, to, opi);
     size_t e = tensor_elems(a);
     if (tensor_elems(b) != e)
-        return bad_shape(im, opi, "input and output sizes differ");
-    float *f = malloc(e ? e * sizeof *f : 1);
+        return imp_bad_shape(im, opi, "input and output sizes differ");
+    float *f = q8_type(a->type) ? q8_dequantize_const(im, ti, opi) : malloc(e ? e * sizeof *f : 1);
     if (!f)
-        return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
-    for (size_t i = 0; i < e; i++) {
+        return q8_type(a->type) ? im->layer_error : imp_no_memory(im);
+    for (size_t i = 0; i < e && a->type == TFL_TYPE_FLOAT16; i++) {
         uint16_t h;
         memcpy(&h, a->data + 2 * i, 2);
         f[i] = fp16_to_f32(h);
@@ -276,13 +287,22 @@ static int pack_layer(importer *im, layer *l, const float *w, const float *bias)
     l->kernel = conv_kernel_choose(&l->desc, im->max_isa);
     if (!l->kernel)
         return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED, "%s: no kernel for layer '%s'", im->path, l->name);
-    size_t bytes = (l->kernel->packed_size(&l->desc) + 63) & ~(size_t)63;
+    int rc = imp_alloc_weights(im, l->kernel->packed_size(&l->desc), &l->packed);
+    if (rc)
+        return rc;
+    l->kernel->pack(&l->desc, w, bias, l->packed);
+    return 0;
+}
+
+int imp_alloc_weights(importer *im, size_t bytes, void **out)
+{
+    bytes = (bytes + 63) & ~(size_t)63;
+    *out = NULL;
     if (bytes > im->max_memory - im->n->weight_bytes)
         return over_limit(im, "packing the weights", "", im->n->weight_bytes + bytes);
-    l->packed = aligned_alloc(64, bytes ? bytes : 64);
-    if (!l->packed)
+    *out = aligned_alloc(64, bytes ? bytes : 64);
+    if (!*out)
         return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory for weights", im->path);
-    l->kernel->pack(&l->desc, w, bias, l->packed);
     im->n->weight_bytes += bytes;
     return 0;
 }
@@ -301,46 +321,47 @@ static int import_conv(importer *im, int opi)
     const tfl_op *op = &im->m->ops[opi];
     int dw = op->builtin == TFL_OP_DEPTHWISE_CONV_2D;
     if (op->n_inputs < 2 || op->n_outputs < 1)
-        return bad_shape(im, opi, "needs input, weights and output");
+        return imp_bad_shape(im, opi, "needs input, weights and output");
     int ti = op->inputs[0], tw = op->inputs[1], tb = op->n_inputs > 2 ? op->inputs[2] : -1;
     int to = op->outputs[0];
-    int rc = check_activation(im, ti, opi);
+    const int q8 = op_is_q8(im, opi);
+    int rc = check_input(im, ti, q8, opi);
     if (rc)
         return rc;
     if (tw < 0) /* an absent optional input (-1) where the weights belong */
-        return bad_shape(im, opi, "expects a constant weight or bias tensor");
+        return imp_bad_shape(im, opi, "expects a constant weight or bias tensor");
     const tfl_tensor *in = &im->m->tensors[ti], *w = &im->m->tensors[tw], *out = &im->m->tensors[to];
-    if (!im->constf[tw] && w->type != TFL_TYPE_FLOAT32)
-        return bad_type(im, tw, opi);
-    if (tb >= 0 && !im->constf[tb] && im->m->tensors[tb].type != TFL_TYPE_FLOAT32)
-        return bad_type(im, tb, opi);
+    if (!q8 && !im->constf[tw] && w->type != TFL_TYPE_FLOAT32)
+        return imp_bad_type(im, tw, opi);
+    if (!q8 && tb >= 0 && !im->constf[tb] && im->m->tensors[tb].type != TFL_TYPE_FLOAT32)
+        return imp_bad_type(im, tb, opi);
     if (in->rank != 4 || in->shape[0] != 1)
-        return bad_shape(im, opi, "input must be 1xHxWxC");
+        return imp_bad_shape(im, opi, "input must be 1xHxWxC");
     if (w->rank != 4)
-        return bad_shape(im, opi, "weights must have rank 4");
+        return imp_bad_shape(im, opi, "weights must have rank 4");
     conv_desc d = {0};
     d.in_h = in->shape[1], d.in_w = in->shape[2], d.in_c = in->shape[3];
     d.k_h = w->shape[1], d.k_w = w->shape[2];
     d.stride_h = op->stride_h, d.stride_w = op->stride_w;
     d.dil_h = op->dilation_h, d.dil_w = op->dilation_w;
     if (d.stride_h < 1 || d.stride_w < 1 || d.dil_h < 1 || d.dil_w < 1 || d.k_h < 1 || d.k_w < 1)
-        return bad_shape(im, opi, "stride, dilation and kernel size must be positive");
+        return imp_bad_shape(im, opi, "stride, dilation and kernel size must be positive");
     if (d.in_h > MAX_GEOMETRY || d.in_w > MAX_GEOMETRY || d.stride_h > MAX_GEOMETRY ||
         d.stride_w > MAX_GEOMETRY || (long long)(d.k_h - 1) * d.dil_h >= MAX_GEOMETRY ||
         (long long)(d.k_w - 1) * d.dil_w >= MAX_GEOMETRY)
-        return bad_shape(im, opi, "a side, stride or dilated kernel larger than 16777216");
+        return imp_bad_shape(im, opi, "a side, stride or dilated kernel larger than 16777216");
     if (op->padding != TFL_PAD_SAME && op->padding != TFL_PAD_VALID)
-        return bad_shape(im, opi, "unknown padding");
+        return imp_bad_shape(im, opi, "unknown padding");
     if (dw) {
         d.depthwise = 1;
         d.depth_multiplier = op->depth_multiplier > 0 ? op->depth_multiplier : 1;
         d.out_c = w->shape[3];
         if (w->shape[0] != 1 || (long long)d.out_c != (long long)d.in_c * d.depth_multiplier)
-            return bad_shape(im, opi, "depthwise weights must be 1xKHxKWx(C*multiplier)");
+            return imp_bad_shape(im, opi, "depthwise weights must be 1xKHxKWx(C*multiplier)");
     } else {
         d.out_c = w->shape[0];
         if (w->shape[3] != d.in_c)
-            return bad_shape(im, opi, "weights' input channels differ from the input's");
+            return imp_bad_shape(im, opi, "weights' input channels differ from the input's");
     }
     d.out_h = conv_out_size(d.in_h, d.k_h, d.stride_h, d.dil_h, op->padding);
     d.out_w = conv_out_size(d.in_w, d.k_w, d.stride_w, d.dil_w, op->padding);
@@ -348,35 +369,40 @@ static int import_conv(importer *im, int opi)
     d.pad_left = conv_pad_before(d.in_w, d.k_w, d.stride_w, d.dil_w, op->padding);
     if (out->rank != 4 || out->shape[0] != 1 || out->shape[1] != d.out_h ||
         out->shape[2] != d.out_w || out->shape[3] != d.out_c)
-        return bad_shape(im, opi, "output shape does not match the convolution's");
+        return imp_bad_shape(im, opi, "output shape does not match the convolution's");
     if (d.out_h < 1 || d.out_w < 1 || d.out_c < 1 || d.in_c < 1)
-        return bad_shape(im, opi, "empty tensor");
+        return imp_bad_shape(im, opi, "empty tensor");
     if (tb >= 0) {
         const tfl_tensor *b = &im->m->tensors[tb];
         if (b->rank != 1 || b->shape[0] != d.out_c)
-            return bad_shape(im, opi, "bias must have one value per output channel");
+            return imp_bad_shape(im, opi, "bias must have one value per output channel");
     }
-    rc = map_act(im, opi, op->activation, &d.act);
+    rc = imp_map_act(im, opi, op->activation, &d.act);
     if (rc)
         return rc;
-    const float *wf = const_f32(im, tw, opi);
-    const float *bf = tb >= 0 ? const_f32(im, tb, opi) : NULL;
-    if (!wf || (tb >= 0 && !bf))
+    const float *wf = q8 ? NULL : const_f32(im, tw, opi);
+    const float *bf = !q8 && tb >= 0 ? const_f32(im, tb, opi) : NULL;
+    if (!q8 && (!wf || (tb >= 0 && !bf)))
         return MNV_EUNSUPPORTED;
 
     int in_store = im->tensor_store[ti];
-    layer *l = new_layer(im, LAYER_CONV, to, opi);
+    layer *l = imp_new_layer(im, q8 ? LAYER_QCONV : LAYER_CONV, to, opi);
     if (!l)
         return im->layer_error;
     l->in0 = in_store;
-    use_store(im, in_store);
+    imp_use_store(im, in_store);
     l->desc = d;
     l->act = d.act;
-    if ((rc = pack_layer(im, l, wf, bf)) != 0)
-        return rc;
-    release_const(im, tw);
-    if (tb >= 0)
-        release_const(im, tb);
+    if (q8) {
+        if ((rc = q8_conv_layer(im, l, opi, ti, tw, tb, to)) != 0)
+            return rc;
+    } else {
+        if ((rc = pack_layer(im, l, wf, bf)) != 0)
+            return rc;
+        release_const(im, tw);
+        if (tb >= 0)
+            release_const(im, tb);
+    }
     l->macs = (double)d.out_h * d.out_w * d.out_c * d.k_h * d.k_w * (dw ? 1 : d.in_c);
     return 0;
 }
@@ -400,7 +426,7 @@ static int try_fuse_add(importer *im, int opi)
         if (sb == l->out)
             continue;
         l->in1 = sb;
-        use_store(im, sb);
+        imp_use_store(im, sb);
         /* the sum is the conv's output store, renamed */
         im->tensor_store[op->outputs[0]] = l->out;
         im->tensor_layer[op->outputs[0]] = la;
@@ -425,45 +451,55 @@ static int import_add(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
     if (op->n_inputs != 2 || op->n_outputs < 1)
-        return bad_shape(im, opi, "needs two inputs");
+        return imp_bad_shape(im, opi, "needs two inputs");
+    const int q8 = op_is_q8(im, opi);
     for (int k = 0; k < 2; k++) {
-        int rc = check_activation(im, op->inputs[k], opi);
+        int rc = check_input(im, op->inputs[k], q8, opi);
         if (rc)
             return rc;
     }
     const tfl_tensor *a = &im->m->tensors[op->inputs[0]], *b = &im->m->tensors[op->inputs[1]];
     if (!same_shape(a, b) || !same_shape(a, &im->m->tensors[op->outputs[0]]))
-        return bad_shape(im, opi, "broadcasting is not supported");
+        return imp_bad_shape(im, opi, "broadcasting is not supported");
     act_kind act = ACT_NONE;
-    int rc = map_act(im, opi, op->activation, &act);
+    int rc = imp_map_act(im, opi, op->activation, &act);
     if (rc)
         return rc;
-    rc = try_fuse_add(im, opi);
+    rc = q8 ? 0 : try_fuse_add(im, opi);
     if (rc)
         return rc < 0 ? rc : 0;
     int s0 = im->tensor_store[op->inputs[0]], s1 = im->tensor_store[op->inputs[1]];
-    layer *l = new_layer(im, LAYER_ADD, op->outputs[0], opi);
+    layer *l = imp_new_layer(im, q8 ? LAYER_QADD : LAYER_ADD, op->outputs[0], opi);
     if (!l)
         return im->layer_error;
     l->in0 = s0, l->in1 = s1, l->act = act;
-    use_store(im, s0);
-    use_store(im, s1);
-    return 0;
+    imp_use_store(im, s0);
+    imp_use_store(im, s1);
+    return q8 ? q8_add_layer(im, l, opi, act) : 0;
 }
 
 static int import_reshape(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
     if (op->n_inputs < 1 || op->n_outputs < 1)
-        return bad_shape(im, opi, "needs an input and an output");
+        return imp_bad_shape(im, opi, "needs an input and an output");
     int ti = op->inputs[0], to = op->outputs[0];
-    int rc = check_activation(im, ti, opi);
+    const int q8 = op_is_q8(im, opi);
+    int rc = check_input(im, ti, q8, opi);
     if (rc)
         return rc;
-    if (im->m->tensors[to].type != TFL_TYPE_FLOAT32)
-        return bad_type(im, to, opi);
+    if (q8) {
+        /* a view: the same bytes must mean the same values */
+        qparams a, b;
+        if ((rc = q8_tensor_params(im, ti, opi, &a)) != 0 || (rc = q8_tensor_params(im, to, opi, &b)) != 0)
+            return rc;
+        if (a.scale != b.scale || a.zero_point != b.zero_point)
+            return imp_bad_shape(im, opi, "input and output quantization parameters differ");
+    } else if (im->m->tensors[to].type != TFL_TYPE_FLOAT32) {
+        return imp_bad_type(im, to, opi);
+    }
     if (tensor_elems(&im->m->tensors[ti]) != tensor_elems(&im->m->tensors[to]))
-        return bad_shape(im, opi, "element counts of input and output differ");
+        return imp_bad_shape(im, opi, "element counts of input and output differ");
     im->tensor_store[to] = im->tensor_store[ti];
     im->tensor_layer[to] = im->tensor_layer[ti];
     return 0;
@@ -473,34 +509,35 @@ static int import_concat(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
     if (op->n_inputs < 1 || op->n_outputs < 1)
-        return bad_shape(im, opi, "needs inputs and an output");
+        return imp_bad_shape(im, opi, "needs inputs and an output");
     const tfl_tensor *out = &im->m->tensors[op->outputs[0]];
     int axis = op->axis < 0 ? op->axis + out->rank : op->axis;
     if (axis < 0 || axis >= out->rank)
-        return bad_shape(im, opi, "axis out of range");
+        return imp_bad_shape(im, opi, "axis out of range");
     if (op->activation != TFL_ACT_NONE)
-        return bad_shape(im, opi, "fused activation on a concatenation is not supported");
+        return imp_bad_shape(im, opi, "fused activation on a concatenation is not supported");
     size_t outer = 1, inner_unit = 1;
     for (int i = 0; i < axis; i++)
         outer *= (size_t)out->shape[i];
     for (int i = axis + 1; i < out->rank; i++)
         inner_unit *= (size_t)out->shape[i];
     long sum = 0;
+    const int q8 = op_is_q8(im, opi);
     for (int k = 0; k < op->n_inputs; k++) {
         int t = op->inputs[k];
-        int rc = check_activation(im, t, opi);
+        int rc = check_input(im, t, q8, opi);
         if (rc)
             return rc;
         const tfl_tensor *in = &im->m->tensors[t];
         if (in->rank != out->rank)
-            return bad_shape(im, opi, "inputs differ in rank");
+            return imp_bad_shape(im, opi, "inputs differ in rank");
         for (int i = 0; i < out->rank; i++)
             if (i != axis && in->shape[i] != out->shape[i])
-                return bad_shape(im, opi, "inputs differ outside the concatenation axis");
+                return imp_bad_shape(im, opi, "inputs differ outside the concatenation axis");
         sum += in->shape[axis];
     }
     if (sum != out->shape[axis])
-        return bad_shape(im, opi, "output size along the axis is not the sum of the inputs'");
+        return imp_bad_shape(im, opi, "output size along the axis is not the sum of the inputs'");
     int *parts = malloc((size_t)op->n_inputs * sizeof *parts);
     size_t *inner = malloc((size_t)op->n_inputs * sizeof *inner);
     if (!parts || !inner) {
@@ -511,7 +548,7 @@ static int import_concat(importer *im, int opi)
         parts[k] = im->tensor_store[op->inputs[k]];
         inner[k] = (size_t)im->m->tensors[op->inputs[k]].shape[axis] * inner_unit;
     }
-    layer *l = new_layer(im, LAYER_CONCAT, op->outputs[0], opi);
+    layer *l = imp_new_layer(im, q8 ? LAYER_QCONCAT : LAYER_CONCAT, op->outputs[0], opi);
     if (!l) {
         free(parts), free(inner);
         return im->layer_error;
@@ -522,27 +559,29 @@ static int import_concat(importer *im, int opi)
     l->outer = outer;
     l->out_inner = (size_t)out->shape[axis] * inner_unit;
     for (int k = 0; k < op->n_inputs; k++)
-        use_store(im, parts[k]);
-    return 0;
+        imp_use_store(im, parts[k]);
+    return q8 ? q8_concat_layer(im, l, opi) : 0;
 }
 
 static int import_elementwise(importer *im, int opi, enum layer_kind kind)
 {
     const tfl_op *op = &im->m->ops[opi];
     if (op->n_inputs < 1 || op->n_outputs < 1)
-        return bad_shape(im, opi, "needs an input and an output");
-    int rc = check_activation(im, op->inputs[0], opi);
+        return imp_bad_shape(im, opi, "needs an input and an output");
+    /* of the int8 elementwise operators only LOGISTIC runs (by table) */
+    const int q8 = kind == LAYER_LOGISTIC && op_is_q8(im, opi);
+    int rc = check_input(im, op->inputs[0], q8, opi);
     if (rc)
         return rc;
     if (!same_shape(&im->m->tensors[op->inputs[0]], &im->m->tensors[op->outputs[0]]))
-        return bad_shape(im, opi, "input and output shapes differ");
+        return imp_bad_shape(im, opi, "input and output shapes differ");
     int s = im->tensor_store[op->inputs[0]];
-    layer *l = new_layer(im, kind, op->outputs[0], opi);
+    layer *l = imp_new_layer(im, q8 ? LAYER_QLOGISTIC : kind, op->outputs[0], opi);
     if (!l)
         return im->layer_error;
     l->in0 = s;
-    use_store(im, s);
-    return 0;
+    imp_use_store(im, s);
+    return q8 ? q8_logistic_layer(im, l, opi) : 0;
 }
 
 /* Options of TFLite_Detection_PostProcess, with TFLite's defaults for the
@@ -591,21 +630,23 @@ static int import_detection_postprocess(importer *im, int opi)
 {
     const tfl_op *op = &im->m->ops[opi];
     if (im->n->has_post)
-        return bad_shape(im, opi, "a second TFLite_Detection_PostProcess");
+        return imp_bad_shape(im, opi, "a second TFLite_Detection_PostProcess");
     if (op->n_inputs != 3)
-        return bad_shape(im, opi, "TFLite_Detection_PostProcess needs boxes, scores and anchors");
+        return imp_bad_shape(im, opi, "TFLite_Detection_PostProcess needs boxes, scores and anchors");
     int tb = op->inputs[0], tc = op->inputs[1], ta = op->inputs[2];
     int rc;
-    if ((rc = check_activation(im, tb, opi)) || (rc = check_activation(im, tc, opi)))
+    /* int8 boxes and scores are dequantized for the detection stage (finish) */
+    if ((rc = check_input(im, tb, tb >= 0 && q8_type(im->m->tensors[tb].type), opi)) ||
+        (rc = check_input(im, tc, tc >= 0 && q8_type(im->m->tensors[tc].type), opi)))
         return rc;
     if (ta < 0) /* absent (-1): found by fuzzing, it was read as tensor -1 */
-        return bad_shape(im, opi, "anchors must be a constant [N,4] tensor");
+        return imp_bad_shape(im, opi, "anchors must be a constant [N,4] tensor");
     const tfl_tensor *b = &im->m->tensors[tb], *c = &im->m->tensors[tc], *a = &im->m->tensors[ta];
     if (b->rank != 3 || b->shape[0] != 1 || b->shape[2] != 4 || c->rank != 3 || c->shape[0] != 1 ||
         c->shape[1] != b->shape[1])
-        return bad_shape(im, opi, "boxes must be [1,N,4] and scores [1,N,C]");
+        return imp_bad_shape(im, opi, "boxes must be [1,N,4] and scores [1,N,C]");
     if (a->rank != 2 || a->shape[0] != b->shape[1] || a->shape[1] != 4)
-        return bad_shape(im, opi, "anchors must be a constant [N,4] tensor");
+        return imp_bad_shape(im, opi, "anchors must be a constant [N,4] tensor");
     const float *af = const_f32(im, ta, opi);
     if (!af)
         return MNV_EUNSUPPORTED;
@@ -613,7 +654,7 @@ static int import_detection_postprocess(importer *im, int opi)
     if ((rc = read_postprocess_options(im, op, p)) != 0)
         return rc;
     if (p->num_classes > c->shape[2])
-        return bad_shape(im, opi, "num_classes exceeds the score tensor's classes");
+        return imp_bad_shape(im, opi, "num_classes exceeds the score tensor's classes");
     size_t bytes = (size_t)a->shape[0] * 4 * sizeof(float);
     im->n->post_anchors = malloc(bytes);
     if (!im->n->post_anchors)
@@ -632,9 +673,10 @@ static int import_op(importer *im, int opi)
     const tfl_op *op = &im->m->ops[opi];
     for (int k = 0; k < op->n_outputs; k++)
         if (op->outputs[k] < 0)
-            return bad_shape(im, opi, "missing output tensor");
+            return imp_bad_shape(im, opi, "missing output tensor");
     switch (op->builtin) {
     case TFL_OP_DEQUANTIZE: return import_dequantize(im, opi);
+    case TFL_OP_QUANTIZE: return q8_import_quantize(im, opi);
     case TFL_OP_CONV_2D:
     case TFL_OP_DEPTHWISE_CONV_2D: return import_conv(im, opi);
     case TFL_OP_ADD: return import_add(im, opi);
@@ -658,16 +700,28 @@ static int import_op(importer *im, int opi)
     }
 }
 
+/* The layer that computes layer li's values: li itself, or for a
+ * DEQUANTIZE the int8 layer it reads (-1 if none). */
+static int value_source(const net *n, int li)
+{
+    if (li < 0 || n->layers[li].kind != LAYER_DEQUANTIZE)
+        return li;
+    for (int j = li - 1; j >= 0; j--)
+        if (n->layers[j].out == n->layers[li].in0)
+            return j;
+    return -1;
+}
+
 /* Describe an output that is a concatenation of conv results (through
- * reshapes): one segment per conv, in order. */
+ * reshapes and a DEQUANTIZE): one segment per conv, in order. */
 static int describe_output(importer *im, int out_index, int t, int *seg_used, int seg_cap)
 {
     net *n = im->n;
     net_output_info *o = &n->outputs[out_index];
     const tfl_tensor *tt = &im->m->tensors[t];
-    int li = im->tensor_layer[t];
+    int li = value_source(n, im->tensor_layer[t]);
     o->n_segments = 0;
-    if (li < 0 || n->layers[li].kind != LAYER_CONCAT || tt->rank < 2)
+    if (li < 0 || (n->layers[li].kind != LAYER_CONCAT && n->layers[li].kind != LAYER_QCONCAT) || tt->rank < 2)
         return 0;
     layer *cat = &n->layers[li];
     int last_dim = tt->shape[tt->rank - 1];
@@ -683,7 +737,7 @@ static int describe_output(importer *im, int out_index, int t, int *seg_used, in
                 src = j;
                 break;
             }
-        if (src < 0 || n->layers[src].kind != LAYER_CONV || *seg_used + k >= seg_cap)
+        if (src < 0 || !layer_is_conv(n->layers[src].kind) || *seg_used + k >= seg_cap)
             return 0;
         const conv_desc *d = &n->layers[src].desc;
         size_t elems = (size_t)d->out_h * d->out_w * d->out_c;
@@ -726,7 +780,7 @@ static int assign_roles(net *n)
          * depthwise stage (SSDLite predictors) */
         const layer *pred = &n->layers[n->segment_layer[out->segments - n->segments + 1]];
         int w = pred->in0 >= 0 ? writer[pred->in0] : -1;
-        if (w >= 0 && n->layers[w].kind == LAYER_CONV && n->layers[w].desc.depthwise &&
+        if (w >= 0 && layer_is_conv(n->layers[w].kind) && n->layers[w].desc.depthwise &&
             n->layers[w].in0 >= 0 && writer[n->layers[w].in0] >= 0 &&
             n->layers[writer[n->layers[w].in0]].desc.out_c == n->layers[w].desc.out_c &&
             n->layers[w].desc.stride_h == 1)
@@ -753,10 +807,11 @@ static int assign_roles(net *n)
         layer *l = &n->layers[i];
         if (!in_backbone[i])
             l->role = ROLE_HEAD;
-        else if (l->kind != LAYER_CONV)
+        else if (!layer_is_conv(l->kind))
             l->role = ROLE_OTHER;
-        else if (l->in0 == 0)
-            l->role = ROLE_STEM;
+        else if (l->in0 == 0 || (writer[l->in0] >= 0 && n->layers[writer[l->in0]].kind == LAYER_QUANTIZE &&
+                                 n->layers[writer[l->in0]].in0 == 0))
+            l->role = ROLE_STEM; /* on the input, or on its quantized copy */
         else if (l->desc.depthwise)
             l->role = ROLE_DEPTHWISE;
         else if (l->desc.k_h == 1 && l->desc.k_w == 1 && l->act == ACT_NONE)
@@ -778,6 +833,9 @@ void net_free(net *n)
         free(n->layers[i].packed);
         free(n->layers[i].parts);
         free(n->layers[i].part_inner);
+        free(n->layers[i].requant);
+        free(n->layers[i].part_q);
+        free(n->layers[i].part_data);
     }
     free(n->layers);
     free(n->stores);
@@ -887,15 +945,24 @@ static int finish(importer *im)
     n->segment_layer = xcalloc((size_t)seg_cap, sizeof *n->segment_layer);
     if (!n->outputs || !n->output_store || !n->output_names || !n->segments || !n->segment_layer)
         return mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
+    /* int8 outputs reach the caller (ssdlite/) dequantized, by layers that
+     * come after every other (so that no output's bytes are reused) */
+    for (int i = 0; i < n->n_outputs; i++) {
+        int t = graph_outputs[i];
+        if (t >= 0 && imp_is_activation(im, t) && im->tensor_store[t] != 0 &&
+            n->stores[im->tensor_store[t]].type == TFL_TYPE_INT8 && q8_dequantize_output(im, t) < 0)
+            return im->layer_error;
+    }
     int seg_used = 0;
     for (int i = 0; i < n->n_outputs; i++) {
         int t = graph_outputs[i];
-        if (t < 0 || !is_activation(im, t) || im->tensor_store[t] == 0)
+        if (t < 0 || !imp_is_activation(im, t) || im->tensor_store[t] == 0)
             return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
                              "%s: graph output %d is not computed by the graph", im->path, i);
-        if (m->tensors[t].type != TFL_TYPE_FLOAT32)
+        if (n->stores[im->tensor_store[t]].type != TFL_TYPE_FLOAT32)
             return mnv_error(im->err, im->errlen, MNV_EUNSUPPORTED,
-                             "%s: graph output '%s' is not float32", im->path, m->tensors[t].name);
+                             "%s: graph output '%s' is neither float32 nor int8 or uint8", im->path,
+                             m->tensors[t].name);
         n->output_store[i] = im->tensor_store[t];
         n->stores[n->output_store[i]].last = n->n_layers; /* outputs outlive the run */
         n->output_names[i] = xstrdup(m->tensors[t].name);
@@ -905,8 +972,9 @@ static int finish(importer *im)
         o->name = n->output_names[i];
         o->rank = m->tensors[t].rank;
         memcpy(o->shape, m->tensors[t].shape, sizeof o->shape);
-        int producer = im->tensor_layer[t];
-        o->sigmoid_applied = producer >= 0 && n->layers[producer].kind == LAYER_LOGISTIC;
+        int producer = value_source(n, im->tensor_layer[t]);
+        o->sigmoid_applied = producer >= 0 && (n->layers[producer].kind == LAYER_LOGISTIC ||
+                                               n->layers[producer].kind == LAYER_QLOGISTIC);
         describe_output(im, i, t, &seg_used, seg_cap);
     }
     if (n->n_layers == 0)
@@ -947,6 +1015,7 @@ static int finish(importer *im)
         n->ptr[s] = (float *)((char *)n->arena + offs[s]);
     }
     free(offs);
+    q8_bind(n);
     return 0;
 }
 
@@ -985,7 +1054,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
         goto fail;
     }
     const tfl_tensor *in = &m.tensors[m.inputs[0]];
-    if (in->type != TFL_TYPE_FLOAT32) {
+    if (in->type != TFL_TYPE_FLOAT32 && !q8_type(in->type)) {
         char b[32];
         rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: input tensor '%s' has unsupported type %s",
                        path, in->name, tfl_type_name(in->type, b, sizeof b));
@@ -997,11 +1066,15 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
         goto fail;
     }
     n->in_h = in->shape[1], n->in_w = in->shape[2], n->in_c = in->shape[3];
-    if ((rc = check_tensor_size(&im, in)) != 0)
+    if ((rc = check_tensor_size(&im, in, sizeof(float))) != 0)
         goto fail;
-    if (new_store(&im, tensor_elems(in) * sizeof(float), -1) != 0)
+    /* the input store is float whatever the model takes (pre-processing
+     * writes float); an int8 or uint8 input is quantized from it */
+    if (new_store(&im, TFL_TYPE_FLOAT32, tensor_elems(in) * sizeof(float), -1) != 0)
         goto nomem;
     im.tensor_store[m.inputs[0]] = 0;
+    if (q8_type(in->type) && (rc = q8_quantize_input(&im, m.inputs[0])) != 0)
+        goto fail;
 
     for (int i = 0; i < m.n_ops; i++)
         if ((rc = import_op(&im, i)) != 0)

@@ -10,10 +10,76 @@
 #include "backbone/backbone.h"
 #include "backbone/net_internal.h"
 
+/* Store s as the int8 values it holds (store.type). */
+static int8_t *q8(const net *n, int s)
+{
+    return (int8_t *)(void *)n->ptr[s];
+}
+
+/* Below this many values an elementwise int8 layer runs on the calling
+ * thread alone: waking the team would take longer. */
+#define Q8_PARALLEL_MIN 16384
+
+/* Values [lo, hi) of an elementwise int8 layer (QUANTIZE, REQUANTIZE,
+ * DEQUANTIZE, LOGISTIC): each value depends on its input alone. */
+static void q8_elementwise(const net *n, const layer *l, size_t lo, size_t hi)
+{
+    const size_t k = hi - lo;
+    switch (l->kind) {
+    case LAYER_QLOGISTIC:
+        lut_qs8_ref(l->packed, q8(n, l->in0) + lo, q8(n, l->out) + lo, k);
+        break;
+    case LAYER_QUANTIZE:
+        quant_quantize_f32(n->ptr[l->in0] + lo, q8(n, l->out) + lo, k, l->q_out);
+        break;
+    case LAYER_REQUANTIZE:
+        requantize_qs8_ref(q8(n, l->in0) + lo, q8(n, l->out) + lo, k, l->q_in.zero_point, l->q_mult,
+                           l->q_out.zero_point);
+        break;
+    case LAYER_DEQUANTIZE:
+        quant_dequantize_f32(q8(n, l->in0) + lo, n->ptr[l->out] + lo, k, l->q_in);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The same split between the team, in the threads' shares (the values do
+ * not depend on who computes them). l->count < 2^31 (check_tensor_size). */
+static void run_q8_elementwise(const net *n, const layer *l)
+{
+    #pragma omp parallel if (l->count >= Q8_PARALLEL_MIN)
+    {
+        int lo, hi;
+        work_split_range(&n->split, (int)l->count, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
+        q8_elementwise(n, l, (size_t)lo, (size_t)hi);
+    }
+}
+
 static void run_layer(net *n, const layer *l)
 {
     float *out = n->ptr[l->out];
     switch (l->kind) {
+    case LAYER_QCONV: {
+        conv_desc d = l->desc;
+        d.split = &n->split;
+        l->qkernel->run(&d, &l->qconv, l->packed, q8(n, l->in0), q8(n, l->out));
+        break;
+    }
+    case LAYER_QADD:
+        add_qs8_ref(&l->qadd, q8(n, l->in0), q8(n, l->in1), q8(n, l->out), l->count);
+        break;
+    case LAYER_QCONCAT:
+        concat_qs8_ref(l->n_parts, l->part_data, l->part_q, l->part_inner, l->outer, l->q_out, q8(n, l->out));
+        break;
+    case LAYER_QLOGISTIC:
+    case LAYER_QUANTIZE:
+    case LAYER_REQUANTIZE:
+    case LAYER_DEQUANTIZE:
+        run_q8_elementwise(n, l);
+        break;
+    case LAYER_KIND_COUNT:
+        break;
     case LAYER_CONV: {
         conv_desc d = l->desc;
         d.split = &n->split;
@@ -245,15 +311,20 @@ const float *net_output_data(const net *n, int i)
 
 int net_layer_count(const net *n) { return n->n_layers; }
 
-static const char *const kind_names[] = {"conv", "add", "concat", "logistic", "relu", "relu6"};
+static const char *const kind_names[LAYER_KIND_COUNT] = {
+    "conv", "add", "concat", "logistic", "relu", "relu6", "qconv", "add_qs8", "concat_qs8", "logistic_qs8",
+    "quantize", "requantize", "dequantize",
+};
 
 void net_layer_get(const net *n, int i, net_layer_info *info)
 {
     const layer *l = &n->layers[i];
     info->name = l->name;
-    info->kernel = l->kind == LAYER_CONV ? l->kernel->name : kind_names[l->kind];
+    info->kernel = l->kind == LAYER_CONV ? l->kernel->name : l->kind == LAYER_QCONV ? l->qkernel->name
+                                                                                 : kind_names[l->kind];
     info->role = l->role;
     info->macs = l->macs;
+    info->int8 = layer_writes_int8(l->kind) || l->kind == LAYER_DEQUANTIZE;
     info->weights_f16 = l->kind == LAYER_CONV && l->kernel->weights_f16 &&
                         l->kernel->weights_f16(&l->desc, l->packed);
 }

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,10 @@
 enum { MODEL_OPCODES = 1, MODEL_SUBGRAPHS = 2, MODEL_BUFFERS = 4 };
 enum { OPCODE_DEPRECATED = 0, OPCODE_CUSTOM = 1, OPCODE_VERSION = 2, OPCODE_BUILTIN = 3 };
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
-enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3 };
+enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3, TENSOR_QUANTIZATION = 4 };
+/* QuantizationParameters: min and max (0, 1) only record the training
+ * ranges; the details union takes ids 4 (type) and 5 (value). */
+enum { QUANT_SCALE = 2, QUANT_ZERO_POINT = 3, QUANT_DETAILS_TYPE = 4, QUANT_DIMENSION = 6 };
 enum { BUFFER_DATA = 0, BUFFER_OFFSET = 1, BUFFER_SIZE = 2 };
 enum {
     OP_OPCODE = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPTIONS_TYPE = 3, OP_OPTIONS = 4,
@@ -320,6 +324,77 @@ static size_t type_size(int type)
     }
 }
 
+/* The zero points a tensor of this type may have: int8 and uint8 per the
+ * type; TFLite keeps int32 biases and int16 activations symmetric (0); the
+ * rest at least fit our int32. */
+static void zero_point_range(int type, int64_t *lo, int64_t *hi)
+{
+    switch (type) {
+    case TFL_TYPE_INT8: *lo = -128, *hi = 127; break;
+    case TFL_TYPE_UINT8: *lo = 0, *hi = 255; break;
+    case TFL_TYPE_INT32: case TFL_TYPE_INT16: *lo = *hi = 0; break;
+    default: *lo = INT32_MIN, *hi = INT32_MAX; break;
+    }
+}
+
+/* The tensor's QuantizationParameters into t (read after its shape, type
+ * and name). A table without scales leaves the tensor unquantized. */
+static int read_quantization(fb *f, const table *tt, tfl_tensor *t)
+{
+    table qt;
+    int present, rc;
+    uint32_t n_scale, n_zp;
+    size_t scales, zps;
+    int32_t dim;
+    if ((rc = get_subtable(f, tt, TENSOR_QUANTIZATION, &qt, &present)) != 0 || !present)
+        return rc;
+    if ((rc = get_vector(f, &qt, QUANT_SCALE, 4, &n_scale, &scales)) != 0 ||
+        (rc = get_vector(f, &qt, QUANT_ZERO_POINT, 8, &n_zp, &zps)) != 0 ||
+        (rc = get_u8(f, &qt, QUANT_DETAILS_TYPE, &t->quant_details)) != 0 ||
+        (rc = get_i32(f, &qt, QUANT_DIMENSION, 0, &dim)) != 0)
+        return rc;
+    if (n_scale == 0)
+        return 0;
+    if (n_zp != n_scale)
+        return corrupt(f, "'%s' has %u quantization scales but %u zero points", t->name, (unsigned)n_scale,
+                       (unsigned)n_zp);
+    if (n_scale > 1) {
+        if (dim < 0 || dim >= t->rank)
+            return corrupt(f, "'%s' is quantized along dimension %d of a rank %d tensor", t->name, (int)dim,
+                           t->rank);
+        if ((uint32_t)t->shape[dim] != n_scale)
+            return corrupt(f, "'%s' has %u quantization scales for the %d entries of its dimension %d", t->name,
+                           (unsigned)n_scale, t->shape[dim], (int)dim);
+    }
+    /* n_scale is a dimension's size (an int) or 1 */
+    t->scale = malloc(n_scale * sizeof *t->scale);
+    t->zero_point = malloc(n_scale * sizeof *t->zero_point);
+    if (!t->scale || !t->zero_point)
+        return no_memory(f);
+    int64_t lo, hi;
+    zero_point_range(t->type, &lo, &hi);
+    for (uint32_t i = 0; i < n_scale; i++) {
+        float s;
+        int64_t z;
+        memcpy(&s, f->b + scales + 4 * (size_t)i, 4);
+        memcpy(&z, f->b + zps + 8 * (size_t)i, 8);
+        if (!(s > 0.0f) || !isfinite(s))
+            return corrupt(f, "'%s' has quantization scale %g (entry %u), not finite and above 0", t->name,
+                           (double)s, (unsigned)i);
+        if (z < lo || z > hi) {
+            char tb[32];
+            return corrupt(f, "'%s' has zero point %lld (entry %u), outside [%lld, %lld] for %s", t->name,
+                           (long long)z, (unsigned)i, (long long)lo, (long long)hi,
+                           tfl_type_name(t->type, tb, sizeof tb));
+        }
+        t->scale[i] = s;
+        t->zero_point[i] = (int32_t)z;
+    }
+    t->n_quant = (int)n_scale;
+    t->quant_dim = dim;
+    return 0;
+}
+
 typedef struct buffer_ref { const uint8_t *data; size_t size; } buffer_ref;
 
 /* The payload of one Buffer: its data vector, or (models past 2 GB) a byte
@@ -402,7 +477,7 @@ static int read_tensor(fb *f, const table *tt, uint32_t index, const buffer_ref 
         t->data = bufs[buffer].data;
         t->size = bufs[buffer].size;
     }
-    return 0;
+    return read_quantization(f, tt, t);
 }
 
 /* The union member that carries the options of builtin, or 0 when we do not
@@ -657,8 +732,11 @@ void tfl_close(tfl_model *m)
 {
     if (!m)
         return;
-    for (int i = 0; m->tensors && i < m->n_tensors; i++)
+    for (int i = 0; m->tensors && i < m->n_tensors; i++) {
         free(m->tensors[i].name);
+        free(m->tensors[i].scale);
+        free(m->tensors[i].zero_point);
+    }
     for (int i = 0; m->ops && i < m->n_ops; i++) {
         free(m->ops[i].custom_code);
         free(m->ops[i].inputs);

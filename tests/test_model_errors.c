@@ -95,9 +95,13 @@ static void test_rejections(void)
     expect_error(&q, "uint8.tflite", MNV_EUNSUPPORTED, "tensor 'w' (index 1) of CONV_2D at index 0",
                  "unsupported type UINT8");
 
-    /* a uint8 input (a fully quantized model) */
+    /* a uint8 input without the parameters that would say what its values
+     * mean (quantized models run: test_net_q8.c) */
     q.tensors[0].type = TFL_TYPE_UINT8;
-    expect_error(&q, "uint8_input.tflite", MNV_EUNSUPPORTED, "input tensor 'x'", "UINT8");
+    expect_error(&q, "uint8_input.tflite", MNV_EUNSUPPORTED, "tensor 'x' (index 0)", "no quantization parameters");
+    /* an input of a type nothing runs */
+    q.tensors[0].type = TFL_TYPE_INT64;
+    expect_error(&q, "int64_input.tflite", MNV_EUNSUPPORTED, "input tensor 'x'", "INT64");
 
     /* a shape that does not add up */
     tfb_model s = {0};

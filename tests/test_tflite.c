@@ -205,6 +205,18 @@ static void full_model(tfb_model *m, const layout *l)
     int d2 = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 2, (int[]){1, 10}, "detection_scores", NULL, 0);
     int d3 = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 1, (int[]){1}, "num_detections", NULL, 0);
     int empty = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 2, (int[]){0, 4}, "empty", NULL, 0);
+    /* quantized: int8 per channel along dimension 3 (a depthwise layout),
+     * uint8 per tensor, an int32 bias, and a table with no scales */
+    static const float ch_scales[3] = {0.5f, 0.25f, 1e-6f};
+    static const int64_t ch_zps[3] = {-128, 0, 127};
+    static const int8_t qw[1 * 1 * 2 * 3] = {1, -2, 3, -4, 5, -127};
+    static const int32_t qb[3] = {-1000000, 0, 1 << 30};
+    int tqw = tfb_add_tensor(m, TFL_TYPE_INT8, 4, (int[]){1, 1, 2, 3}, "qw", qw, sizeof qw);
+    tfb_set_quant(m, tqw, ch_scales, ch_zps, 3, 3);
+    tfb_add_qtensor(m, TFL_TYPE_UINT8, 4, (int[]){1, 3, 3, 3}, "qact", NULL, 0, 0.0078125f, 255);
+    tfb_add_qtensor(m, TFL_TYPE_INT32, 1, (int[]){3}, "qb", qb, sizeof qb, 3.5e-9f, 0);
+    int unq = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 1, (int[]){3}, "minmax only", NULL, 0);
+    m->tensors[unq].quant_dim = 5; /* a table with only this field: not quantized */
 
     tfb_op *op = tfb_add_op(m, TFL_OP_CONV_2D, (int[]){in, cw, cb}, 3, (int[]){co}, 1);
     op->padding = TFL_PAD_VALID, op->stride_w = 2, op->stride_h = 3, op->dilation_w = 2;
@@ -300,6 +312,12 @@ static void check_same(const tfb_model *want, const tfl_model *got, const layout
                   "[%s] tensor %d data (%zu bytes, want %zu)", lname, i, g->size, w->size);
         else
             CHECK(!g->data && g->size == 0, "[%s] tensor %d has data", lname, i);
+        int quant_ok = g->n_quant == w->n_scales && (g->n_quant < 2 || g->quant_dim == w->quant_dim) &&
+                       g->quant_details == w->quant_details;
+        for (int k = 0; quant_ok && k < g->n_quant; k++)
+            quant_ok = g->scale[k] == w->scales[k] && g->zero_point[k] == w->zero_points[k];
+        CHECK(quant_ok, "[%s] tensor %d: %d quantization pairs along %d (want %d along %d)", lname, i, g->n_quant,
+              g->quant_dim, w->n_scales, w->quant_dim);
     }
     for (int i = 0; i < want->n_ops; i++) {
         const tfb_op *w = &want->ops[i];
@@ -344,6 +362,15 @@ static int broken_promises(const tfl_model *m)
                 sink += t->data[k];
         }
         sink += (unsigned)strlen(t->name ? t->name : "");
+        bad += t->n_quant < 0 || (t->n_quant > 0 && (!t->scale || !t->zero_point));
+        if (t->n_quant > 1)
+            bad += t->quant_dim < 0 || t->quant_dim >= t->rank || t->shape[t->quant_dim] != t->n_quant;
+        for (int k = 0; k < t->n_quant; k++) {
+            bad += !(t->scale[k] > 0.0f) || !isfinite(t->scale[k]);
+            bad += t->type == TFL_TYPE_INT8 && (t->zero_point[k] < -128 || t->zero_point[k] > 127);
+            bad += t->type == TFL_TYPE_UINT8 && (t->zero_point[k] < 0 || t->zero_point[k] > 255);
+            bad += t->type == TFL_TYPE_INT32 && t->zero_point[k] != 0;
+        }
     }
     for (int i = 0; i < m->n_ops; i++) {
         const tfl_op *op = &m->ops[i];
@@ -436,6 +463,103 @@ static void test_round_trips(void)
         }
         free(b);
     }
+}
+
+/* ---- quantization parameters that must be refused ---- */
+
+typedef struct bad_quant {
+    const char *what;
+    int type, rank, shape[4];
+    int n_scales, n_zero_points, dim;
+    float scale;              /* of every entry but the last, which gets last_scale */
+    float last_scale;
+    int64_t zero_point;       /* of the last entry (the others get 0) */
+    const char *want;         /* in the message */
+} bad_quant;
+
+static void test_quantization_errors(void)
+{
+    const bad_quant cases[] = {
+        {"fewer zero points", TFL_TYPE_INT8, 1, {4}, 4, 3, 0, 1.0f, 1.0f, 0, "4 quantization scales but 3 zero points"},
+        {"zero points without", TFL_TYPE_INT8, 1, {4}, 1, 0, 0, 1.0f, 1.0f, 0, "1 quantization scales but 0 zero"},
+        {"count vs dimension", TFL_TYPE_INT8, 4, {8, 1, 1, 3}, 3, 3, 0, 1.0f, 1.0f, 0,
+         "3 quantization scales for the 8 entries of its dimension 0"},
+        {"dimension past rank", TFL_TYPE_INT8, 2, {3, 3}, 3, 3, 2, 1.0f, 1.0f, 0, "along dimension 2 of a rank 2"},
+        {"negative dimension", TFL_TYPE_INT8, 2, {3, 3}, 3, 3, -1, 1.0f, 1.0f, 0, "along dimension -1"},
+        {"zero scale", TFL_TYPE_INT8, 1, {2}, 2, 2, 0, 1.0f, 0.0f, 0, "scale 0 (entry 1)"},
+        {"negative scale", TFL_TYPE_UINT8, 0, {0}, 1, 1, 0, 1.0f, -0.5f, 0, "scale -0.5"},
+        {"infinite scale", TFL_TYPE_INT8, 1, {3}, 3, 3, 0, 1.0f, INFINITY, 0, "scale inf"},
+        {"NaN scale", TFL_TYPE_INT8, 1, {1}, 1, 1, 0, 1.0f, NAN, 0, "not finite"},
+        {"int8 zero point", TFL_TYPE_INT8, 1, {2}, 2, 2, 0, 1.0f, 1.0f, 128, "zero point 128 (entry 1), outside [-128, 127] for INT8"},
+        {"int8 zero point low", TFL_TYPE_INT8, 1, {1}, 1, 1, 0, 1.0f, 1.0f, -129, "zero point -129"},
+        {"uint8 zero point", TFL_TYPE_UINT8, 1, {1}, 1, 1, 0, 1.0f, 1.0f, -1, "outside [0, 255] for UINT8"},
+        {"uint8 zero point high", TFL_TYPE_UINT8, 1, {1}, 1, 1, 0, 1.0f, 1.0f, 256, "zero point 256"},
+        {"int32 bias zero point", TFL_TYPE_INT32, 1, {2}, 2, 2, 0, 1.0f, 1.0f, 1, "outside [0, 0] for INT32"},
+        {"int16 zero point", TFL_TYPE_INT16, 1, {1}, 1, 1, 0, 1.0f, 1.0f, -3, "for INT16"},
+        {"huge zero point", TFL_TYPE_FLOAT32, 1, {1}, 1, 1, 0, 1.0f, 1.0f, INT64_C(1) << 40, "zero point 1099511627776"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const bad_quant *q = &cases[c];
+        float scales[8];
+        int64_t zps[8] = {0};
+        for (int k = 0; k < q->n_scales; k++)
+            scales[k] = k == q->n_scales - 1 ? q->last_scale : q->scale;
+        if (q->n_zero_points)
+            zps[q->n_zero_points - 1] = q->zero_point;
+        static tfb_model tm;
+        memset(&tm, 0, sizeof tm);
+        int in = tfb_add_tensor(&tm, TFL_TYPE_FLOAT32, 1, (int[]){1}, "in", NULL, 0);
+        int t = tfb_add_tensor(&tm, q->type, q->rank, q->shape, "bad q", NULL, 0);
+        tm.tensors[t].scales = scales, tm.tensors[t].n_scales = q->n_scales;
+        tm.tensors[t].zero_points = zps, tm.tensors[t].n_zero_points = q->n_zero_points;
+        tm.tensors[t].quant_dim = q->dim;
+        tm.inputs[0] = in, tm.n_inputs = 1;
+        tm.outputs[0] = t, tm.n_outputs = 1;
+        size_t n;
+        uint8_t *b = tfb_build(&tm, &n);
+        CHECK(b != NULL, "%s: build failed", q->what);
+        if (!b)
+            continue;
+        tfl_model m;
+        char err[512] = "";
+        int rc = tfl_parse(&m, b, n, err, sizeof err);
+        CHECK(rc == MNV_EFORMAT && is_zeroed(&m) && has_text(err, "tensor 1: 'bad q'") && has_text(err, q->want) &&
+                  !strchr(err, '\n'),
+              "%s: rc %d, error '%s' lacks '%s'", q->what, rc, err, q->want);
+        if (rc == 0)
+            tfl_close(&m);
+        free(b);
+    }
+
+    /* what is accepted: per tensor with any dimension, a table with no
+     * scales, a custom details type (recorded for the importer to refuse) */
+    static tfb_model tm;
+    memset(&tm, 0, sizeof tm);
+    static const float one = 1.0f;
+    static const int64_t z = 0;
+    int a = tfb_add_tensor(&tm, TFL_TYPE_INT8, 2, (int[]){5, 7}, "per tensor, dim 9", NULL, 0);
+    tfb_set_quant(&tm, a, &one, &z, 1, 9);
+    int e = tfb_add_tensor(&tm, TFL_TYPE_INT8, 1, (int[]){2}, "zero points only", NULL, 0);
+    tm.tensors[e].zero_points = &z, tm.tensors[e].n_zero_points = 1;
+    int d = tfb_add_qtensor(&tm, TFL_TYPE_UINT8, 1, (int[]){2}, "custom", NULL, 0, 0.5f, 3);
+    tm.tensors[d].quant_details = 1;
+    tm.inputs[0] = a, tm.n_inputs = 1;
+    tm.outputs[0] = d, tm.n_outputs = 1;
+    size_t n;
+    uint8_t *b = tfb_build(&tm, &n);
+    tfl_model m;
+    char err[512] = "";
+    int rc = b ? tfl_parse(&m, b, n, err, sizeof err) : -1;
+    CHECK(rc == 0, "accepted quantization: %s", err);
+    if (rc == 0) {
+        CHECK(m.tensors[a].n_quant == 1 && m.tensors[a].scale[0] == 1.0f && m.tensors[a].zero_point[0] == 0,
+              "per tensor");
+        CHECK(m.tensors[e].n_quant == 0 && !m.tensors[e].scale && !m.tensors[e].zero_point, "zero points only");
+        CHECK(m.tensors[d].n_quant == 1 && m.tensors[d].quant_details == 1 && m.tensors[d].zero_point[0] == 3,
+              "custom details");
+        tfl_close(&m);
+    }
+    free(b);
 }
 
 /* ---- targeted corruption ---- */
@@ -733,6 +857,7 @@ int main(void)
     test_real_model(dir);
     test_round_trips();
     test_corruption();
+    test_quantization_errors();
     test_files(dir);
     test_fp16();
     test_names();

@@ -262,6 +262,28 @@ static void write_opcodes(wr *w, const tfb_model *m, size_t at, int *code_of)
     }
 }
 
+/* A QuantizationParameters table: min, max (absent), scale, zero_point,
+ * details_type, details (absent), quantized_dimension. */
+static size_t write_quantization(wr *w, const tfb_tensor *t)
+{
+    size_t s[7] = {0, 0, t->n_scales ? 4 : 0, t->n_zero_points ? 4 : 0, t->quant_details ? 1 : 0, 0,
+                   scalar(w, 4, t->quant_dim, 0)}, p[7];
+    size_t qt = table(w, 7, s, p);
+    set_u8(w, p[4], t->quant_details);
+    set_u32(w, p[6], (uint32_t)t->quant_dim);
+    if (t->n_scales) {
+        size_t v = vector(w, (size_t)t->n_scales, 4, 4);
+        link(w, p[2], v);
+        set_bytes(w, v + 4, t->scales, (size_t)t->n_scales * 4);
+    }
+    if (t->n_zero_points) {
+        size_t v = vector(w, (size_t)t->n_zero_points, 8, 8);
+        link(w, p[3], v);
+        set_bytes(w, v + 4, t->zero_points, (size_t)t->n_zero_points * 8);
+    }
+    return qt;
+}
+
 static void write_tensors(wr *w, const tfb_model *m, size_t at)
 {
     size_t tensors = vector(w, (size_t)m->n_tensors, 4, 4);
@@ -270,14 +292,17 @@ static void write_tensors(wr *w, const tfb_model *m, size_t at)
     for (int i = 0; i < m->n_tensors; i++) {
         const tfb_tensor *t = &m->tensors[i];
         uint32_t buffer = t->data ? (uint32_t)next_buffer++ : 0;
-        /* shape, type, buffer, name */
-        size_t s[4] = {4, scalar(w, 1, t->type, 0), scalar(w, 4, buffer, 0), 4}, p[4];
-        size_t tt = table(w, 4, s, p);
+        int quantized = t->n_scales || t->n_zero_points || t->quant_details;
+        /* shape, type, buffer, name, quantization */
+        size_t s[5] = {4, scalar(w, 1, t->type, 0), scalar(w, 4, buffer, 0), 4, quantized ? 4 : 0}, p[5];
+        size_t tt = table(w, quantized ? 5 : 4, s, p);
         link(w, tensors + 4 + 4 * (size_t)i, tt);
         link(w, p[0], int_vector(w, t->shape, t->rank));
         set_u8(w, p[1], t->type);
         set_u32(w, p[2], buffer);
         link(w, p[3], string(w, t->name ? t->name : ""));
+        if (quantized)
+            link(w, p[4], write_quantization(w, t));
     }
 }
 
@@ -394,6 +419,30 @@ int tfb_add_tensor(tfb_model *m, int type, int rank, const int *shape, const cha
     t->data = data;
     t->size = size;
     return m->n_tensors++;
+}
+
+int tfb_set_quant(tfb_model *m, int t, const float *scales, const int64_t *zero_points, int n, int dim)
+{
+    if (t < 0 || t >= m->n_tensors)
+        return -1;
+    tfb_tensor *tt = &m->tensors[t];
+    tt->scales = scales;
+    tt->n_scales = n;
+    tt->zero_points = zero_points;
+    tt->n_zero_points = n;
+    tt->quant_dim = dim;
+    return t;
+}
+
+int tfb_add_qtensor(tfb_model *m, int type, int rank, const int *shape, const char *name,
+                    const void *data, size_t size, float scale, int64_t zero_point)
+{
+    int t = tfb_add_tensor(m, type, rank, shape, name, data, size);
+    if (t < 0)
+        return -1;
+    m->own_scale[t] = scale;
+    m->own_zero_point[t] = zero_point;
+    return tfb_set_quant(m, t, &m->own_scale[t], &m->own_zero_point[t], 1, 0);
 }
 
 tfb_op *tfb_add_op(tfb_model *m, int builtin, const int *in, int n_in, const int *out, int n_out)

@@ -29,6 +29,15 @@ typedef struct tfb_tensor {
     const char *name;         /* must live until tfb_build; NULL writes "" */
     const void *data;         /* constant contents or NULL */
     size_t size;              /* bytes at data */
+    /* QuantizationParameters, written when any of these is set: the
+     * counts may differ (malformed models); quant_details is the details
+     * union's type (written without a value) */
+    const float *scales;
+    int n_scales;
+    const int64_t *zero_points;
+    int n_zero_points;
+    int quant_dim;
+    int quant_details;
 } tfb_tensor;
 
 typedef struct tfb_op {
@@ -49,6 +58,8 @@ typedef struct tfb_op {
 
 typedef struct tfb_model {
     tfb_tensor tensors[TFB_MAX_TENSORS];
+    float own_scale[TFB_MAX_TENSORS];       /* tfb_add_qtensor's parameters */
+    int64_t own_zero_point[TFB_MAX_TENSORS];
     int n_tensors;
     tfb_op ops[TFB_MAX_OPS];
     int n_ops;
@@ -64,6 +75,14 @@ typedef struct tfb_model {
 /* Add a tensor; returns its index, or -1 when the model is full. */
 int tfb_add_tensor(tfb_model *m, int type, int rank, const int *shape, const char *name,
                    const void *data, size_t size);
+/* Quantize tensor t: n scales and zero points (which must live until
+ * tfb_build) along dimension dim. Returns t, or -1 for a bad index. */
+int tfb_set_quant(tfb_model *m, int t, const float *scales, const int64_t *zero_points, int n, int dim);
+/* Add a tensor quantized per tensor (scale, zero point kept in the model's own
+ * storage, so they need not outlive the call); returns its index or -1. */
+int tfb_add_qtensor(tfb_model *m, int type, int rank, const int *shape, const char *name,
+                    const void *data, size_t size, float scale, int64_t zero_point);
+
 /* Add an operator with options filled with TFLite's usual values (SAME,
  * stride 1, dilation 1, no activation, multiplier 1, beta 1, version 1);
  * returns a pointer to adjust them, or NULL when the model is full. */

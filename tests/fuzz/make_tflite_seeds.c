@@ -153,6 +153,91 @@ static void postprocess(const uint8_t *opts, size_t opts_size)
     save(&m, "postprocess");
 }
 
+/* A quantized graph: (float input and QUANTIZE | a uint8 input) -> conv
+ * 3x3 RELU6 -> depthwise 3x3 -> ADD -> two reshaped heads, concatenated
+ * with requantization -> LOGISTIC -> (DEQUANTIZE | TFLite_Detection_PostProcess
+ * with uint8 anchors). int8 weights per channel, or uint8 per tensor. */
+static void quantized(int uint8, const uint8_t *opts, size_t opts_size)
+{
+    enum { N = 16 + 4 };
+    static int8_t w[2][8 * 9 * 3], wd[2][9 * 8];
+    static int32_t b[8];
+    static uint8_t anchors[N * 4];
+    static const float ws[8] = {0.01f, 0.02f, 0.005f, 0.01f, 0.03f, 0.01f, 0.02f, 0.01f};
+    static const int64_t wz[8] = {0};
+    for (int i = 0; i < 8 * 9 * 3; i++)
+        w[uint8][i] = (int8_t)((i * 37) % 255 - 127);
+    for (int i = 0; i < 9 * 8; i++)
+        wd[uint8][i] = (int8_t)((i * 53) % 255 - 127);
+    for (int i = 0; i < 8; i++)
+        b[i] = i * 100 - 300;
+    for (int i = 0; i < N * 4; i++)
+        anchors[i] = (uint8_t)(i * 11 % 256);
+    const int t8 = uint8 ? TFL_TYPE_UINT8 : TFL_TYPE_INT8, z = uint8 ? 128 : 0;
+    tfb_model m = {0};
+    int img, x;
+    if (uint8) {
+        img = x = tfb_add_qtensor(&m, t8, 4, (int[]){1, 4, 4, 3}, "image", NULL, 0, 1.0f / 128, z);
+    } else {
+        img = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 4, 4, 3}, "image", NULL, 0);
+        x = tfb_add_qtensor(&m, t8, 4, (int[]){1, 4, 4, 3}, "image_q", NULL, 0, 1.0f / 128, z);
+        tfb_add_op(&m, TFL_OP_QUANTIZE, &img, 1, &x, 1);
+    }
+    int tw = tfb_add_tensor(&m, t8, 4, (int[]){8, 3, 3, 3}, "w", w[uint8], sizeof w[uint8]);
+    int twd = tfb_add_tensor(&m, t8, 4, (int[]){1, 3, 3, 8}, "wd", wd[uint8], sizeof wd[uint8]);
+    if (uint8) {
+        static const int64_t wzp = 120, wdzp = 131; /* asymmetric, as uint8 weights are */
+        tfb_set_quant(&m, tw, ws, &wzp, 1, 0);
+        tfb_set_quant(&m, twd, ws + 1, &wdzp, 1, 0);
+    } else {
+        tfb_set_quant(&m, tw, ws, wz, 8, 0);
+        tfb_set_quant(&m, twd, ws, wz, 8, 3);
+    }
+    int tb = tfb_add_qtensor(&m, TFL_TYPE_INT32, 1, (int[]){8}, "b", b, sizeof b, 1e-4f, 0);
+    int c = tfb_add_qtensor(&m, t8, 4, (int[]){1, 4, 4, 8}, "c", NULL, 0, 0.05f, z - 128);
+    int d = tfb_add_qtensor(&m, t8, 4, (int[]){1, 4, 4, 8}, "d", NULL, 0, 0.04f, z + 5);
+    int s = tfb_add_qtensor(&m, t8, 4, (int[]){1, 4, 4, 8}, "s", NULL, 0, 0.07f, z - 3);
+    int ra = tfb_add_qtensor(&m, t8, 3, (int[]){1, 16, 8}, "ra", NULL, 0, 0.07f, z - 3);
+    int rb = tfb_add_qtensor(&m, t8, 3, (int[]){1, 4, 8}, "rb", NULL, 0, 0.04f, z + 5);
+    int cat = tfb_add_qtensor(&m, t8, 3, (int[]){1, 20, 8}, "cat", NULL, 0, 0.06f, z);
+    int rb_src = tfb_add_qtensor(&m, t8, 4, (int[]){1, 2, 2, 8}, "pool", NULL, 0, 0.04f, z + 5);
+    int sc = tfb_add_qtensor(&m, t8, 3, (int[]){1, 20, 8}, "scores", NULL, 0, 1.0f / 256, z - 128);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw, tb}, 3, &c, 1)->activation = TFL_ACT_RELU6;
+    tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){c, twd, -1}, 3, &d, 1);
+    tfb_add_op(&m, TFL_OP_ADD, (int[]){c, d}, 2, &s, 1);
+    tfb_add_op(&m, TFL_OP_RESHAPE, &s, 1, &ra, 1);
+    tfb_op *op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){d, twd, tb}, 3, &rb_src, 1);
+    op->stride_w = op->stride_h = 2;
+    tfb_add_op(&m, TFL_OP_RESHAPE, &rb_src, 1, &rb, 1);
+    tfb_add_op(&m, TFL_OP_CONCATENATION, (int[]){ra, rb}, 2, &cat, 1)->axis = 1;
+    tfb_add_op(&m, TFL_OP_LOGISTIC, &cat, 1, &sc, 1);
+    m.inputs[0] = img, m.n_inputs = 1;
+    if (uint8) {
+        /* boxes: a 1x1 conv of 5 channels on the 4x4 input, 80 values as 20 boxes */
+        static uint8_t wb[5 * 3];
+        for (int i = 0; i < 15; i++)
+            wb[i] = (uint8_t)(i * 17);
+        int twb = tfb_add_qtensor(&m, t8, 4, (int[]){5, 1, 1, 3}, "wb", wb, sizeof wb, 0.01f, 128);
+        int braw = tfb_add_qtensor(&m, t8, 4, (int[]){1, 4, 4, 5}, "braw", NULL, 0, 0.05f, z);
+        int boxes = tfb_add_qtensor(&m, t8, 3, (int[]){1, N, 4}, "boxes", NULL, 0, 0.05f, z);
+        int anc = tfb_add_qtensor(&m, t8, 2, (int[]){N, 4}, "anchors", anchors, sizeof anchors, 0.004f, 0);
+        int o1 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 5, 4}, "detection_boxes", NULL, 0);
+        tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twb}, 2, &braw, 1);
+        tfb_add_op(&m, TFL_OP_RESHAPE, &braw, 1, &boxes, 1);
+        op = tfb_add_op(&m, TFL_OP_CUSTOM, (int[]){boxes, sc, anc}, 3, &o1, 1);
+        op->custom_code = "TFLite_Detection_PostProcess";
+        op->custom_options = opts;
+        op->custom_options_size = opts_size;
+        m.outputs[0] = o1, m.n_outputs = 1;
+        save(&m, "quantized_uint8_postprocess");
+    } else {
+        int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, (int[]){1, 20, 8}, "out", NULL, 0);
+        tfb_add_op(&m, TFL_OP_DEQUANTIZE, &sc, 1, &y, 1);
+        m.outputs[0] = y, m.outputs[1] = cat, m.n_outputs = 2;
+        save(&m, "quantized_int8");
+    }
+}
+
 /* Refused: an operator the importer does not take (MUL). */
 static void unsupported(void)
 {
@@ -194,6 +279,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot read %s\n", argv[2]);
         return 1;
     }
+    quantized(0, opts, opts_size);
+    quantized(1, opts, opts_size);
     tiny_conv("conv", 0);
     tiny_conv("conv_vtables_after", 1);
     tiny_conv("conv_external_data", 2);
