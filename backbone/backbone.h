@@ -133,6 +133,16 @@ int isa_parse(const char *name);
  * MNV2DET_ISA (ref|avx2|avx512|neon) when it is set to a supported ISA. */
 mnv_isa isa_select(void);
 
+/* CPU extensions finer than an ISA level, as bits: a kernel variant may need
+ * one on top of its mnv_isa (chosen by feature bits, not one linear order).
+ * MNV2DET_ISA caps the ISA only: a variant of ISA neon that needs dotprod
+ * runs whenever neon is allowed and the CPU has dotprod. */
+enum {
+    MNV_CPU_ARM_DOTPROD = 1u << 0, /* AArch64 SDOT/UDOT (ARMv8.2 dotprod: Cortex-A76, Raspberry Pi 5) */
+};
+/* The MNV_CPU_* bits this CPU (and OS) has: HWCAP on Arm. */
+unsigned cpu_features(void);
+
 typedef enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU6 = 3 } act_kind;
 
 /* Geometry of one convolution (regular or depthwise), NHWC, batch 1. */
@@ -397,7 +407,11 @@ typedef struct qconv_kernel {
                  void *packed);
     void (*run)(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
                 int8_t *out);
+    unsigned cpu_features;    /* MNV_CPU_* bits it needs beyond its isa; 0: none */
 } qconv_kernel;
+
+/* 1 if this CPU runs k: its isa and every cpu_features bit it needs. */
+int qconv_kernel_runs_here(const qconv_kernel *k);
 
 /* All int8 conv variants compiled in, best first, NULL-terminated; the
  * references are last and always present. */

@@ -2,10 +2,11 @@
  * save the wider registers too); on 32-bit Arm the kernel's HWCAP, since an
  * ARMv7 CPU may lack NEON (Tegra 2), fused multiply-add (Cortex-A8/A9, VFPv3)
  * or float16 conversion; compile-time on AArch64, where NEON and its float16
- * conversions are part of the base architecture. */
+ * conversions are part of the base architecture (its optional extensions,
+ * such as the dot product, from HWCAP: cpu_features). */
 #include <stdlib.h>
 #include <string.h>
-#if defined(__arm__)
+#if defined(__arm__) || defined(__aarch64__)
 #include <sys/auxv.h>
 #endif
 
@@ -71,6 +72,19 @@ int cpu_supports(mnv_isa isa)
     default:
         return 0;
     }
+}
+
+unsigned cpu_features(void)
+{
+    unsigned f = 0;
+#if defined(__aarch64__) && defined(MNV_NEON_VARIANTS)
+    /* the kernel reports the dot product instructions (FEAT_DotProd) only
+     * when the CPU has them: they are optional in ARMv8.2 (Cortex-A76 has
+     * them, the A72 and A53 of the Pi 4 and 3 do not) */
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP)
+        f |= MNV_CPU_ARM_DOTPROD;
+#endif
+    return f;
 }
 
 static const char *const isa_names[MNV_ISA_COUNT] = {"ref", "avx2", "avx512", "neon"};

@@ -60,14 +60,31 @@ static void ref_run_dw(const conv_desc *d, const qconv_params *q, const void *pa
 
 static const qconv_kernel conv2d_qs8_ref = {
     "conv2d_qs8_nhwc_ref", MNV_ISA_REF, KERNEL_CONV2D, ref_supports_conv, ref_packed_size, ref_pack,
-    ref_run_conv,
+    ref_run_conv, 0,
 };
 static const qconv_kernel dwconv2d_qs8_ref = {
     "dwconv2d_qs8_nhwc_ref", MNV_ISA_REF, KERNEL_DWCONV2D, ref_supports_dw, ref_packed_size, ref_pack,
-    ref_run_dw,
+    ref_run_dw, 0,
 };
 
+#if defined(MNV_NEON_VARIANTS)
+#if defined(__aarch64__)
+extern const qconv_kernel conv1x1_qs8_nhwc_neondot;
+#endif
+extern const qconv_kernel conv1x1_qs8_nhwc_neon;
+extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neon;
+extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neon;
+#endif
+
 static const qconv_kernel *const all_kernels[] = {
+#if defined(MNV_NEON_VARIANTS)
+#if defined(__aarch64__)
+    &conv1x1_qs8_nhwc_neondot,
+#endif
+    &conv1x1_qs8_nhwc_neon,
+    &dwconv3x3s1_qs8_nhwc_neon,
+    &dwconv3x3s2_qs8_nhwc_neon,
+#endif
     &conv2d_qs8_ref,
     &dwconv2d_qs8_ref,
     NULL,
@@ -78,10 +95,15 @@ const qconv_kernel *const *qconv_kernels_all(void)
     return all_kernels;
 }
 
+int qconv_kernel_runs_here(const qconv_kernel *k)
+{
+    return cpu_supports(k->isa) && (cpu_features() & k->cpu_features) == k->cpu_features;
+}
+
 const qconv_kernel *qconv_kernel_choose(const conv_desc *d, const qconv_params *q, mnv_isa max_isa)
 {
     for (const qconv_kernel *const *k = all_kernels; *k; k++)
-        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa) && (*k)->supports(d, q))
+        if ((*k)->isa <= max_isa && qconv_kernel_runs_here(*k) && (*k)->supports(d, q))
             return *k;
     return NULL;
 }

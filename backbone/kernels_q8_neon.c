@@ -1,0 +1,305 @@
+/* Int8 convolutions on Arm Advanced SIMD without the dot product: AArch64
+ * (Cortex-A53/A72: Raspberry Pi 3 and 4) and 32-bit ARMv7 NEON (the same
+ * Pis with a 32-bit OS). One source for both; the intrinsics used exist in
+ * both forms, except the few written out per form below.
+ *
+ * 1x1 convolution (a GEMM of [pixels x in_c] by [in_c x out_c]): int8
+ * products summed in pairs in int16 (SMULL + SMLAL), the pairs summed into
+ * int32 (SADALP), four int32 partial sums per output reduced once at the
+ * end. Exactness: with weights in [-127, 127] (the int8 spec's symmetric
+ * weights) and inputs in [-128, 127] a product lies in [-16256, 16256] and a
+ * pair in [-32512, 32512], inside int16. The one pair that does not fit is
+ * (-128) * (-128) twice, 32768, so a layer with a weight of -128 (outside
+ * the spec, but a file may hold one) is packed with a flag and runs the
+ * wide tile instead: each int16 product (at most 16384) goes to SADALP on
+ * its own, one instruction more per 16 products. The int32 sums are exact
+ * as kernels_q8_neon.inc explains.
+ *
+ * Depthwise 3x3, stride 1 and 2: x - izp widened to int16 (SSUBL: [-255,
+ * 255]), times the packed w - w_zp in int16 ([-255, 255]), multiplied and
+ * accumulated in int32 (SMLAL.4S): every product exact, |sum| <= 9 * 255 *
+ * 255 < 2^20, so any weight and any weight zero point (a converted uint8
+ * model) is exact; padding taps are skipped as the reference skips them;
+ * the bias is added with saturation at the end. Eight channels per step
+ * with the step's nine weight vectors held in registers across the row.
+ *
+ * Register tiles: AArch64 has 32 q registers: 4 pixels x 4 channels (16
+ * accumulators, 4 + 4 operands, 1 product); ARMv7 has 16: 2 x 4 (8
+ * accumulators, 2 + 4 operands, 1 product).
+ *
+ * On ARMv7 meson compiles this file alone with -mfpu=neon; cpu.c runs it
+ * only where HWCAP lists NEON (with the float kernels' VFPv4 and HALF).
+ */
+#if defined(MNV_NEON_VARIANTS)
+#if !defined(__ARM_NEON)
+#error "kernels_q8_neon.c needs NEON (on ARMv7: -mfpu=neon)"
+#endif
+#include <arm_neon.h>
+#include <omp.h>
+#include <string.h>
+
+#include "backbone/backbone.h"
+
+#if defined(__aarch64__)
+#define Q8_MR 4
+#else
+#define Q8_MR 2
+#endif
+#define Q8_NR 4
+#define Q8_CONV1X1_NAME "conv1x1_qs8_nhwc_neon"
+#define Q8_CONV1X1_SYM conv1x1_qs8_nhwc_neon
+#define Q8_CONV1X1_FEATURES 0u
+
+#define Q8_INLINE static inline __attribute__((always_inline))
+
+/* a * b summed in pairs: lane i is a[i] b[i] + a[i + 8] b[i + 8] in int16 */
+Q8_INLINE int16x8_t mul_pairs(int8x16_t a, int8x16_t b)
+{
+    const int16x8_t p = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+#if defined(__aarch64__)
+    return vmlal_high_s8(p, a, b);
+#else
+    return vmlal_s8(p, vget_high_s8(a), vget_high_s8(b));
+#endif
+}
+
+/* acc + the 16 products of a and b, each product alone in int16 */
+Q8_INLINE int32x4_t add_products_wide(int32x4_t acc, int8x16_t a, int8x16_t b)
+{
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+#if defined(__aarch64__)
+    return vpadalq_s16(acc, vmull_high_s8(a, b));
+#else
+    return vpadalq_s16(acc, vmull_s8(vget_high_s8(a), vget_high_s8(b)));
+#endif
+}
+
+/* One block of 16 inputs: a[i] the pixels', w the tile's weights. */
+Q8_INLINE void tile_block(int32x4_t acc[Q8_MR][Q8_NR], const int8x16_t a[Q8_MR], const int8_t *w, int wide)
+{
+    int8x16_t b[Q8_NR];
+    for (int j = 0; j < Q8_NR; j++)
+        b[j] = vld1q_s8(w + 16 * j);
+    for (int i = 0; i < Q8_MR; i++)
+        for (int j = 0; j < Q8_NR; j++)
+            acc[i][j] = wide ? add_products_wide(acc[i][j], a[i], b[j])
+                             : vpadalq_s16(acc[i][j], mul_pairs(a[i], b[j]));
+}
+
+/* a0 + a1 + a2 + a3 of each of the four vectors, as one vector */
+Q8_INLINE int32x4_t sum_lanes4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d)
+{
+#if defined(__aarch64__)
+    return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
+#else
+    const int32x2_t ab = vpadd_s32(vadd_s32(vget_low_s32(a), vget_high_s32(a)),
+                                   vadd_s32(vget_low_s32(b), vget_high_s32(b)));
+    const int32x2_t cd = vpadd_s32(vadd_s32(vget_low_s32(c), vget_high_s32(c)),
+                                   vadd_s32(vget_low_s32(d), vget_high_s32(d)));
+    return vcombine_s32(ab, cd);
+#endif
+}
+
+Q8_INLINE void tile_k(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int has_tail,
+                      const int8_t *w, int wide, int32x4_t s[Q8_MR][Q8_NR / 4])
+{
+    int32x4_t acc[Q8_MR][Q8_NR];
+    for (int i = 0; i < Q8_MR; i++)
+        for (int j = 0; j < Q8_NR; j++)
+            acc[i][j] = vdupq_n_s32(0);
+    int8x16_t a[Q8_MR];
+    for (int kb = 0; kb < kb_full; kb++, w += 16 * Q8_NR) {
+        for (int i = 0; i < Q8_MR; i++)
+            a[i] = vld1q_s8(rows[i] + 16 * kb);
+        tile_block(acc, a, w, wide);
+    }
+    if (has_tail) {
+        for (int i = 0; i < Q8_MR; i++)
+            a[i] = vld1q_s8(tail[i]);
+        tile_block(acc, a, w, wide);
+    }
+    for (int i = 0; i < Q8_MR; i++)
+        s[i][0] = sum_lanes4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+}
+
+/* wide is a constant in each call, so each tile is compiled without the test */
+static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int has_tail,
+                    const int8_t *w, int wide, int32x4_t s[Q8_MR][Q8_NR / 4])
+{
+    if (wide)
+        tile_k(rows, tail, kb_full, has_tail, w, 1, s);
+    else
+        tile_k(rows, tail, kb_full, has_tail, w, 0, s);
+}
+
+/* per block of 16 inputs, channel n0 + j's 16 weights at 16 * j */
+static void q8_pack_block(const conv_desc *d, const int8_t *w, int n0, int kbs, int8_t *dst)
+{
+    memset(dst, 0, (size_t)kbs * Q8_NR * 16);
+    for (int j = 0; j < Q8_NR && n0 + j < d->out_c; j++)
+        for (int k = 0; k < d->in_c; k++)
+            dst[(size_t)(k / 16) * Q8_NR * 16 + 16 * j + k % 16] = w[(size_t)(n0 + j) * d->in_c + k];
+}
+
+#include "backbone/kernels_q8_neon.inc"
+
+/* ------------------------------------------------------------------------ */
+/* Depthwise 3x3                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Packed: the channel parameters for np = out_c rounded up to 8, then per
+ * block of 8 channels the 9 taps' w - w_zp as 8 int16 each. */
+static int dw_supports(const conv_desc *d, int stride)
+{
+    return d->depthwise && d->depth_multiplier == 1 && d->k_h == 3 && d->k_w == 3 && d->dil_h == 1 &&
+           d->dil_w == 1 && d->stride_h == stride && d->stride_w == stride && d->pad_top >= 0 &&
+           d->pad_left >= 0;
+}
+
+static int dw_s1_supports(const conv_desc *d, const qconv_params *q)
+{
+    (void)q;
+    return dw_supports(d, 1);
+}
+
+static int dw_s2_supports(const conv_desc *d, const qconv_params *q)
+{
+    (void)q;
+    return dw_supports(d, 2);
+}
+
+static size_t dw_packed_size(const conv_desc *d)
+{
+    const size_t np = (size_t)q8_round_up(d->out_c, 8);
+    return Q8_CHAN_ARRAYS * np * sizeof(int32_t) + np * 9 * sizeof(int16_t);
+}
+
+static void dw_pack(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
+                    void *packed)
+{
+    const int np = q8_round_up(d->out_c, 8);
+    int32_t *prm = packed;
+    q8_pack_channels(d, q, bias, np, prm);
+    int16_t *wp = (int16_t *)(prm + Q8_CHAN_ARRAYS * np);
+    memset(wp, 0, (size_t)np * 9 * sizeof(int16_t));
+    for (int c = 0; c < d->out_c; c++)
+        for (int t = 0; t < 9; t++)
+            wp[(size_t)(c / 8) * 72 + t * 8 + c % 8] = (int16_t)(w[(size_t)t * d->out_c + c] - q->w_zero_point);
+}
+
+/* acc += (x - izp) * w on 8 channels */
+Q8_INLINE void dw_tap(int32x4_t *lo, int32x4_t *hi, int8x8_t x, int8x8_t izp, int16x8_t w)
+{
+    const int16x8_t v = vsubl_s8(x, izp);
+    *lo = vmlal_s16(*lo, vget_low_s16(v), vget_low_s16(w));
+#if defined(__aarch64__)
+    *hi = vmlal_high_s16(*hi, v, w);
+#else
+    *hi = vmlal_s16(*hi, vget_high_s16(v), vget_high_s16(w));
+#endif
+}
+
+/* Output rows [y0, y1) of a depthwise 3x3 with this stride. For each block
+ * of 8 channels the row is swept with the nine weight vectors in registers;
+ * outputs whose taps all lie inside the input take the unchecked path. */
+Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
+                       int8_t *out, int y0, int y1, const int stride)
+{
+    const int c_total = d->out_c, np = q8_round_up(c_total, 8);
+    const int16_t *wts = (const int16_t *)(prm + Q8_CHAN_ARRAYS * np);
+    const size_t pix = (size_t)c_total, row = (size_t)d->in_w * pix;
+    const int8x8_t izp = vdup_n_s8((int8_t)q->in_zero_point);
+    const q8_out o = q8_out_params(q);
+    /* the columns whose three taps are all inside: 0 <= ox * stride - pad and
+     * ox * stride - pad + 2 < in_w */
+    const int ox_lo = (d->pad_left + stride - 1) / stride;
+    const int last = d->in_w - 3 + d->pad_left;
+    int ox_hi = last < 0 ? 0 : last / stride + 1;
+    ox_hi = ox_hi < d->out_w ? ox_hi : d->out_w;
+    for (int oy = y0; oy < y1; oy++) {
+        const int iy0 = oy * stride - d->pad_top;
+        const int rows_in = iy0 >= 0 && iy0 + 2 < d->in_h;
+        int8_t *orow = out + (size_t)oy * d->out_w * pix;
+        for (int cb = 0; cb < c_total; cb += 8) {
+            const int n = c_total - cb < 8 ? c_total - cb : 8;
+            const int16_t *wb = wts + (size_t)cb * 9;
+            int16x8_t w[9];
+            for (int t = 0; t < 9; t++)
+                w[t] = vld1q_s16(wb + 8 * t);
+            for (int ox = 0; ox < d->out_w; ox++) {
+                const int ix0 = ox * stride - d->pad_left;
+                int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+                if (rows_in && n == 8 && ox >= ox_lo && ox < ox_hi) {
+                    const int8_t *p = in + (size_t)iy0 * row + (size_t)ix0 * pix + cb;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++)
+                            dw_tap(&lo, &hi, vld1_s8(p + ky * row + kx * pix), izp, w[ky * 3 + kx]);
+                } else {
+                    for (int ky = 0; ky < 3; ky++) {
+                        const int iy = iy0 + ky;
+                        if (iy < 0 || iy >= d->in_h)
+                            continue;
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int ix = ix0 + kx;
+                            if (ix < 0 || ix >= d->in_w)
+                                continue;
+                            const int8_t *p = in + (size_t)iy * row + (size_t)ix * pix + cb;
+                            dw_tap(&lo, &hi, q8_load(p, n), izp, vld1q_s16(wb + 8 * (ky * 3 + kx)));
+                        }
+                    }
+                }
+                const int8x8_t r = q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o));
+                q8_store(orow + (size_t)ox * pix + cb, r, n);
+            }
+        }
+    }
+}
+
+/* the stride a constant in each, so each row loop is compiled for it */
+static void dw_rows_s1(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
+                       int8_t *out, int y0, int y1)
+{
+    dw_rows(d, q, prm, in, out, y0, y1, 1);
+}
+
+static void dw_rows_s2(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
+                       int8_t *out, int y0, int y1)
+{
+    dw_rows(d, q, prm, in, out, y0, y1, 2);
+}
+
+static void dw_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                   int8_t *out,
+                   void (*rows)(const conv_desc *, const qconv_params *, const int32_t *, const int8_t *,
+                                int8_t *, int, int))
+{
+    const int serial = q8_serial((double)d->out_h * d->out_w * d->out_c * 9);
+    #pragma omp parallel if (!serial)
+    {
+        int y0, y1;
+        work_split_range(d->split, d->out_h, omp_get_num_threads(), omp_get_thread_num(), &y0, &y1);
+        rows(d, q, packed, in, out, y0, y1);
+    }
+}
+
+static void dw_s1_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                      int8_t *out)
+{
+    dw_run(d, q, packed, in, out, dw_rows_s1);
+}
+
+static void dw_s2_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                      int8_t *out)
+{
+    dw_run(d, q, packed, in, out, dw_rows_s2);
+}
+
+const qconv_kernel dwconv3x3s1_qs8_nhwc_neon = {
+    "dwconv3x3s1_qs8_nhwc_neon", MNV_ISA_NEON, KERNEL_DWCONV2D, dw_s1_supports, dw_packed_size, dw_pack,
+    dw_s1_run, 0,
+};
+const qconv_kernel dwconv3x3s2_qs8_nhwc_neon = {
+    "dwconv3x3s2_qs8_nhwc_neon", MNV_ISA_NEON, KERNEL_DWCONV2D, dw_s2_supports, dw_packed_size, dw_pack,
+    dw_s2_run, 0,
+};
+#endif
