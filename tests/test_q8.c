@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backbone/backbone.h"
 #include "check.h"
@@ -403,6 +404,8 @@ typedef struct config {
     int per_channel;
     int32_t in_zp, out_zp, w_zp;
     int saturate;             /* output scale small enough that many outputs clamp */
+    int extreme;              /* inputs only -128 and 127, weights only -127 and 127 (-128 with w_min128) */
+    int w_min128;             /* weights of -128 with a zero point of 0 (outside the int8 spec) */
 } config;
 
 static conv_desc make_desc(const shape *s, act_kind act)
@@ -466,7 +469,55 @@ static void run_reference(const conv_desc *d, const qconv_params *q, const int8_
 #define GUARD 64
 #define GUARD_BYTE 0x5a
 
-typedef struct case_totals { int cases, outputs, off_by_one, saturated, variant_runs; } case_totals;
+/* Per table entry (by position): the cases it ran exactly, and the cases it
+ * supports that this CPU cannot run (reported as SKIPPED, never passed). */
+#define MAX_VARIANTS 64
+typedef struct case_totals {
+    int cases, outputs, off_by_one, saturated, variant_runs;
+    int runs[MAX_VARIANTS], cpu_skips[MAX_VARIANTS];
+} case_totals;
+
+/* Every table entry that supports d with q against the reference's output
+ * want (n_out values): exactly. Entries this CPU cannot run are counted. */
+static void check_variants(const conv_desc *d, const qconv_params *q, const int8_t *in, const int8_t *w,
+                           const int32_t *bias, const int8_t *want, size_t n_out, const char *what,
+                           case_totals *tot)
+{
+    int8_t *got = xmalloc(n_out + GUARD);
+    int pos = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, pos++) {
+        if (pos >= MAX_VARIANTS || !(*k)->supports(d, q))
+            continue;
+        if (!qconv_kernel_runs_here(*k)) {
+            tot->cpu_skips[pos]++;
+            continue;
+        }
+        CHECK((*k)->op == (d->depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
+              what);
+        void *packed = aligned_alloc(64, ((*k)->packed_size(d) + 63) / 64 * 64 + 64);
+        if (!packed) {
+            fprintf(stderr, "out of memory\n");
+            exit(1);
+        }
+        (*k)->pack(d, q, w, bias, packed);
+        memset(got, GUARD_BYTE, n_out + GUARD);
+        (*k)->run(d, q, packed, in, got);
+        size_t first = n_out;
+        for (size_t i = 0; i < n_out && first == n_out; i++)
+            if (got[i] != want[i])
+                first = i;
+        CHECK(first == n_out, "%s on %s: differs from the reference (first at %zu: %d, want %d)", (*k)->name,
+              what, first, first < n_out ? got[first] : 0, first < n_out ? want[first] : 0);
+        int guard_ok = 1;
+        for (size_t i = n_out; i < n_out + GUARD; i++)
+            guard_ok &= got[i] == (int8_t)GUARD_BYTE;
+        CHECK(guard_ok, "%s on %s: wrote past the output", (*k)->name, what);
+        free(packed);
+        tot->variant_runs++;
+        tot->runs[pos] += first == n_out;
+    }
+    free(got);
+}
 
 static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 {
@@ -485,10 +536,11 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
              c->per_channel ? "per channel" : "per tensor", (int)c->in_zp, (int)c->w_zp, (int)c->out_zp,
              c->saturate ? ", saturating" : "");
 
+    const int w_min = c->w_zp || c->w_min128 ? -128 : -127;
     for (size_t i = 0; i < n_in; i++)
-        in[i] = (int8_t)rng_int(r, -128, 127);
+        in[i] = (int8_t)(c->extreme ? (rng_u32(r) & 1 ? 127 : -128) : rng_int(r, -128, 127));
     for (size_t i = 0; i < n_w; i++)
-        w[i] = (int8_t)rng_int(r, c->w_zp ? -128 : -127, 127);
+        w[i] = (int8_t)(c->extreme ? (rng_u32(r) & 1 ? 127 : w_min) : rng_int(r, w_min, 127));
     const qparams in_q = {(float)(0.01 + 0.05 * rng_unit(r)), c->in_zp};
     const int n_scales = c->per_channel ? d.out_c : 1;
     for (int k = 0; k < n_scales; k++)
@@ -576,28 +628,12 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     tot->outputs += (int)n_out;
 
     /* every table entry for this operation: exactly the reference */
-    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++) {
-        if (!(*k)->supports(&d, &q) || !cpu_supports((*k)->isa))
-            continue;
-        CHECK((*k)->op == (d.depthwise ? KERNEL_DWCONV2D : KERNEL_CONV2D), "%s claims %s", (*k)->name,
-              what);
-        void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
-        if (!packed) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        (*k)->pack(&d, &q, w, bias, packed);
-        memset(out2, GUARD_BYTE, n_out);
-        (*k)->run(&d, &q, packed, in, out2);
-        CHECK(memcmp(out, out2, n_out) == 0, "%s on %s: differs from the reference", (*k)->name, what);
-        free(packed);
-        tot->variant_runs++;
-    }
+    check_variants(&d, &q, in, w, bias, out, n_out, what, tot);
 done:
     free(in), free(w), free(out), free(out2), free(bias), free(w_scales), free(y), free(acc), free(requant);
 }
 
-static void test_convolutions(rng *r)
+static void test_convolutions(rng *r, case_totals *tot_out)
 {
     static const shape shapes[] = {
         {"pointwise 5x7x17 -> 33", 5, 7, 17, 33, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
@@ -617,13 +653,37 @@ static void test_convolutions(rng *r)
         {"depthwise 3x3 s2 valid on 3x5x16", 3, 5, 16, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
         {"depthwise multiplier 2", 6, 6, 8, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 2},
         {"depthwise 5x5 dilation 2", 9, 8, 3, 0, 5, 5, 1, 2, TFL_PAD_SAME, 1, 1},
+        /* the optimized variants' edges: tiles of pixels and channels that
+         * do not divide the layer, inputs past a block of 16, no full
+         * block, odd sizes with stride 2, maps without an interior, and
+         * layers big enough to be split between two threads */
+        {"pointwise 9x7x40 -> 27", 9, 7, 40, 27, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x4x16 -> 8 (whole tiles)", 4, 4, 16, 8, 1, 1, 1, 1, TFL_PAD_VALID, 0, 1},
+        {"pointwise 3x1x3 -> 13", 3, 1, 3, 13, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x5x100 -> 37", 2, 5, 100, 37, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 20x20x40 -> 20 (two threads)", 20, 20, 40, 20, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 stride 2", 5, 5, 8, 4, 1, 1, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 5x6x24", 5, 6, 24, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 9x7x13", 9, 7, 13, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 6x6x8", 6, 6, 8, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 valid on 4x5x9", 4, 5, 9, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s2 valid on 7x8x8", 7, 8, 8, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s1 on 2x2x16", 2, 2, 16, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 1x7x8", 1, 7, 8, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 40x40x24 (two threads)", 40, 40, 24, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 63x65x40 (two threads)", 63, 65, 40, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     };
     static const config configs[] = {
-        {ACT_NONE, 1, -128, 5, 0, 0},
-        {ACT_RELU6, 1, 7, -128, 0, 0},
-        {ACT_RELU, 0, 127, -20, -3, 0},   /* per tensor, a weight zero point: a uint8 model */
-        {ACT_NONE, 1, 0, 30, 0, 1},
-        {ACT_RELU6, 0, -50, -128, 0, 1},
+        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0},
+        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
+        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0},
+        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0},
+        /* the largest products: pairs of (-127) * (-128) fill int16 */
+        {ACT_NONE, 1, 127, -3, 0, 0, 1, 0},
+        /* -128 * -128: a pair no longer fits int16 */
+        {ACT_RELU, 1, -128, 0, 0, 0, 1, 1},
+        {ACT_NONE, 1, 3, 0, 0, 1, 0, 1},
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -635,6 +695,51 @@ static void test_convolutions(rng *r)
     printf("convolutions: %d cases, %d outputs, %d saturated, %d one step from the nearest "
            "(rounding of the nearest half), %d table runs\n",
            tot.cases, tot.outputs, tot.saturated, tot.off_by_one, tot.variant_runs);
+    *tot_out = tot;
+}
+
+/* Which variants ran, and which this CPU lacks. */
+static void report_variants(const case_totals *tot)
+{
+    int pos = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k && pos < MAX_VARIANTS; k++, pos++) {
+        if (tot->runs[pos] > 0)
+            printf("variant %-28s ran exactly on %d cases\n", (*k)->name, tot->runs[pos]);
+        else if (tot->cpu_skips[pos] > 0)
+            printf("variant %-28s SKIPPED: this CPU lacks %s%s (%d cases it supports)\n", (*k)->name,
+                   isa_name((*k)->isa), (*k)->cpu_features & MNV_CPU_ARM_DOTPROD ? " with dotprod" : "",
+                   tot->cpu_skips[pos]);
+        else
+            printf("variant %-28s supports none of the cases\n", (*k)->name);
+        CHECK(tot->runs[pos] > 0 || tot->cpu_skips[pos] > 0, "%s supports none of the cases", (*k)->name);
+    }
+    CHECK(pos < MAX_VARIANTS, "more than %d variants: raise MAX_VARIANTS", MAX_VARIANTS);
+}
+
+/* run=NAME: NAME must have run (so a CPU model that should have an
+ * extension did report it); skip=NAME: NAME must have been skipped for the
+ * CPU. The emulated tests name the variant each QEMU CPU must run or lack. */
+static void check_expectations(const case_totals *tot, int argc, char **argv)
+{
+    for (int a = 1; a < argc; a++) {
+        const int run = strncmp(argv[a], "run=", 4) == 0, skip = strncmp(argv[a], "skip=", 5) == 0;
+        CHECK(run || skip, "argument %s: run=VARIANT or skip=VARIANT expected", argv[a]);
+        if (!run && !skip)
+            continue;
+        const char *name = argv[a] + (run ? 4 : 5);
+        int pos = 0, found = 0;
+        for (const qconv_kernel *const *k = qconv_kernels_all(); *k && pos < MAX_VARIANTS; k++, pos++) {
+            if (strcmp((*k)->name, name) != 0)
+                continue;
+            found = 1;
+            if (run)
+                CHECK(tot->runs[pos] > 0 && tot->cpu_skips[pos] == 0, "%s was expected to run on this CPU", name);
+            else
+                CHECK(tot->runs[pos] == 0 && tot->cpu_skips[pos] > 0, "%s was expected to be skipped on this CPU",
+                      name);
+        }
+        CHECK(found, "%s: no such variant in the table", name);
+    }
 }
 
 /* The kernel table: a reference per operation, chosen for every layer. */
@@ -689,6 +794,26 @@ static void test_accumulator_bound(void)
     int8_t out;
     conv2d_qs8_nhwc_ref(&d, &q, in, w, NULL, &out);
     CHECK(out == quant_requantize(INT32_MIN, m[0], 0, -128, 127), "overflowing sum gave %d", out);
+    /* a variant that takes these layers saturates as the reference: 70000
+     * taps, and 60000 taps whose sum fits but not with the bias (a sum that
+     * wrapped around instead would requantize to the other sign) */
+    case_totals tot = {0};
+    const qparams unit = {1.0f, 0};
+    rc = qconv_params_init(&q, m, &d, (qparams){1.0f, 127}, &ws, 1, 0, unit, err, sizeof err);
+    CHECK(rc == 0, "init: %s", err);
+    conv2d_qs8_nhwc_ref(&d, &q, in, w, NULL, &out);
+    CHECK(out == -128, "70000 taps: %d", out);
+    check_variants(&d, &q, in, w, NULL, &out, 1, "70000 taps of 127 * -255", &tot);
+    d.in_c = 60000;
+    const int32_t low_bias = -300000000;
+    conv2d_qs8_nhwc_ref(&d, &q, in, w, &low_bias, &out);
+    check_variants(&d, &q, in, w, &low_bias, &out, 1, "60000 taps of 127 * -255 and a bias of -3e8", &tot);
+    memset(in, 127, 70000);
+    rc = qconv_params_init(&q, m, &d, (qparams){1.0f, -128}, &ws, 1, 0, (qparams){1e9f, 0}, err, sizeof err);
+    const int32_t high_bias = 300000000;
+    conv2d_qs8_nhwc_ref(&d, &q, in, w, &high_bias, &out);
+    CHECK(rc == 0 && out == quant_requantize(INT32_MAX, m[0], 0, -128, 127), "high saturation: %d", out);
+    check_variants(&d, &q, in, w, &high_bias, &out, 1, "60000 taps of 127 * 255 and a bias of 3e8", &tot);
 
     const shape sdw = {"", 3, 3, 2, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1};
     d = make_desc(&sdw, ACT_NONE);
@@ -1095,16 +1220,103 @@ static void test_bad_params(void)
     CHECK(quant_params_check(ok, "t", err, sizeof err) == 0, "good params refused: %s", err);
 }
 
-int main(void)
+/* ------------------------------------------------------------------------ */
+/* Benchmark: test_q8 bench                                                  */
+/* ------------------------------------------------------------------------ */
+
+static double now_seconds(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* GMAC/s of every table entry on MobileNetV2's layer shapes, one thread,
+ * each result checked against the reference. An estimate, not a test of
+ * speed: under QEMU the figures say little (docs/raspberry-pi.md counts
+ * instructions instead). */
+static int bench(void)
+{
+    static const shape shapes[] = {
+        {"1x1 75x75x24 -> 144", 75, 75, 24, 144, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 38x38x192 -> 32", 38, 38, 192, 32, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 19x19x576 -> 96", 19, 19, 576, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s2 150x150x96", 150, 150, 96, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 38x38x192", 38, 38, 192, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+    };
+    rng r = {0x2545f4914f6cdd1dull};
+    omp_set_num_threads(1);
+    printf("int8 convolutions, one thread, GMAC/s\n");
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const conv_desc d = make_desc(&shapes[si], ACT_RELU6);
+        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
+        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
+        const double macs = (double)n_out * d.k_h * d.k_w * (d.depthwise ? 1 : d.in_c);
+        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *want = xmalloc(n_out), *got = xmalloc(n_out);
+        int32_t *bias = xmalloc((size_t)d.out_c * sizeof(int32_t));
+        float *w_scales = xmalloc((size_t)d.out_c * sizeof(float));
+        qmultiplier *requant = xmalloc((size_t)d.out_c * sizeof(qmultiplier));
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)rng_int(&r, -128, 127);
+        for (size_t i = 0; i < n_w; i++)
+            w[i] = (int8_t)rng_int(&r, -127, 127);
+        for (int c = 0; c < d.out_c; c++) {
+            bias[c] = rng_int(&r, -5000, 5000);
+            w_scales[c] = (float)(0.002 + 0.01 * rng_unit(&r));
+        }
+        qconv_params q;
+        char err[200] = "";
+        const double per_out = d.depthwise ? 9.0 : (double)d.in_c;
+        int rc = qconv_params_init(&q, requant, &d, (qparams){0.02f, -5}, w_scales, d.out_c, 0,
+                                   (qparams){(float)(0.02 * 0.007 * 40.0 * sqrt(per_out)), 3}, err, sizeof err);
+        CHECK(rc == 0, "%s: %s", shapes[si].what, err);
+        run_reference(&d, &q, in, w, bias, want);
+        printf("%s (%.1f M multiply-adds):\n", shapes[si].what, macs * 1e-6);
+        for (const qconv_kernel *const *k = qconv_kernels_all(); rc == 0 && *k; k++) {
+            if (!(*k)->supports(&d, &q))
+                continue;
+            if (!qconv_kernel_runs_here(*k)) {
+                printf("  %-28s SKIPPED: this CPU lacks it\n", (*k)->name);
+                continue;
+            }
+            void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
+            if (!packed)
+                return 1;
+            (*k)->pack(&d, &q, w, bias, packed);
+            (*k)->run(&d, &q, packed, in, got);
+            CHECK(memcmp(got, want, n_out) == 0, "%s on %s: differs from the reference", (*k)->name,
+                  shapes[si].what);
+            int reps = 0;
+            const double t0 = now_seconds();
+            double t = t0;
+            while (reps < 1 || (t - t0 < 0.5 && reps < 100)) {
+                (*k)->run(&d, &q, packed, in, got);
+                reps++;
+                t = now_seconds();
+            }
+            printf("  %-28s %7.3f GMAC/s (%d runs)\n", (*k)->name, macs * reps / (t - t0) * 1e-9, reps);
+            free(packed);
+        }
+        free(in), free(w), free(want), free(got), free(bias), free(w_scales), free(requant);
+    }
+    return check_finish("int8 kernel benchmark");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "bench") == 0)
+        return bench();
     rng r = {0x9e3779b97f4a7c15ull};
+    case_totals tot;
     test_multiplier_from_double(&r);
     test_srdhm_and_shift(&r);
     test_multiply(&r);
     test_activation_range();
     test_quantize(&r);
     test_table();
-    test_convolutions(&r);
+    test_convolutions(&r, &tot);
+    report_variants(&tot);
+    check_expectations(&tot, argc, argv);
     test_accumulator_bound();
     test_add();
     test_requantize(&r);
