@@ -41,7 +41,7 @@
 #include "backbone/backbone.h"
 
 #if defined(__aarch64__)
-#define Q8_MR 4
+#define Q8_MR 3
 #else
 #define Q8_MR 2
 #endif
@@ -199,9 +199,59 @@ Q8_INLINE void dw_tap(int32x4_t *lo, int32x4_t *hi, int8x8_t x, int8x8_t izp, in
 #endif
 }
 
-/* Output rows [y0, y1) of a depthwise 3x3 with this stride. For each block
- * of 8 channels the row is swept with the nine weight vectors in registers;
- * outputs whose taps all lie inside the input take the unchecked path. */
+/* The requantization and store of 8 channels' sums at dst. */
+Q8_INLINE void dw_finish(int8_t *dst, int32x4_t lo, int32x4_t hi, const int32_t *prm, int np, int cb, int n,
+                         q8_out o)
+{
+    q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o)), n);
+}
+
+/* One output of channels [cb, cb + n) whose taps may fall outside the
+ * input (the borders, and the last block of a channel count that is not a
+ * multiple of 8): each tap checked, the channels past n neither read nor
+ * stored. */
+static void dw_out_checked(const conv_desc *d, const int8_t *in, int8_t *dst, const int16_t *wb,
+                           const int32_t *prm, int np, int cb, int n, int iy0, int ix0, int8x8_t izp, q8_out o)
+{
+    const size_t pix = (size_t)d->in_c, row = (size_t)d->in_w * pix;
+    int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+    for (int ky = 0; ky < 3; ky++) {
+        const int iy = iy0 + ky;
+        if (iy < 0 || iy >= d->in_h)
+            continue;
+        for (int kx = 0; kx < 3; kx++) {
+            const int ix = ix0 + kx;
+            if (ix < 0 || ix >= d->in_w)
+                continue;
+            dw_tap(&lo, &hi, q8_load(in + (size_t)iy * row + (size_t)ix * pix + cb, n), izp,
+                   vld1q_s16(wb + 8 * (ky * 3 + kx)));
+        }
+    }
+    dw_finish(dst, lo, hi, prm, np, cb, n, o);
+}
+
+/* Outputs [ox0, ox1) of one row whose nine taps all lie inside the input,
+ * 8 channels at cb: p is the top left tap of the first. Short enough that
+ * the nine weight vectors stay in registers on AArch64. */
+Q8_INLINE void dw_interior(const int8_t *p, int8_t *dst, int count, size_t pix, size_t row, const int16_t *wb,
+                           const int32_t *prm, int np, int cb, int8x8_t izp, q8_out o, const int stride)
+{
+    int16x8_t w[9];
+    for (int t = 0; t < 9; t++)
+        w[t] = vld1q_s16(wb + 8 * t);
+    /* loaded once: the int8 stores might alias them for the compiler */
+    const q8_chan4 c_lo = q8_chan4_load(prm, np, cb), c_hi = q8_chan4_load(prm, np, cb + 4);
+    for (int i = 0; i < count; i++, p += (size_t)stride * pix, dst += pix) {
+        int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++)
+                dw_tap(&lo, &hi, vld1_s8(p + ky * row + kx * pix), izp, w[ky * 3 + kx]);
+        vst1_s8(dst, q8_narrow(q8_requant4v(lo, c_lo, o), q8_requant4v(hi, c_hi, o)));
+    }
+}
+
+/* Output rows [y0, y1) of a depthwise 3x3 with this stride, a block of 8
+ * channels at a time along the row. */
 Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
                        int8_t *out, int y0, int y1, const int stride)
 {
@@ -212,10 +262,12 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
     const q8_out o = q8_out_params(q);
     /* the columns whose three taps are all inside: 0 <= ox * stride - pad and
      * ox * stride - pad + 2 < in_w */
-    const int ox_lo = (d->pad_left + stride - 1) / stride;
+    const int ox_lo = (d->pad_left + stride - 1) / stride < d->out_w ? (d->pad_left + stride - 1) / stride
+                                                                       : d->out_w;
     const int last = d->in_w - 3 + d->pad_left;
     int ox_hi = last < 0 ? 0 : last / stride + 1;
     ox_hi = ox_hi < d->out_w ? ox_hi : d->out_w;
+    ox_hi = ox_hi > ox_lo ? ox_hi : ox_lo;
     for (int oy = y0; oy < y1; oy++) {
         const int iy0 = oy * stride - d->pad_top;
         const int rows_in = iy0 >= 0 && iy0 + 2 < d->in_h;
@@ -223,34 +275,17 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
         for (int cb = 0; cb < c_total; cb += 8) {
             const int n = c_total - cb < 8 ? c_total - cb : 8;
             const int16_t *wb = wts + (size_t)cb * 9;
-            int16x8_t w[9];
-            for (int t = 0; t < 9; t++)
-                w[t] = vld1q_s16(wb + 8 * t);
-            for (int ox = 0; ox < d->out_w; ox++) {
-                const int ix0 = ox * stride - d->pad_left;
-                int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
-                if (rows_in && n == 8 && ox >= ox_lo && ox < ox_hi) {
-                    const int8_t *p = in + (size_t)iy0 * row + (size_t)ix0 * pix + cb;
-                    for (int ky = 0; ky < 3; ky++)
-                        for (int kx = 0; kx < 3; kx++)
-                            dw_tap(&lo, &hi, vld1_s8(p + ky * row + kx * pix), izp, w[ky * 3 + kx]);
-                } else {
-                    for (int ky = 0; ky < 3; ky++) {
-                        const int iy = iy0 + ky;
-                        if (iy < 0 || iy >= d->in_h)
-                            continue;
-                        for (int kx = 0; kx < 3; kx++) {
-                            const int ix = ix0 + kx;
-                            if (ix < 0 || ix >= d->in_w)
-                                continue;
-                            const int8_t *p = in + (size_t)iy * row + (size_t)ix * pix + cb;
-                            dw_tap(&lo, &hi, q8_load(p, n), izp, vld1q_s16(wb + 8 * (ky * 3 + kx)));
-                        }
-                    }
-                }
-                const int8x8_t r = q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o));
-                q8_store(orow + (size_t)ox * pix + cb, r, n);
-            }
+            const int fast = rows_in && n == 8;
+            const int a = fast ? ox_lo : d->out_w, b = fast ? ox_hi : d->out_w;
+            for (int ox = 0; ox < a; ox++)
+                dw_out_checked(d, in, orow + (size_t)ox * pix + cb, wb, prm, np, cb, n, iy0,
+                               ox * stride - d->pad_left, izp, o);
+            if (b > a)
+                dw_interior(in + (size_t)iy0 * row + (size_t)(a * stride - d->pad_left) * pix + cb,
+                            orow + (size_t)a * pix + cb, b - a, pix, row, wb, prm, np, cb, izp, o, stride);
+            for (int ox = b; ox < d->out_w; ox++)
+                dw_out_checked(d, in, orow + (size_t)ox * pix + cb, wb, prm, np, cb, n, iy0,
+                               ox * stride - d->pad_left, izp, o);
         }
     }
 }
