@@ -19,7 +19,7 @@
  * 255]), times the packed w - w_zp in int16 ([-255, 255]), multiplied and
  * accumulated in int32 (SMLAL.4S): every product exact, |sum| <= 9 * 255 *
  * 255 < 2^20, so any weight and any weight zero point (a converted uint8
- * model) is exact; padding taps are skipped as the reference skips them;
+ * model) is exact; padding taps read the input zero point, which adds 0;
  * the bias is added with saturation at the end. Eight channels per step
  * with the step's nine weight vectors held in registers across the row.
  *
@@ -206,12 +206,11 @@ Q8_INLINE void dw_finish(int8_t *dst, int32x4_t lo, int32x4_t hi, const int32_t 
     q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o)), n);
 }
 
-/* One output of channels [cb, cb + n) whose taps may fall outside the
- * input (the borders, and the last block of a channel count that is not a
- * multiple of 8): each tap checked, the channels past n neither read nor
- * stored. */
-static void dw_out_checked(const conv_desc *d, const int8_t *in, int8_t *dst, const int16_t *wb,
-                           const int32_t *prm, int np, int cb, int n, int iy0, int ix0, int8x8_t izp, q8_out o)
+/* One output of channels [cb, cb + n), n < 8: the last block of a channel
+ * count that is not a multiple of 8. Each tap checked, the channels past n
+ * neither read nor stored. */
+static void dw_out_tail(const conv_desc *d, const int8_t *in, int8_t *dst, const int16_t *wb,
+                        const int32_t *prm, int np, int cb, int n, int iy0, int ix0, int8x8_t izp, q8_out o)
 {
     const size_t pix = (size_t)d->in_c, row = (size_t)d->in_w * pix;
     int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
@@ -227,31 +226,40 @@ static void dw_out_checked(const conv_desc *d, const int8_t *in, int8_t *dst, co
                    vld1q_s16(wb + 8 * (ky * 3 + kx)));
         }
     }
-    dw_finish(dst, lo, hi, prm, np, cb, n, o);
+    q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o)), n);
+}
+
+/* A block of 8 channels' weights and requantization, loaded once per row. */
+typedef struct dw_block {
+    int16x8_t w[9];
+    q8_chan4 lo, hi;
+} dw_block;
+
+/* One output of 8 channels from its nine taps' addresses. */
+Q8_INLINE void dw_out(const int8_t *const tap[9], int8_t *dst, const dw_block *b, int8x8_t izp, q8_out o)
+{
+    int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+    for (int t = 0; t < 9; t++)
+        dw_tap(&lo, &hi, vld1_s8(tap[t]), izp, b->w[t]);
+    vst1_s8(dst, q8_narrow(q8_requant4v(lo, b->lo, o), q8_requant4v(hi, b->hi, o)));
 }
 
 /* Outputs [ox0, ox1) of one row whose nine taps all lie inside the input,
- * 8 channels at cb: p is the top left tap of the first. Short enough that
- * the nine weight vectors stay in registers on AArch64. */
-Q8_INLINE void dw_interior(const int8_t *p, int8_t *dst, int count, size_t pix, size_t row, const int16_t *wb,
-                           const int32_t *prm, int np, int cb, int8x8_t izp, q8_out o, const int stride)
+ * 8 channels: p is the top left tap of the first. */
+Q8_INLINE void dw_interior(const int8_t *p, int8_t *dst, int count, size_t pix, size_t row, const dw_block *b,
+                           int8x8_t izp, q8_out o, const int stride)
 {
-    int16x8_t w[9];
-    for (int t = 0; t < 9; t++)
-        w[t] = vld1q_s16(wb + 8 * t);
-    /* loaded once: the int8 stores might alias them for the compiler */
-    const q8_chan4 c_lo = q8_chan4_load(prm, np, cb), c_hi = q8_chan4_load(prm, np, cb + 4);
     for (int i = 0; i < count; i++, p += (size_t)stride * pix, dst += pix) {
-        int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++)
-                dw_tap(&lo, &hi, vld1_s8(p + ky * row + kx * pix), izp, w[ky * 3 + kx]);
-        vst1_s8(dst, q8_narrow(q8_requant4v(lo, c_lo, o), q8_requant4v(hi, c_hi, o)));
+        const int8_t *const tap[9] = {p, p + pix, p + 2 * pix, p + row, p + row + pix, p + row + 2 * pix,
+                                      p + 2 * row, p + 2 * row + pix, p + 2 * row + 2 * pix};
+        dw_out(tap, dst, b, izp, o);
     }
 }
 
 /* Output rows [y0, y1) of a depthwise 3x3 with this stride, a block of 8
- * channels at a time along the row. */
+ * channels at a time along the row. Taps outside the input read 8 bytes of
+ * the input zero point instead, whose x - izp is 0: they add nothing, as
+ * the reference skips them. */
 Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
                        int8_t *out, int y0, int y1, const int stride)
 {
@@ -259,6 +267,8 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
     const int16_t *wts = (const int16_t *)(prm + Q8_CHAN_ARRAYS * np);
     const size_t pix = (size_t)c_total, row = (size_t)d->in_w * pix;
     const int8x8_t izp = vdup_n_s8((int8_t)q->in_zero_point);
+    int8_t pad[8];
+    vst1_s8(pad, izp);
     const q8_out o = q8_out_params(q);
     /* the columns whose three taps are all inside: 0 <= ox * stride - pad and
      * ox * stride - pad + 2 < in_w */
@@ -272,21 +282,36 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
         const int iy0 = oy * stride - d->pad_top;
         const int rows_in = iy0 >= 0 && iy0 + 2 < d->in_h;
         int8_t *orow = out + (size_t)oy * d->out_w * pix;
-        for (int cb = 0; cb < c_total; cb += 8) {
-            const int n = c_total - cb < 8 ? c_total - cb : 8;
-            const int16_t *wb = wts + (size_t)cb * 9;
-            const int fast = rows_in && n == 8;
-            const int a = fast ? ox_lo : d->out_w, b = fast ? ox_hi : d->out_w;
-            for (int ox = 0; ox < a; ox++)
-                dw_out_checked(d, in, orow + (size_t)ox * pix + cb, wb, prm, np, cb, n, iy0,
-                               ox * stride - d->pad_left, izp, o);
-            if (b > a)
-                dw_interior(in + (size_t)iy0 * row + (size_t)(a * stride - d->pad_left) * pix + cb,
-                            orow + (size_t)a * pix + cb, b - a, pix, row, wb, prm, np, cb, izp, o, stride);
-            for (int ox = b; ox < d->out_w; ox++)
-                dw_out_checked(d, in, orow + (size_t)ox * pix + cb, wb, prm, np, cb, n, iy0,
-                               ox * stride - d->pad_left, izp, o);
+        const int a = rows_in ? ox_lo : d->out_w, b = rows_in ? ox_hi : d->out_w;
+        int cb = 0;
+        for (; cb + 8 <= c_total; cb += 8) {
+            dw_block blk;
+            for (int t = 0; t < 9; t++)
+                blk.w[t] = vld1q_s16(wts + (size_t)cb * 9 + 8 * t);
+            blk.lo = q8_chan4_load(prm, np, cb);
+            blk.hi = q8_chan4_load(prm, np, cb + 4);
+            for (int ox = 0; ox < d->out_w; ox++) {
+                if (ox == a && b > a) {
+                    dw_interior(in + (size_t)iy0 * row + (size_t)(a * stride - d->pad_left) * pix + cb,
+                                orow + (size_t)a * pix + cb, b - a, pix, row, &blk, izp, o, stride);
+                    ox = b - 1;
+                    continue;
+                }
+                const int ix0 = ox * stride - d->pad_left;
+                const int8_t *tap[9];
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int iy = iy0 + ky, ix = ix0 + kx;
+                        tap[ky * 3 + kx] = iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w
+                            ? pad : in + (size_t)iy * row + (size_t)ix * pix + cb;
+                    }
+                dw_out(tap, orow + (size_t)ox * pix + cb, &blk, izp, o);
+            }
         }
+        if (cb < c_total)
+            for (int ox = 0; ox < d->out_w; ox++)
+                dw_out_tail(d, in, orow + (size_t)ox * pix + cb, wts + (size_t)cb * 9, prm, np, cb,
+                            c_total - cb, iy0, ox * stride - d->pad_left, izp, o);
     }
 }
 

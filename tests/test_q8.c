@@ -1233,9 +1233,11 @@ static double now_seconds(void)
 
 /* GMAC/s of every table entry on MobileNetV2's layer shapes, one thread,
  * each result checked against the reference. An estimate, not a test of
- * speed: under QEMU the figures say little (docs/raspberry-pi.md counts
- * instructions instead). */
-static int bench(void)
+ * speed: under QEMU the figures say little. test_q8 bench RUNS SHAPE runs
+ * each variant on shape SHAPE (0..4) RUNS times plus the check, untimed
+ * loops of a known count for an instruction counter (QEMU's plugins,
+ * tools/qemu_insn_count.c). */
+static int bench(int runs, int only)
 {
     static const shape shapes[] = {
         {"1x1 75x75x24 -> 144", 75, 75, 24, 144, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
@@ -1248,6 +1250,8 @@ static int bench(void)
     omp_set_num_threads(1);
     printf("int8 convolutions, one thread, GMAC/s\n");
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        if (only >= 0 && (size_t)only != si)
+            continue;
         const conv_desc d = make_desc(&shapes[si], ACT_RELU6);
         const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
         const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
@@ -1289,7 +1293,7 @@ static int bench(void)
             int reps = 0;
             const double t0 = now_seconds();
             double t = t0;
-            while (reps < 1 || (t - t0 < 0.5 && reps < 100)) {
+            while (runs > 0 ? reps < runs : reps < 1 || (t - t0 < 0.5 && reps < 100)) {
                 (*k)->run(&d, &q, packed, in, got);
                 reps++;
                 t = now_seconds();
@@ -1305,7 +1309,7 @@ static int bench(void)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "bench") == 0)
-        return bench();
+        return bench(argc > 2 ? atoi(argv[2]) : 0, argc > 3 ? atoi(argv[3]) : -1);
     rng r = {0x9e3779b97f4a7c15ull};
     case_totals tot;
     test_multiplier_from_double(&r);
