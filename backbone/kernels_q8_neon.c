@@ -100,7 +100,21 @@ Q8_INLINE int32x4_t sum_lanes4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t 
 #endif
 }
 
-Q8_INLINE void tile_k(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int has_tail,
+/* The last 1..8 inputs: each product alone into int32 (exact for any
+ * int8), the first 8 bytes of the zero-padded block. */
+Q8_INLINE void tile_half_block(int32x4_t acc[Q8_MR][Q8_NR], const int8_t (*tail)[16], const int8_t *w)
+{
+    int8x8_t a[Q8_MR], b[Q8_NR];
+    for (int i = 0; i < Q8_MR; i++)
+        a[i] = vld1_s8(tail[i]);
+    for (int j = 0; j < Q8_NR; j++)
+        b[j] = vld1_s8(w + 16 * j);
+    for (int i = 0; i < Q8_MR; i++)
+        for (int j = 0; j < Q8_NR; j++)
+            acc[i][j] = vpadalq_s16(acc[i][j], vmull_s8(a[i], b[j]));
+}
+
+Q8_INLINE void tile_k(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int tail_len,
                       const int8_t *w, int wide, int32x4_t s[Q8_MR][Q8_NR / 4])
 {
     int32x4_t acc[Q8_MR][Q8_NR];
@@ -113,23 +127,25 @@ Q8_INLINE void tile_k(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16],
             a[i] = vld1q_s8(rows[i] + 16 * kb);
         tile_block(acc, a, w, wide);
     }
-    if (has_tail) {
+    if (tail_len > 8) {
         for (int i = 0; i < Q8_MR; i++)
             a[i] = vld1q_s8(tail[i]);
         tile_block(acc, a, w, wide);
+    } else if (tail_len > 0) {
+        tile_half_block(acc, tail, w);
     }
     for (int i = 0; i < Q8_MR; i++)
         s[i][0] = sum_lanes4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
 }
 
 /* wide is a constant in each call, so each tile is compiled without the test */
-static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int has_tail,
+static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int tail_len,
                     const int8_t *w, int wide, int32x4_t s[Q8_MR][Q8_NR / 4])
 {
     if (wide)
-        tile_k(rows, tail, kb_full, has_tail, w, 1, s);
+        tile_k(rows, tail, kb_full, tail_len, w, 1, s);
     else
-        tile_k(rows, tail, kb_full, has_tail, w, 0, s);
+        tile_k(rows, tail, kb_full, tail_len, w, 0, s);
 }
 
 /* per block of 16 inputs, channel n0 + j's 16 weights at 16 * j */

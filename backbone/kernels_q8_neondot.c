@@ -54,8 +54,9 @@ Q8_INLINE void tile_block(int32x4_t acc[Q8_MR][2], const int8x16_t a[Q8_MR], con
     DOT_GROUP(acc, a, w, 3);
 }
 
-/* wide: SDOT needs no care for -128 */
-static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int has_tail,
+/* wide: SDOT needs no care for -128. The tail block takes only the groups
+ * of 4 inputs that hold some of the tail_len. */
+static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], int kb_full, int tail_len,
                     const int8_t *w, int wide, int32x4_t s[Q8_MR][Q8_NR / 4])
 {
     (void)wide;
@@ -69,10 +70,16 @@ static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], i
             a[i] = vld1q_s8(rows[i] + 16 * kb);
         tile_block(acc, a, w);
     }
-    if (has_tail) {
+    if (tail_len > 0) {
         for (int i = 0; i < Q8_MR; i++)
             a[i] = vld1q_s8(tail[i]);
-        tile_block(acc, a, w);
+        DOT_GROUP(acc, a, w, 0);
+        if (tail_len > 4)
+            DOT_GROUP(acc, a, w, 1);
+        if (tail_len > 8)
+            DOT_GROUP(acc, a, w, 2);
+        if (tail_len > 12)
+            DOT_GROUP(acc, a, w, 3);
     }
     for (int i = 0; i < Q8_MR; i++)
         s[i][0] = acc[i][0], s[i][1] = acc[i][1];
