@@ -768,6 +768,24 @@ static void test_table(void)
         const qconv_kernel *kc = qconv_kernel_choose(&dc, &qc, (mnv_isa)isa);
         const qconv_kernel *kd = qconv_kernel_choose(&dd, &qd, (mnv_isa)isa);
         CHECK(kc && kc->op == KERNEL_CONV2D && (int)kc->isa <= isa, "conv at isa %d: %s", isa, kc ? kc->name : "none");
+        /* the choice never takes a variant this CPU lacks (a 1x1 with SDOT
+         * on a CPU without the dot product) */
+        const shape s1 = {"", 5, 5, 16, 8, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1};
+        const conv_desc d1 = make_desc(&s1, ACT_NONE);
+        const qconv_kernel *k1 = qconv_kernel_choose(&d1, &qc, (mnv_isa)isa);
+        CHECK(k1 && qconv_kernel_runs_here(k1) && k1->supports(&d1, &qc) && (int)k1->isa <= isa,
+              "1x1 at isa %d: %s", isa, k1 ? k1->name : "none");
+        if (isa == MNV_ISA_COUNT - 1)
+            printf("chosen at the best ISA: %s for a 1x1, %s for a 3x3, %s for a depthwise 3x3\n",
+                   k1 ? k1->name : "none", kc ? kc->name : "none", kd ? kd->name : "none");
+        /* MNV2DET_ISA caps the int8 choice as it does the float one */
+        const int forced = isa_parse(getenv("MNV2DET_ISA"));
+        if (isa == MNV_ISA_COUNT - 1 && forced >= 0 && cpu_supports((mnv_isa)forced)) {
+            const qconv_kernel *kf = qconv_kernel_choose(&d1, &qc, isa_select());
+            CHECK(kf && (int)kf->isa <= forced, "MNV2DET_ISA=%s chose %s", isa_name((mnv_isa)forced),
+                  kf ? kf->name : "none");
+            printf("MNV2DET_ISA=%s: %s for a 1x1\n", isa_name((mnv_isa)forced), kf ? kf->name : "none");
+        }
         CHECK(kd && kd->op == KERNEL_DWCONV2D && (int)kd->isa <= isa, "depthwise at isa %d: %s", isa,
               kd ? kd->name : "none");
     }
