@@ -245,18 +245,33 @@ static void dw_out_tail(const conv_desc *d, const int8_t *in, int8_t *dst, const
     q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o)), n);
 }
 
-/* A block of 8 channels' weights and requantization, loaded once per row. */
+/* A block of 8 channels' weights and requantization, loaded once per row
+ * on AArch64. ARMv7's 16 q registers cannot hold the nine weights besides
+ * the rest: the compiler would spill them as pairs of d registers (two
+ * loads each), so there they are read from the packed copy at each tap. */
 typedef struct dw_block {
+#if defined(__aarch64__)
     int16x8_t w[9];
+#endif
+    const int16_t *wp;
     q8_chan4 lo, hi;
 } dw_block;
+
+Q8_INLINE int16x8_t dw_weight(const dw_block *b, int t)
+{
+#if defined(__aarch64__)
+    return b->w[t];
+#else
+    return vld1q_s16(b->wp + 8 * t);
+#endif
+}
 
 /* One output of 8 channels from its nine taps' addresses. */
 Q8_INLINE void dw_out(const int8_t *const tap[9], int8_t *dst, const dw_block *b, int8x8_t izp, q8_out o)
 {
     int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
     for (int t = 0; t < 9; t++)
-        dw_tap(&lo, &hi, vld1_s8(tap[t]), izp, b->w[t]);
+        dw_tap(&lo, &hi, vld1_s8(tap[t]), izp, dw_weight(b, t));
     vst1_s8(dst, q8_narrow(q8_requant4v(lo, b->lo, o), q8_requant4v(hi, b->hi, o)));
 }
 
@@ -302,8 +317,11 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
         int cb = 0;
         for (; cb + 8 <= c_total; cb += 8) {
             dw_block blk;
+            blk.wp = wts + (size_t)cb * 9;
+#if defined(__aarch64__)
             for (int t = 0; t < 9; t++)
-                blk.w[t] = vld1q_s16(wts + (size_t)cb * 9 + 8 * t);
+                blk.w[t] = vld1q_s16(blk.wp + 8 * t);
+#endif
             blk.lo = q8_chan4_load(prm, np, cb);
             blk.hi = q8_chan4_load(prm, np, cb + 4);
             for (int ox = 0; ox < d->out_w; ox++) {
