@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backbone/backbone.h"
 #include "check.h"
@@ -477,6 +479,25 @@ typedef struct case_totals {
     int runs[MAX_VARIANTS], cpu_skips[MAX_VARIANTS];
 } case_totals;
 
+/* A copy of the n bytes at src that ends where an inaccessible page
+ * begins, so that a kernel reading past its input stops with SIGSEGV (QEMU
+ * user mode keeps page protections too). *map and *map_len are for
+ * munmap. */
+static int8_t *copy_before_guard_page(const int8_t *src, size_t n, void **map, size_t *map_len)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t data = (n + page - 1) / page * page;
+    *map_len = data + page;
+    *map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (*map == MAP_FAILED || mprotect((char *)*map + data, page, PROT_NONE) != 0) {
+        fprintf(stderr, "mmap or mprotect failed\n");
+        exit(1);
+    }
+    int8_t *copy = (int8_t *)*map + (data - n);
+    memcpy(copy, src, n);
+    return copy;
+}
+
 /* Every table entry that supports d with q against the reference's output
  * want (n_out values): exactly. Entries this CPU cannot run are counted. */
 static void check_variants(const conv_desc *d, const qconv_params *q, const int8_t *in, const int8_t *w,
@@ -484,6 +505,9 @@ static void check_variants(const conv_desc *d, const qconv_params *q, const int8
                            case_totals *tot)
 {
     int8_t *got = xmalloc(n_out + GUARD);
+    void *map;
+    size_t map_len;
+    in = copy_before_guard_page(in, (size_t)d->in_h * d->in_w * d->in_c, &map, &map_len);
     int pos = 0;
     for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, pos++) {
         if (pos >= MAX_VARIANTS || !(*k)->supports(d, q))
@@ -517,6 +541,7 @@ static void check_variants(const conv_desc *d, const qconv_params *q, const int8
         tot->runs[pos] += first == n_out;
     }
     free(got);
+    munmap(map, map_len);
 }
 
 static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
