@@ -164,24 +164,12 @@ static void q8_pack_block(const conv_desc *d, const int8_t *w, int n0, int kbs, 
 /* ------------------------------------------------------------------------ */
 
 /* Packed: the channel parameters for np = out_c rounded up to 8, then per
- * block of 8 channels the 9 taps' w - w_zp as 8 int16 each. */
-static int dw_supports(const conv_desc *d, int stride)
+ * block of 8 channels the 9 taps' w - w_zp as 8 int16 each. Every layer
+ * q8_dw_supports() takes (any weight zero point). */
+static int dw_supports_q(const conv_desc *d, const qconv_params *q)
 {
-    return d->depthwise && d->depth_multiplier == 1 && d->k_h == 3 && d->k_w == 3 && d->dil_h == 1 &&
-           d->dil_w == 1 && d->stride_h == stride && d->stride_w == stride && d->pad_top >= 0 &&
-           d->pad_left >= 0;
-}
-
-static int dw_s1_supports(const conv_desc *d, const qconv_params *q)
-{
-    (void)q;
-    return dw_supports(d, 1);
-}
-
-static int dw_s2_supports(const conv_desc *d, const qconv_params *q)
-{
-    (void)q;
-    return dw_supports(d, 2);
+    (void)d, (void)q;
+    return 1;
 }
 
 static size_t dw_packed_size(const conv_desc *d)
@@ -291,9 +279,10 @@ Q8_INLINE void dw_interior(const int8_t *p, int8_t *dst, int count, size_t pix, 
  * channels at a time along the row. Taps outside the input read 8 bytes of
  * the input zero point instead, whose x - izp is 0: they add nothing, as
  * the reference skips them. */
-Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
+Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
                        int8_t *out, int y0, int y1, const int stride)
 {
+    const int32_t *prm = packed;
     const int c_total = d->out_c, np = q8_round_up(c_total, 8);
     const int16_t *wts = (const int16_t *)(prm + Q8_CHAN_ARRAYS * np);
     const size_t pix = (size_t)c_total, row = (size_t)d->in_w * pix;
@@ -301,14 +290,8 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
     int8_t pad[8];
     vst1_s8(pad, izp);
     const q8_out o = q8_out_params(q);
-    /* the columns whose three taps are all inside: 0 <= ox * stride - pad and
-     * ox * stride - pad + 2 < in_w */
-    const int ox_lo = (d->pad_left + stride - 1) / stride < d->out_w ? (d->pad_left + stride - 1) / stride
-                                                                       : d->out_w;
-    const int last = d->in_w - 3 + d->pad_left;
-    int ox_hi = last < 0 ? 0 : last / stride + 1;
-    ox_hi = ox_hi < d->out_w ? ox_hi : d->out_w;
-    ox_hi = ox_hi > ox_lo ? ox_hi : ox_lo;
+    int ox_lo, ox_hi;
+    q8_dw_columns(d, stride, &ox_lo, &ox_hi);
     for (int oy = y0; oy < y1; oy++) {
         const int iy0 = oy * stride - d->pad_top;
         const int rows_in = iy0 >= 0 && iy0 + 2 < d->in_h;
@@ -331,14 +314,8 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
                     ox = b - 1;
                     continue;
                 }
-                const int ix0 = ox * stride - d->pad_left;
                 const int8_t *tap[9];
-                for (int ky = 0; ky < 3; ky++)
-                    for (int kx = 0; kx < 3; kx++) {
-                        const int iy = iy0 + ky, ix = ix0 + kx;
-                        tap[ky * 3 + kx] = iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w
-                            ? pad : in + (size_t)iy * row + (size_t)ix * pix + cb;
-                    }
+                q8_dw_taps(d, in, iy0, ox * stride - d->pad_left, cb, pad, tap);
                 dw_out(tap, orow + (size_t)ox * pix + cb, &blk, izp, o);
             }
         }
@@ -349,51 +326,10 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const int32_t 
     }
 }
 
-/* the stride a constant in each, so each row loop is compiled for it */
-static void dw_rows_s1(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
-                       int8_t *out, int y0, int y1)
-{
-    dw_rows(d, q, prm, in, out, y0, y1, 1);
-}
-
-static void dw_rows_s2(const conv_desc *d, const qconv_params *q, const int32_t *prm, const int8_t *in,
-                       int8_t *out, int y0, int y1)
-{
-    dw_rows(d, q, prm, in, out, y0, y1, 2);
-}
-
-static void dw_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
-                   int8_t *out,
-                   void (*rows)(const conv_desc *, const qconv_params *, const int32_t *, const int8_t *,
-                                int8_t *, int, int))
-{
-    const int serial = q8_serial((double)d->out_h * d->out_w * d->out_c * 9);
-    #pragma omp parallel if (!serial)
-    {
-        int y0, y1;
-        work_split_range(d->split, d->out_h, omp_get_num_threads(), omp_get_thread_num(), &y0, &y1);
-        rows(d, q, packed, in, out, y0, y1);
-    }
-}
-
-static void dw_s1_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
-                      int8_t *out)
-{
-    dw_run(d, q, packed, in, out, dw_rows_s1);
-}
-
-static void dw_s2_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
-                      int8_t *out)
-{
-    dw_run(d, q, packed, in, out, dw_rows_s2);
-}
-
-const qconv_kernel dwconv3x3s1_qs8_nhwc_neon = {
-    "dwconv3x3s1_qs8_nhwc_neon", MNV_ISA_NEON, KERNEL_DWCONV2D, dw_s1_supports, dw_packed_size, dw_pack,
-    dw_s1_run, 0,
-};
-const qconv_kernel dwconv3x3s2_qs8_nhwc_neon = {
-    "dwconv3x3s2_qs8_nhwc_neon", MNV_ISA_NEON, KERNEL_DWCONV2D, dw_s2_supports, dw_packed_size, dw_pack,
-    dw_s2_run, 0,
-};
+#define Q8_DW_S1_NAME "dwconv3x3s1_qs8_nhwc_neon"
+#define Q8_DW_S1_SYM dwconv3x3s1_qs8_nhwc_neon
+#define Q8_DW_S2_NAME "dwconv3x3s2_qs8_nhwc_neon"
+#define Q8_DW_S2_SYM dwconv3x3s2_qs8_nhwc_neon
+#define Q8_DW_FEATURES 0u
+#include "backbone/kernels_q8_neon_dw.inc"
 #endif
