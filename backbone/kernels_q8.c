@@ -70,6 +70,8 @@ static const qconv_kernel dwconv2d_qs8_ref = {
 #if defined(MNV_NEON_VARIANTS)
 #if defined(__aarch64__)
 extern const qconv_kernel conv1x1_qs8_nhwc_neondot;
+extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neondot;
+extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neondot;
 #endif
 extern const qconv_kernel conv1x1_qs8_nhwc_neon;
 extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neon;
@@ -80,6 +82,8 @@ static const qconv_kernel *const all_kernels[] = {
 #if defined(MNV_NEON_VARIANTS)
 #if defined(__aarch64__)
     &conv1x1_qs8_nhwc_neondot,
+    &dwconv3x3s1_qs8_nhwc_neondot,
+    &dwconv3x3s2_qs8_nhwc_neondot,
 #endif
     &conv1x1_qs8_nhwc_neon,
     &dwconv3x3s1_qs8_nhwc_neon,

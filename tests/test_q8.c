@@ -700,6 +700,12 @@ static void test_convolutions(rng *r, case_totals *tot_out)
         {"depthwise 3x3 s1 on 1x7x8", 1, 7, 8, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s1 on 40x40x24 (two threads)", 40, 40, 24, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s2 on 63x65x40 (two threads)", 63, 65, 40, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 6x7x32", 6, 7, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 9x11x48", 9, 11, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 10x10x16", 10, 10, 16, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 valid on 5x4x16", 5, 4, 16, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s1 on 41x39x32 (two threads)", 41, 39, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 65x63x48 (two threads)", 65, 63, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     };
     static const config configs[] = {
         {ACT_NONE, 1, -128, 5, 0, 0, 0, 0},
