@@ -290,13 +290,10 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const void *pa
     int8_t pad[8];
     vst1_s8(pad, izp);
     const q8_out o = q8_out_params(q);
-    int ox_lo, ox_hi;
-    q8_dw_columns(d, stride, &ox_lo, &ox_hi);
     for (int oy = y0; oy < y1; oy++) {
-        const int iy0 = oy * stride - d->pad_top;
-        const int rows_in = iy0 >= 0 && iy0 + 2 < d->in_h;
+        int a, b;
+        const int iy0 = q8_dw_row(d, stride, oy, &a, &b);
         int8_t *orow = out + (size_t)oy * d->out_w * pix;
-        const int a = rows_in ? ox_lo : d->out_w, b = rows_in ? ox_hi : d->out_w;
         int cb = 0;
         for (; cb + 8 <= c_total; cb += 8) {
             dw_block blk;

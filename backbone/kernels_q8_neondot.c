@@ -219,13 +219,10 @@ Q8_INLINE void dw_rows(const conv_desc *d, const qconv_params *q, const void *pa
     int8_t pad[16];
     memset(pad, (int)q->in_zero_point, sizeof pad);
     const q8_out o = q8_out_params(q);
-    int ox_lo, ox_hi;
-    q8_dw_columns(d, stride, &ox_lo, &ox_hi);
     for (int oy = y0; oy < y1; oy++) {
-        const int iy0 = oy * stride - d->pad_top;
-        const int rows_in = iy0 >= 0 && iy0 + 2 < d->in_h;
+        int a, b;
+        const int iy0 = q8_dw_row(d, stride, oy, &a, &b);
         int8_t *orow = out + (size_t)oy * d->out_w * pix;
-        const int a = rows_in ? ox_lo : d->out_w, b = rows_in ? ox_hi : d->out_w;
         for (int cb = 0; cb < np; cb += 16) {
             dot_block blk;
             for (int t = 0; t < 9; t++)
