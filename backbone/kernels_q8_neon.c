@@ -203,13 +203,6 @@ Q8_INLINE void dw_tap(int32x4_t *lo, int32x4_t *hi, int8x8_t x, int8x8_t izp, in
 #endif
 }
 
-/* The requantization and store of 8 channels' sums at dst. */
-Q8_INLINE void dw_finish(int8_t *dst, int32x4_t lo, int32x4_t hi, const int32_t *prm, int np, int cb, int n,
-                         q8_out o)
-{
-    q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o)), n);
-}
-
 /* One output of channels [cb, cb + n), n < 8: the last block of a channel
  * count that is not a multiple of 8. Each tap checked, the channels past n
  * neither read nor stored. */
@@ -230,7 +223,7 @@ static void dw_out_tail(const conv_desc *d, const int8_t *in, int8_t *dst, const
                    vld1q_s16(wb + 8 * (ky * 3 + kx)));
         }
     }
-    q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb, o), q8_requant4(hi, prm, np, cb + 4, o)), n);
+    q8_store(dst, q8_narrow(q8_requant4(lo, prm, np, cb), q8_requant4(hi, prm, np, cb + 4), o), n);
 }
 
 /* A block of 8 channels' weights and requantization, loaded once per row
@@ -260,7 +253,7 @@ Q8_INLINE void dw_out(const int8_t *const tap[9], int8_t *dst, const dw_block *b
     int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
     for (int t = 0; t < 9; t++)
         dw_tap(&lo, &hi, vld1_s8(tap[t]), izp, dw_weight(b, t));
-    vst1_s8(dst, q8_narrow(q8_requant4v(lo, b->lo, o), q8_requant4v(hi, b->hi, o)));
+    vst1_s8(dst, q8_narrow(q8_requant4v(lo, b->lo), q8_requant4v(hi, b->hi), o));
 }
 
 /* Outputs [ox0, ox1) of one row whose nine taps all lie inside the input,

@@ -191,8 +191,8 @@ Q8_INLINE void dot_out(const int8_t *const tap[9], int8_t *dst, const dot_block 
     acc[1] = vaddw_high_s16(acc[1], lo);
     acc[2] = vaddw_s16(acc[2], vget_low_s16(hi));
     acc[3] = vaddw_high_s16(acc[3], hi);
-    const int8x8_t r0 = q8_narrow(q8_requant4(acc[0], prm, np, cb, o), q8_requant4(acc[1], prm, np, cb + 4, o));
-    const int8x8_t r1 = q8_narrow(q8_requant4(acc[2], prm, np, cb + 8, o), q8_requant4(acc[3], prm, np, cb + 12, o));
+    const int8x8_t r0 = q8_narrow(q8_requant4(acc[0], prm, np, cb), q8_requant4(acc[1], prm, np, cb + 4), o);
+    const int8x8_t r1 = q8_narrow(q8_requant4(acc[2], prm, np, cb + 8), q8_requant4(acc[3], prm, np, cb + 12), o);
     vst1q_s8(dst, vcombine_s8(r0, r1));
 }
 
