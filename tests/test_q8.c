@@ -879,6 +879,39 @@ static void test_accumulator_bound(void)
     free(w), free(in);
 }
 
+/* Layers without a bias (the kernels' packing takes NULL): every variant
+ * that takes them, exactly as the reference. */
+static void test_no_bias(rng *r)
+{
+    static const shape shapes[] = {
+        {"pointwise 5x5x20 -> 12, no bias", 5, 5, 20, 12, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 6x6x16, no bias", 6, 6, 16, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 7x7x24, no bias", 7, 7, 24, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+    };
+    case_totals tot = {0};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const conv_desc d = make_desc(&shapes[k], ACT_RELU6);
+        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
+        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
+        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *want = xmalloc(n_out);
+        qmultiplier requant[32];
+        const float ws = 0.01f;
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)rng_int(r, -128, 127);
+        for (size_t i = 0; i < n_w; i++)
+            w[i] = (int8_t)rng_int(r, -127, 127);
+        qconv_params q;
+        char err[200] = "";
+        const int rc = qconv_params_init(&q, requant, &d, (qparams){0.02f, -9}, &ws, 1, 0, (qparams){0.03f, 4},
+                                         err, sizeof err);
+        CHECK(rc == 0, "%s: %s", shapes[k].what, err);
+        run_reference(&d, &q, in, w, NULL, want);
+        check_variants(&d, &q, in, w, NULL, want, n_out, shapes[k].what, &tot);
+        free(in), free(w), free(want);
+    }
+    printf("no bias: %d table runs\n", tot.variant_runs);
+}
+
 /* ------------------------------------------------------------------------ */
 /* ADD, QUANTIZE int8 -> int8, CONCATENATION, LOGISTIC                       */
 /* ------------------------------------------------------------------------ */
@@ -1375,6 +1408,7 @@ int main(int argc, char **argv)
     report_variants(&tot);
     check_expectations(&tot, argc, argv);
     test_accumulator_bound();
+    test_no_bias(&r);
     test_add();
     test_requantize(&r);
     test_concat(&r);
