@@ -12,8 +12,9 @@
  * (-128) * (-128) twice, 32768, so a layer with a weight of -128 (outside
  * the spec, but a file may hold one) is packed with a flag and runs the
  * wide tile instead: each int16 product (at most 16384) goes to SADALP on
- * its own, one instruction more per 16 products. The int32 sums are exact
- * as kernels_q8_neon.inc explains.
+ * its own, one instruction more per 16 products. An input tail of at most
+ * 8 takes one SMULL per 8 products, each alone in int16 (exact for any
+ * int8). The int32 sums are exact as kernels_q8_neon.inc explains.
  *
  * Depthwise 3x3, stride 1 and 2: x - izp widened to int16 (SSUBL: [-255,
  * 255]), times the packed w - w_zp in int16 ([-255, 255]), multiplied and
@@ -21,11 +22,13 @@
  * 255 < 2^20, so any weight and any weight zero point (a converted uint8
  * model) is exact; padding taps read the input zero point, which adds 0;
  * the bias is added with saturation at the end. Eight channels per step
- * with the step's nine weight vectors held in registers across the row.
+ * with the step's nine weight vectors held in registers across the row
+ * (AArch64).
  *
- * Register tiles: AArch64 has 32 q registers: 4 pixels x 4 channels (16
- * accumulators, 4 + 4 operands, 1 product); ARMv7 has 16: 2 x 4 (8
- * accumulators, 2 + 4 operands, 1 product).
+ * Register tiles: AArch64 has 32 q registers: 3 pixels x 4 channels (12
+ * accumulators, 3 + 4 operands, products; 4 x 4 spilled in GCC 12's
+ * allocation, and 2 x 8 too); ARMv7 has 16: 2 x 4 (8 accumulators, 2 + 4
+ * operands, 1 product).
  *
  * On ARMv7 meson compiles this file alone with -mfpu=neon; cpu.c runs it
  * only where HWCAP lists NEON (with the float kernels' VFPv4 and HALF).
