@@ -154,6 +154,7 @@ mnv_isa isa_select(void);
 typedef enum cpu_feature {
     CPU_FEATURE_AVX512_VNNI = 1u << 0, /* AVX-512 F, BW, VL and VNNI (vpdpbusd, vpdpwssd on zmm) */
     CPU_FEATURE_AVX_VNNI = 1u << 1,    /* AVX2 and AVX-VNNI (the VEX vpdpbusd on ymm) */
+    CPU_FEATURE_ARM_DOTPROD = 1u << 2, /* AArch64 SDOT/UDOT (ARMv8.2 dotprod: Cortex-A76, Raspberry Pi 5), from HWCAP */
 } cpu_feature;
 
 /* 1 if this CPU (and OS) has every feature in the mask; 0 for a mask with a

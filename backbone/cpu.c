@@ -2,10 +2,11 @@
  * save the wider registers too); on 32-bit Arm the kernel's HWCAP, since an
  * ARMv7 CPU may lack NEON (Tegra 2), fused multiply-add (Cortex-A8/A9, VFPv3)
  * or float16 conversion; compile-time on AArch64, where NEON and its float16
- * conversions are part of the base architecture. */
+ * conversions are part of the base architecture (its optional extensions,
+ * such as the dot product, from HWCAP: cpu_has_features). */
 #include <stdlib.h>
 #include <string.h>
-#if defined(__arm__)
+#if defined(__arm__) || defined(__aarch64__)
 #include <sys/auxv.h>
 #endif
 
@@ -69,6 +70,16 @@ static int x86_has_feature(cpu_feature f)
 }
 #endif
 
+#if defined(__aarch64__) && defined(MNV_NEON_VARIANTS)
+/* The kernel reports the dot product instructions (FEAT_DotProd) only when
+ * the CPU has them: they are optional in ARMv8.2 (Cortex-A76 has them, the
+ * A72 and A53 of the Pi 4 and 3 do not). */
+static int arm_has_feature(cpu_feature f)
+{
+    return f == CPU_FEATURE_ARM_DOTPROD && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+}
+#endif
+
 int cpu_has_features(unsigned features)
 {
     for (unsigned bit = 1; bit != 0 && features != 0; bit <<= 1) {
@@ -77,6 +88,9 @@ int cpu_has_features(unsigned features)
         features &= ~bit;
 #if defined(__x86_64__) && defined(MNV_X86_VARIANTS)
         if (!x86_has_feature((cpu_feature)bit))
+            return 0;
+#elif defined(__aarch64__) && defined(MNV_NEON_VARIANTS)
+        if (!arm_has_feature((cpu_feature)bit))
             return 0;
 #else
         return 0;

@@ -82,6 +82,18 @@ extern const qconv_kernel dwconv3x3s1_qs8_nhwc_avx2;
 extern const qconv_kernel dwconv3x3s2_qs8_nhwc_avx2;
 #endif
 
+/* The Arm variants (kernels_q8_neon*.c): the dot product first. */
+#if defined(MNV_NEON_VARIANTS)
+#if defined(__aarch64__)
+extern const qconv_kernel conv1x1_qs8_nhwc_neondot;
+extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neondot;
+extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neondot;
+#endif
+extern const qconv_kernel conv1x1_qs8_nhwc_neon;
+extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neon;
+extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neon;
+#endif
+
 static const qconv_kernel *const all_kernels[] = {
 #if defined(MNV_X86_VARIANTS)
     &conv1x1_qs8_nhwc_avx512vnni,
@@ -94,6 +106,16 @@ static const qconv_kernel *const all_kernels[] = {
     &conv2d_qs8_nhwc_avx2,
     &dwconv3x3s1_qs8_nhwc_avx2,
     &dwconv3x3s2_qs8_nhwc_avx2,
+#endif
+#if defined(MNV_NEON_VARIANTS)
+#if defined(__aarch64__)
+    &conv1x1_qs8_nhwc_neondot,
+    &dwconv3x3s1_qs8_nhwc_neondot,
+    &dwconv3x3s2_qs8_nhwc_neondot,
+#endif
+    &conv1x1_qs8_nhwc_neon,
+    &dwconv3x3s1_qs8_nhwc_neon,
+    &dwconv3x3s2_qs8_nhwc_neon,
 #endif
     &conv2d_qs8_ref,
     &dwconv2d_qs8_ref,

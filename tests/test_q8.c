@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backbone/backbone.h"
 #include "check.h"
@@ -407,6 +410,7 @@ typedef struct config {
     int amplify;              /* 1: output scale below input x weight scale, multipliers above 1;
                                * 2: just above the largest, multipliers up to 0.83 (no right
                                * shift for some channels) */
+    int w_min128;             /* weights of -128 with a zero point of 0 (outside the int8 spec) */
 } config;
 
 static conv_desc make_desc(const shape *s, act_kind act)
@@ -470,8 +474,29 @@ static void run_reference(const conv_desc *d, const qconv_params *q, const int8_
 #define GUARD 64
 #define GUARD_BYTE 0x5a
 
+/* A copy of the n bytes at src that ends where an inaccessible page
+ * begins, so that a kernel reading past its input stops with SIGSEGV (QEMU
+ * user mode keeps page protections too). *map and *map_len are for
+ * munmap. */
+static int8_t *copy_before_guard_page(const int8_t *src, size_t n, void **map, size_t *map_len)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t data = (n + page - 1) / page * page;
+    *map_len = data + page;
+    *map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (*map == MAP_FAILED || mprotect((char *)*map + data, page, PROT_NONE) != 0) {
+        fprintf(stderr, "mmap or mprotect failed\n");
+        exit(1);
+    }
+    int8_t *copy = (int8_t *)*map + (data - n);
+    memcpy(copy, src, n);
+    return copy;
+}
+
 /* Pack for table entry k (in 64-byte aligned memory, as the executor
- * gives it) and run it into out, filled with the guard byte first. */
+ * gives it) and run it into out, filled with the guard byte first; the
+ * input copied to end at an inaccessible page, so that a read past it
+ * faults. */
 static void run_variant(const qconv_kernel *k, const conv_desc *d, const qconv_params *q,
                         const int8_t *in, const int8_t *w, const int32_t *bias, int8_t *out, size_t n_out)
 {
@@ -480,10 +505,14 @@ static void run_variant(const qconv_kernel *k, const conv_desc *d, const qconv_p
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
+    void *map;
+    size_t map_len;
+    const int8_t *guarded = copy_before_guard_page(in, (size_t)d->in_h * d->in_w * d->in_c, &map, &map_len);
     k->pack(d, q, w, bias, packed);
     memset(out, GUARD_BYTE, n_out);
-    k->run(d, q, packed, in, out);
+    k->run(d, q, packed, guarded, out);
     free(packed);
+    munmap(map, map_len);
 }
 
 #define MAX_VARIANTS 64
@@ -507,6 +536,28 @@ static int8_t rng_end(rng *r, int lo, int hi)
     return (int8_t)(rng_u32(r) & 1 ? hi : lo);
 }
 
+/* Every table entry that runs here and supports d with q against the
+ * reference's output want (n_out values), exactly; runs (may be NULL)
+ * counts the matches per entry. Returns how many entries ran. */
+static int check_all_variants(const conv_desc *d, const qconv_params *q, const int8_t *in, const int8_t *w,
+                              const int32_t *bias, const int8_t *want, size_t n_out, const char *what, int *runs)
+{
+    int8_t *got = xmalloc(n_out);
+    int i = 0, ran = 0;
+    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
+        if (!(*k)->supports(d, q) || !variant_runs(*k))
+            continue;
+        run_variant(*k, d, q, in, w, bias, got, n_out);
+        const int same = memcmp(want, got, n_out) == 0;
+        CHECK(same, "%s on %s: differs from the reference", (*k)->name, what);
+        ran++;
+        if (same && runs && i < MAX_VARIANTS)
+            runs[i]++;
+    }
+    free(got);
+    return ran;
+}
+
 static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
 {
     const conv_desc d = make_desc(s, c->act);
@@ -523,13 +574,14 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     snprintf(what, sizeof what, "%s, act %d, %s, zero points in %d w %d out %d%s%s%s", s->what, (int)c->act,
              c->per_channel ? "per channel" : "per tensor", (int)c->in_zp, (int)c->w_zp, (int)c->out_zp,
              c->saturate ? ", saturating" : "", c->extreme ? ", extreme values" : "",
-             c->amplify == 1 ? ", multipliers above 1" : c->amplify == 2 ? ", multipliers near 1" : "");
+             c->amplify == 1 ? ", multipliers above 1" : c->amplify == 2 ? ", multipliers near 1"
+             : c->w_min128 ? ", weights of -128" : "");
 
     for (size_t i = 0; i < n_in; i++)
         in[i] = c->extreme ? rng_end(r, -128, 127) : (int8_t)rng_int(r, -128, 127);
+    const int w_min = c->w_zp || c->w_min128 ? -128 : -127;
     for (size_t i = 0; i < n_w; i++)
-        w[i] = c->extreme ? rng_end(r, c->w_zp ? -128 : -127, 127)
-                          : (int8_t)rng_int(r, c->w_zp ? -128 : -127, 127);
+        w[i] = c->extreme ? rng_end(r, w_min, 127) : (int8_t)rng_int(r, w_min, 127);
     const qparams in_q = {(float)(0.01 + 0.05 * rng_unit(r)), c->in_zp};
     const int n_scales = c->per_channel ? d.out_c : 1;
     for (int k = 0; k < n_scales; k++)
@@ -643,7 +695,7 @@ done:
 
 static void report_variants(const int *runs);
 
-static void test_convolutions(rng *r)
+static void test_convolutions(rng *r, int *runs_out)
 {
     static const shape shapes[] = {
         {"pointwise 5x7x17 -> 33", 5, 7, 17, 33, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
@@ -680,17 +732,50 @@ static void test_convolutions(rng *r)
         {"depthwise 3x3 s2 valid on 8x9x33", 8, 9, 33, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
         {"depthwise 3x3 s2 on 2x2x7", 2, 2, 7, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s1 on 4x1x1", 4, 1, 1, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        /* the optimized variants' edges: tiles of pixels and channels that
+         * do not divide the layer, inputs past a block of 16, no full
+         * block, odd sizes with stride 2, maps without an interior, and
+         * layers big enough to be split between two threads */
+        {"pointwise 9x7x40 -> 27", 9, 7, 40, 27, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x4x16 -> 8 (whole tiles)", 4, 4, 16, 8, 1, 1, 1, 1, TFL_PAD_VALID, 0, 1},
+        {"pointwise 3x1x3 -> 13", 3, 1, 3, 13, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x5x100 -> 37", 2, 5, 100, 37, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 20x20x40 -> 20 (two threads)", 20, 20, 40, 20, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 6x5x45 -> 12", 6, 5, 45, 12, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 1x9x10 -> 9", 1, 9, 10, 9, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x6x24 -> 16", 4, 6, 24, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 stride 2", 5, 5, 8, 4, 1, 1, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 5x6x24", 5, 6, 24, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 9x7x13", 9, 7, 13, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 6x6x8", 6, 6, 8, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 valid on 4x5x9", 4, 5, 9, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s2 valid on 7x8x8", 7, 8, 8, 0, 3, 3, 2, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s1 on 2x2x16", 2, 2, 16, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 1x7x8", 1, 7, 8, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 40x40x24 (two threads)", 40, 40, 24, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 63x65x40 (two threads)", 63, 65, 40, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 on 6x7x32", 6, 7, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 9x11x48", 9, 11, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 10x10x16", 10, 10, 16, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 valid on 5x4x16", 5, 4, 16, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
+        {"depthwise 3x3 s1 on 41x39x32 (two threads)", 41, 39, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 65x63x48 (two threads)", 65, 63, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     };
     static const config configs[] = {
-        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0},
-        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0},
-        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
-        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0},
-        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0},
-        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0},      /* the largest products, both signs */
-        {ACT_NONE, 0, -128, 0, 77, 0, 1, 0},    /* the same with w - w_zp down to -205 */
-        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1},      /* left shifts */
-        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2},       /* right shifts of 0 */
+        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0, 0},
+        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
+        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0, 0},
+        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0, 0},
+        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0, 0},      /* the largest products, both signs */
+        {ACT_NONE, 0, -128, 0, 77, 0, 1, 0, 0},    /* the same with w - w_zp down to -205 */
+        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1, 0},      /* left shifts */
+        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2, 0},       /* right shifts of 0 */
+        /* the largest products: pairs of (-127) * (-128) fill int16 */
+        {ACT_NONE, 1, 127, -3, 0, 0, 1, 0, 0},
+        /* -128 * -128: a pair no longer fits int16 */
+        {ACT_RELU, 1, -128, 0, 0, 0, 1, 0, 1},
+        {ACT_NONE, 1, 3, 0, 0, 1, 0, 0, 1},
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -703,6 +788,33 @@ static void test_convolutions(rng *r)
            "(rounding of the nearest half), %d table runs\n",
            tot.cases, tot.outputs, tot.saturated, tot.off_by_one, tot.variant_runs);
     report_variants(tot.runs);
+    memcpy(runs_out, tot.runs, sizeof tot.runs);
+}
+
+/* run=NAME: NAME must have run (so a CPU model that should have an
+ * extension did report it); skip=NAME: this CPU must lack it. The emulated
+ * tests name the variants each QEMU CPU must run or lack. */
+static void check_expectations(const int *runs, int argc, char **argv)
+{
+    for (int a = 1; a < argc; a++) {
+        const int run = strncmp(argv[a], "run=", 4) == 0, skip = strncmp(argv[a], "skip=", 5) == 0;
+        CHECK(run || skip, "argument %s: run=VARIANT or skip=VARIANT expected", argv[a]);
+        if (!run && !skip)
+            continue;
+        const char *name = argv[a] + (run ? 4 : 5);
+        int pos = 0, found = 0;
+        for (const qconv_kernel *const *k = qconv_kernels_all(); *k && pos < MAX_VARIANTS; k++, pos++) {
+            if (strcmp((*k)->name, name) != 0)
+                continue;
+            found = 1;
+            if (run)
+                CHECK(runs[pos] > 0 && qconv_kernel_runs_here(*k), "%s was expected to run on this CPU", name);
+            else
+                CHECK(runs[pos] == 0 && !qconv_kernel_runs_here(*k), "%s was expected to be skipped on this CPU",
+                      name);
+        }
+        CHECK(found, "%s: no such variant in the table", name);
+    }
 }
 
 /* Each table entry: on how many cases it gave the reference's result
@@ -715,7 +827,8 @@ static void report_variants(const int *runs)
     for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
         if (!qconv_kernel_runs_here(*k)) {
             printf("  %-34s SKIPPED: this CPU lacks %s%s\n", (*k)->name, isa_name((*k)->isa),
-                   (*k)->features ? " or its dot-product extension" : "");
+                   (*k)->features & CPU_FEATURE_ARM_DOTPROD ? " with dotprod"
+                   : (*k)->features ? " or its dot-product extension" : "");
             continue;
         }
         if (!variant_runs(*k)) {
@@ -751,6 +864,24 @@ static void test_table(void)
         const qconv_kernel *kc = qconv_kernel_choose(&dc, &qc, (mnv_isa)isa);
         const qconv_kernel *kd = qconv_kernel_choose(&dd, &qd, (mnv_isa)isa);
         CHECK(kc && kc->op == KERNEL_CONV2D && (int)kc->isa <= isa, "conv at isa %d: %s", isa, kc ? kc->name : "none");
+        /* the choice never takes a variant this CPU lacks (a 1x1 with SDOT
+         * on a CPU without the dot product) */
+        const shape s1 = {"", 5, 5, 16, 8, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1};
+        const conv_desc d1 = make_desc(&s1, ACT_NONE);
+        const qconv_kernel *k1 = qconv_kernel_choose(&d1, &qc, (mnv_isa)isa);
+        CHECK(k1 && qconv_kernel_runs_here(k1) && k1->supports(&d1, &qc) && (int)k1->isa <= isa,
+              "1x1 at isa %d: %s", isa, k1 ? k1->name : "none");
+        if (isa == MNV_ISA_COUNT - 1)
+            printf("chosen at the best ISA: %s for a 1x1, %s for a 3x3, %s for a depthwise 3x3\n",
+                   k1 ? k1->name : "none", kc ? kc->name : "none", kd ? kd->name : "none");
+        /* MNV2DET_ISA caps the int8 choice as it does the float one */
+        const int forced = isa_parse(getenv("MNV2DET_ISA"));
+        if (isa == MNV_ISA_COUNT - 1 && forced >= 0 && cpu_supports((mnv_isa)forced)) {
+            const qconv_kernel *kf = qconv_kernel_choose(&d1, &qc, isa_select());
+            CHECK(kf && (int)kf->isa <= forced, "MNV2DET_ISA=%s chose %s", isa_name((mnv_isa)forced),
+                  kf ? kf->name : "none");
+            printf("MNV2DET_ISA=%s: %s for a 1x1\n", isa_name((mnv_isa)forced), kf ? kf->name : "none");
+        }
         CHECK(kd && kd->op == KERNEL_DWCONV2D && (int)kd->isa <= isa, "depthwise at isa %d: %s", isa,
               kd ? kd->name : "none");
     }
@@ -801,6 +932,30 @@ static void test_accumulator_bound(void)
     conv2d_qs8_nhwc_ref(&d, &q, in, w, NULL, &out);
     CHECK(out == quant_requantize(INT32_MIN, m[0], 0, -128, 127), "overflowing sum gave %d", out);
 
+    /* a variant that takes these layers saturates as the reference: 70000
+     * taps, and 60000 taps whose sum fits but not with the bias (a sum that
+     * wrapped around instead would requantize to the other sign) */
+    int ran = 0;
+    const qparams unit = {1.0f, 0};
+    rc = qconv_params_init(&q, m, &d, (qparams){1.0f, 127}, &ws, 1, 0, unit, err, sizeof err);
+    CHECK(rc == 0, "init: %s", err);
+    conv2d_qs8_nhwc_ref(&d, &q, in, w, NULL, &out);
+    CHECK(out == -128, "70000 taps: %d", out);
+    ran += check_all_variants(&d, &q, in, w, NULL, &out, 1, "70000 taps of 127 * -255", NULL);
+    d.in_c = 60000;
+    const int32_t low_bias = -300000000;
+    conv2d_qs8_nhwc_ref(&d, &q, in, w, &low_bias, &out);
+    ran += check_all_variants(&d, &q, in, w, &low_bias, &out, 1, "60000 taps of 127 * -255 and a bias of -3e8",
+                              NULL);
+    memset(in, 127, 70000);
+    rc = qconv_params_init(&q, m, &d, (qparams){1.0f, -128}, &ws, 1, 0, (qparams){1e9f, 0}, err, sizeof err);
+    const int32_t high_bias = 300000000;
+    conv2d_qs8_nhwc_ref(&d, &q, in, w, &high_bias, &out);
+    CHECK(rc == 0 && out == quant_requantize(INT32_MAX, m[0], 0, -128, 127), "high saturation: %d", out);
+    ran += check_all_variants(&d, &q, in, w, &high_bias, &out, 1, "60000 taps of 127 * 255 and a bias of 3e8",
+                              NULL);
+    printf("accumulator bound: %d table runs on sums that saturate int32\n", ran);
+
     const shape sdw = {"", 3, 3, 2, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1};
     d = make_desc(&sdw, ACT_NONE);
     rc = qconv_params_init(&q, m, &d, (qparams){1.0f, 0}, &ws, 1, -128, (qparams){1.0f, 0}, err, sizeof err);
@@ -837,21 +992,11 @@ static void layer_data_free(layer_data *l)
     free(l->in), free(l->w), free(l->ref), free(l->out);
 }
 
-/* Every table entry that runs here and supports d against the reference's
- * output in l->ref; runs (may be NULL) counts them per entry. */
+/* check_all_variants on a layer_data's input, weights and reference output. */
 static void compare_variants(const conv_desc *d, const qconv_params *q, const int32_t *bias, layer_data *l,
                              const char *what, int *runs)
 {
-    int i = 0;
-    for (const qconv_kernel *const *k = qconv_kernels_all(); *k; k++, i++) {
-        if (!(*k)->supports(d, q) || !variant_runs(*k))
-            continue;
-        run_variant(*k, d, q, l->in, l->w, bias, l->out, l->n_out);
-        const int same = memcmp(l->ref, l->out, l->n_out) == 0;
-        CHECK(same, "%s on %s: differs from the reference", (*k)->name, what);
-        if (same && runs && i < MAX_VARIANTS)
-            runs[i]++;
-    }
+    check_all_variants(d, q, l->in, l->w, bias, l->ref, l->n_out, what, runs);
 }
 
 /* One of each kind of variant (1x1, general, depthwise s1 and s2): small
@@ -940,6 +1085,39 @@ static void test_parallel_variants(rng *r)
     }
     printf("two threads on larger layers:\n");
     report_variants(runs);
+}
+
+/* Layers without a bias (the kernels' packing takes NULL): every variant
+ * that takes them, exactly as the reference. */
+static void test_no_bias(rng *r)
+{
+    static const shape shapes[] = {
+        {"pointwise 5x5x20 -> 12, no bias", 5, 5, 20, 12, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s1 on 6x6x16, no bias", 6, 6, 16, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s2 on 7x7x24, no bias", 7, 7, 24, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+    };
+    int ran = 0;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const conv_desc d = make_desc(&shapes[k], ACT_RELU6);
+        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
+        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
+        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *want = xmalloc(n_out);
+        qmultiplier requant[32];
+        const float ws = 0.01f;
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)rng_int(r, -128, 127);
+        for (size_t i = 0; i < n_w; i++)
+            w[i] = (int8_t)rng_int(r, -127, 127);
+        qconv_params q;
+        char err[200] = "";
+        const int rc = qconv_params_init(&q, requant, &d, (qparams){0.02f, -9}, &ws, 1, 0, (qparams){0.03f, 4},
+                                         err, sizeof err);
+        CHECK(rc == 0, "%s: %s", shapes[k].what, err);
+        run_reference(&d, &q, in, w, NULL, want);
+        ran += check_all_variants(&d, &q, in, w, NULL, want, n_out, shapes[k].what, NULL);
+        free(in), free(w), free(want);
+    }
+    printf("no bias: %d table runs\n", ran);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1336,8 +1514,96 @@ static void test_bad_params(void)
     CHECK(quant_params_check(ok, "t", err, sizeof err) == 0, "good params refused: %s", err);
 }
 
-int main(void)
+/* ------------------------------------------------------------------------ */
+/* Benchmark: test_q8 bench                                                  */
+/* ------------------------------------------------------------------------ */
+
+static double now_seconds(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* GMAC/s of every table entry on MobileNetV2's layer shapes, one thread,
+ * each result checked against the reference. An estimate, not a test of
+ * speed: under QEMU the figures say little. test_q8 bench RUNS SHAPE runs
+ * each variant on shape SHAPE (0..4) RUNS times plus the check, untimed
+ * loops of a known count for an instruction counter (QEMU's plugins,
+ * tools/qemu_insn_count.c). */
+static int bench(int runs, int only)
+{
+    static const shape shapes[] = {
+        {"1x1 75x75x24 -> 144", 75, 75, 24, 144, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 38x38x192 -> 32", 38, 38, 192, 32, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 19x19x576 -> 96", 19, 19, 576, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"depthwise 3x3 s2 150x150x96", 150, 150, 96, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        {"depthwise 3x3 s1 38x38x192", 38, 38, 192, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+    };
+    rng r = {0x2545f4914f6cdd1dull};
+    omp_set_num_threads(1);
+    printf("int8 convolutions, one thread, GMAC/s\n");
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        if (only >= 0 && (size_t)only != si)
+            continue;
+        const conv_desc d = make_desc(&shapes[si], ACT_RELU6);
+        const size_t n_in = (size_t)d.in_h * d.in_w * d.in_c, n_w = weight_count(&d);
+        const size_t n_out = (size_t)d.out_h * d.out_w * d.out_c;
+        const double macs = (double)n_out * d.k_h * d.k_w * (d.depthwise ? 1 : d.in_c);
+        int8_t *in = xmalloc(n_in), *w = xmalloc(n_w), *want = xmalloc(n_out), *got = xmalloc(n_out);
+        int32_t *bias = xmalloc((size_t)d.out_c * sizeof(int32_t));
+        float *w_scales = xmalloc((size_t)d.out_c * sizeof(float));
+        qmultiplier *requant = xmalloc((size_t)d.out_c * sizeof(qmultiplier));
+        for (size_t i = 0; i < n_in; i++)
+            in[i] = (int8_t)rng_int(&r, -128, 127);
+        for (size_t i = 0; i < n_w; i++)
+            w[i] = (int8_t)rng_int(&r, -127, 127);
+        for (int c = 0; c < d.out_c; c++) {
+            bias[c] = rng_int(&r, -5000, 5000);
+            w_scales[c] = (float)(0.002 + 0.01 * rng_unit(&r));
+        }
+        qconv_params q;
+        char err[200] = "";
+        const double per_out = d.depthwise ? 9.0 : (double)d.in_c;
+        int rc = qconv_params_init(&q, requant, &d, (qparams){0.02f, -5}, w_scales, d.out_c, 0,
+                                   (qparams){(float)(0.02 * 0.007 * 40.0 * sqrt(per_out)), 3}, err, sizeof err);
+        CHECK(rc == 0, "%s: %s", shapes[si].what, err);
+        run_reference(&d, &q, in, w, bias, want);
+        printf("%s (%.1f M multiply-adds):\n", shapes[si].what, macs * 1e-6);
+        for (const qconv_kernel *const *k = qconv_kernels_all(); rc == 0 && *k; k++) {
+            if (!(*k)->supports(&d, &q))
+                continue;
+            if (!qconv_kernel_runs_here(*k)) {
+                printf("  %-28s SKIPPED: this CPU lacks it\n", (*k)->name);
+                continue;
+            }
+            void *packed = aligned_alloc(64, ((*k)->packed_size(&d) + 63) / 64 * 64 + 64);
+            if (!packed)
+                return 1;
+            (*k)->pack(&d, &q, w, bias, packed);
+            (*k)->run(&d, &q, packed, in, got);
+            CHECK(memcmp(got, want, n_out) == 0, "%s on %s: differs from the reference", (*k)->name,
+                  shapes[si].what);
+            int reps = 0;
+            const double t0 = now_seconds();
+            double t = t0;
+            while (runs > 0 ? reps < runs : reps < 1 || (t - t0 < 0.5 && reps < 100)) {
+                (*k)->run(&d, &q, packed, in, got);
+                reps++;
+                t = now_seconds();
+            }
+            printf("  %-28s %7.3f GMAC/s (%d runs)\n", (*k)->name, macs * reps / (t - t0) * 1e-9, reps);
+            free(packed);
+        }
+        free(in), free(w), free(want), free(got), free(bias), free(w_scales), free(requant);
+    }
+    return check_finish("int8 kernel benchmark");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "bench") == 0)
+        return bench(argc > 2 ? atoi(argv[2]) : 0, argc > 3 ? atoi(argv[3]) : -1);
     rng r = {0x9e3779b97f4a7c15ull};
     test_multiplier_from_double(&r);
     test_srdhm_and_shift(&r);
@@ -1345,8 +1611,11 @@ int main(void)
     test_activation_range();
     test_quantize(&r);
     test_table();
-    test_convolutions(&r);
+    int runs[MAX_VARIANTS] = {0};
+    test_convolutions(&r, runs);
+    check_expectations(runs, argc, argv);
     test_accumulator_bound();
+    test_no_bias(&r);
     test_overflowing_variants(&r);
     test_parallel_variants(&r);
     test_add();
