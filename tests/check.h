@@ -43,4 +43,15 @@ static inline const char *test_env(const char *name)
     return v;
 }
 
+/* malloc that ends the test on failure (a test has no way on without it). */
+static inline void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
 #endif

@@ -44,16 +44,6 @@ static double rng_unit(rng *r) /* [0, 1) */
     return rng_u32(r) / 4294967296.0;
 }
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The semantics, written independently of quant.c                          */
 /* ------------------------------------------------------------------------ */
