@@ -108,6 +108,70 @@ const char *tfl_op_name(int builtin, char *buf, size_t buflen);
 const char *tfl_type_name(int type, char *buf, size_t buflen);
 
 /* ------------------------------------------------------------------------ */
+/* TFLite writer (tflite_write.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+#define TFW_MAX_IO 8
+
+/* A tensor to write. Pointers must stay valid until tfw_build returns. */
+typedef struct tfw_tensor {
+    int type;                 /* TFL_TYPE_* */
+    int rank;
+    int shape[TFL_MAX_RANK];
+    const char *name;         /* NULL writes "" */
+    const void *data;         /* constant contents (a buffer of its own) or NULL */
+    size_t size;              /* bytes at data */
+    /* QuantizationParameters, written when any of these is set. The counts
+     * may differ (tests write malformed models); quant_details is the
+     * details union's type, written without a value. */
+    const float *scales;
+    int n_scales;
+    const int64_t *zero_points;
+    int n_zero_points;
+    int quant_dim;
+    int quant_details;
+} tfw_tensor;
+
+typedef struct tfw_op {
+    int builtin;              /* TFL_OP_*; TFL_OP_CUSTOM with custom_code */
+    const char *custom_code;
+    int version;              /* OperatorCode.version; operators with the same
+                                 code, custom code and version share one */
+    int n_in, in[TFW_MAX_IO]; /* -1: an absent optional input */
+    int n_out, out[TFW_MAX_IO];
+    /* Write the builtin's options table (CONV_2D, DEPTHWISE_CONV_2D, ADD,
+     * CONCATENATION, RESHAPE, SOFTMAX; other builtins get none). */
+    int with_options;
+    int padding, stride_w, stride_h, dilation_w, dilation_h, activation, depth_multiplier, axis;
+    float beta;
+    int n_new_shape, new_shape[TFL_MAX_RANK]; /* RESHAPE */
+    const uint8_t *custom_options;
+    size_t custom_options_size;
+} tfw_op;
+
+/* One subgraph's tensors and operators (in execution order). The layout
+ * switches make the variants a reader meets in real files; all 0 is what
+ * TFLite's converter writes. */
+typedef struct tfw_model {
+    const tfw_tensor *tensors; int n_tensors;
+    const tfw_op *ops; int n_ops;
+    const int *inputs; int n_inputs;
+    const int *outputs; int n_outputs;
+    int vtables_after;        /* each vtable after its table */
+    int external_data;        /* constant data and custom options after the flatbuffer, by offset and size */
+    int legacy_opcodes;       /* only deprecated_builtin_code (codes < 127) */
+    int omit_defaults;        /* leave out scalars equal to the schema's default */
+} tfw_model;
+
+/* The model's bytes as a TFLite flatbuffer (version 3, buffer 0 the empty
+ * sentinel, one buffer per constant tensor); malloc'd with *size set, or
+ * NULL when out of memory. */
+uint8_t *tfw_build(const tfw_model *m, size_t *size);
+
+/* Write bytes to path; 0 on success, -1 with errno set. */
+int tfw_write_file(const char *path, const void *bytes, size_t size);
+
+/* ------------------------------------------------------------------------ */
 /* FlexBuffers (flexbuf.c): custom operator options                          */
 /* ------------------------------------------------------------------------ */
 

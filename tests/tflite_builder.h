@@ -1,16 +1,11 @@
 /*
- * A small TFLite flatbuffer writer for tests: describe tensors and operators,
- * get the bytes of a valid model. Objects are written front to back, each
- * after the one that refers to it, so every uoffset is positive as the
- * format requires. Each constant tensor gets a buffer of its own (buffer 0
- * is the schema's empty sentinel); operators with the same code, custom code
- * and version share one OperatorCode.
- *
- * The layout switches in tfb_model make the variants a reader meets in real
- * files: vtables after their tables (a negative soffset), constant data
- * outside the flatbuffer (the large-model format), operator codes that only
- * fill the deprecated byte (files from before code 127), scalar fields left
- * out when they hold the schema's default (what flatc's builders do).
+ * Small TFLite models for tests: fixed-size tables of tensors and operators
+ * filled by the helpers below, written by backbone's tfw_build. The layout
+ * switches in tfb_model make the variants a reader meets in real files:
+ * vtables after their tables (a negative soffset), constant data outside the
+ * flatbuffer (the large-model format), operator codes that only fill the
+ * deprecated byte (files from before code 127), scalar fields left out when
+ * they hold the schema's default (what flatc's builders do).
  */
 #ifndef MNV2DET_TESTS_TFLITE_BUILDER_H
 #define MNV2DET_TESTS_TFLITE_BUILDER_H
@@ -18,43 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backbone/backbone.h"
+
 #define TFB_MAX_TENSORS 64
 #define TFB_MAX_OPS 32
-#define TFB_MAX_IO 8
+#define TFB_MAX_IO TFW_MAX_IO
 
-typedef struct tfb_tensor {
-    int type;                 /* TFL_TYPE_* */
-    int rank;
-    int shape[6];
-    const char *name;         /* must live until tfb_build; NULL writes "" */
-    const void *data;         /* constant contents or NULL */
-    size_t size;              /* bytes at data */
-    /* QuantizationParameters, written when any of these is set: the
-     * counts may differ (malformed models); quant_details is the details
-     * union's type (written without a value) */
-    const float *scales;
-    int n_scales;
-    const int64_t *zero_points;
-    int n_zero_points;
-    int quant_dim;
-    int quant_details;
-} tfb_tensor;
-
-typedef struct tfb_op {
-    int builtin;              /* TFL_OP_*; TFL_OP_CUSTOM with custom_code */
-    const char *custom_code;
-    int version;              /* OperatorCode.version (1) */
-    int n_in, in[TFB_MAX_IO]; /* -1: an absent optional input */
-    int n_out, out[TFB_MAX_IO];
-    /* Write the builtin's options table (CONV_2D, DEPTHWISE_CONV_2D, ADD,
-     * CONCATENATION, RESHAPE, SOFTMAX; other builtins get none). */
-    int with_options;
-    int padding, stride_w, stride_h, dilation_w, dilation_h, activation, depth_multiplier, axis;
-    float beta;
-    int n_new_shape, new_shape[6]; /* RESHAPE; tfb_add_op copies the output's shape */
-    const uint8_t *custom_options;
-    size_t custom_options_size;
-} tfb_op;
+typedef tfw_tensor tfb_tensor;
+typedef tfw_op tfb_op;
 
 typedef struct tfb_model {
     tfb_tensor tensors[TFB_MAX_TENSORS];
@@ -92,6 +58,6 @@ tfb_op *tfb_add_op(tfb_model *m, int builtin, const int *in, int n_in, const int
 uint8_t *tfb_build(const tfb_model *m, size_t *size);
 
 /* Write bytes to a file; 0 on success. */
-int tfb_write_file(const char *path, const void *bytes, size_t size);
+#define tfb_write_file tfw_write_file
 
 #endif
