@@ -56,6 +56,15 @@ int detector_open(detector *d, const detector_paths *p, const net_options *opt,
                   char *err, size_t errlen);
 void detector_close(detector *d);
 
+/* Write frame f, pre-processed, into the network's input: what
+ * detector_run does before it runs the network. MNV_EUNSUPPORTED for an
+ * unknown pixel format, MNV_ENOMEM when a new frame size cannot be planned. */
+int detector_prepare(detector *d, const frame *f);
+
+/* path with its ".tflite" ending (if any) replaced by suffix, newly
+ * allocated; NULL when out of memory. */
+char *model_sibling(const char *path, const char *suffix);
+
 /* Timings of one detector_run, in milliseconds. */
 typedef struct detect_timing { double preprocess_ms, inference_ms, postprocess_ms; } detect_timing;
 
@@ -371,6 +380,8 @@ int devices_print(FILE *out, int json, char *err, size_t errlen);
 
 /* `mnv2det bench ...`: returns the process exit status. */
 int bench_main(int argc, char **argv);
+/* mnv2det quantize: calibrate a float model and write its int8 version. */
+int quantize_main(int argc, char **argv);
 
 /* Times of pre-processing one frame of a format and size into an out_w x
  * out_h input: fused (preprocess_image) and convert-then-resize

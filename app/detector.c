@@ -52,9 +52,7 @@ const char *default_model_path(void)
     return MNV2DET_SOURCE_DIR "/models/" DEFAULT_MODEL_NAME;
 }
 
-/* path with its ".tflite" ending (if any) replaced by suffix, newly
- * allocated; NULL when out of memory. */
-static char *sibling(const char *path, const char *suffix)
+char *model_sibling(const char *path, const char *suffix)
 {
     size_t n = strlen(path), s = strlen(suffix);
     if (n >= 7 && strcmp(path + n - 7, ".tflite") == 0)
@@ -202,7 +200,7 @@ static int open_labels(detector *d, const detector_paths *p, char *err, size_t e
             return blame_config(rc, d->config_path, d->cfg.labels_line, "labels", err, errlen);
         return 0;
     }
-    char *path = sibling(d->model_path, ".cfg");
+    char *path = model_sibling(d->model_path, ".cfg");
     if (!path)
         return out_of_memory(err, errlen);
     if (p->config && file_exists(path)) {
@@ -221,7 +219,7 @@ static int open_labels(detector *d, const detector_paths *p, char *err, size_t e
         }
     }
     free(path);
-    if (!(path = sibling(d->model_path, ".labels.txt")))
+    if (!(path = model_sibling(d->model_path, ".labels.txt")))
         return out_of_memory(err, errlen);
     rc = file_exists(path) ? labels_load(&d->labels, path, err, errlen) : 0;
     free(path);
@@ -247,7 +245,7 @@ int detector_open(detector *d, const detector_paths *p, const net_options *opt,
         goto fail;
     }
     if (!p->config) {
-        char *own = sibling(d->model_path, ".cfg");
+        char *own = model_sibling(d->model_path, ".cfg");
         if (!own) {
             rc = out_of_memory(err, errlen);
             goto fail;
@@ -302,9 +300,8 @@ void detector_close(detector *d)
     memset(d, 0, sizeof *d);
 }
 
-int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t)
+int detector_prepare(detector *d, const frame *f)
 {
-    double t0 = omp_get_wtime();
     const mnv_image *im = &f->img;
     if ((unsigned)im->format >= MNV_PIX_COUNT)
         return MNV_EUNSUPPORTED;
@@ -320,6 +317,15 @@ int detector_run(detector *d, const frame *f, detection *out, int max_out, detec
     }
     preprocess_image(same ? NULL : d->resize, im, d->in_w, d->in_h, d->cfg.input_mean, d->cfg.input_std,
                      net_input_buffer(d->net));
+    return 0;
+}
+
+int detector_run(detector *d, const frame *f, detection *out, int max_out, detect_timing *t)
+{
+    double t0 = omp_get_wtime();
+    int rc = detector_prepare(d, f);
+    if (rc)
+        return rc;
     double t1 = omp_get_wtime();
     net_run(d->net, NULL);
     double t2 = omp_get_wtime();

@@ -25,6 +25,7 @@ static void usage(FILE *out)
         "usage: mnv2det [--input FILE | --device PATH] [options]\n"
         "       mnv2det --list-devices [--json]\n"
         "       mnv2det bench [options]       (see mnv2det bench --help)\n"
+        "       mnv2det quantize [options]    (see mnv2det quantize --help)\n"
         "\n"
         "Detect objects in images, video files or a camera with a MobileNetV2\n"
         "SSD/SSDLite TFLite model. With no input, the first camera.\n"
@@ -524,6 +525,8 @@ int main(int argc, char **argv)
     /* `bench` times the network alone, with libgomp's (or the user's) policy. */
     if (argc > 1 && strcmp(argv[1], "bench") == 0)
         return bench_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "quantize") == 0)
+        return quantize_main(argc - 1, argv + 1);
     omp_wait_passive(argv);
 
     cli c = {0};

@@ -172,6 +172,49 @@ uint8_t *tfw_build(const tfw_model *m, size_t *size);
 int tfw_write_file(const char *path, const void *bytes, size_t size);
 
 /* ------------------------------------------------------------------------ */
+/* Post-training quantization (calibrate.c, quantize_model.c)                */
+/* ------------------------------------------------------------------------ */
+
+/* How a tensor's range is taken from the calibration pictures:
+ * CALIB_MINMAX: its smallest and largest value over all of them;
+ * CALIB_PERCENTILE: in each picture the values `percentile` percent of the
+ * way from either end (e.g. 99.99: the 0.01% most extreme values on each
+ * side are clipped), then the widest of those over the pictures. */
+typedef enum calib_method { CALIB_MINMAX = 0, CALIB_PERCENTILE = 1 } calib_method;
+
+typedef struct calib_ranges calib_ranges;
+
+/* Ranges for the tensors 0..n_tensors-1 of a model, none seen yet.
+ * MNV_EINVAL for a percentile outside (50, 100]. */
+int calib_create(calib_ranges **out, int n_tensors, calib_method method, double percentile,
+                 char *err, size_t errlen);
+void calib_free(calib_ranges *c);
+/* A net_observer (user: the calib_ranges): widens tensor's range by data.
+ * Out of memory (percentile's copy) sets calib_failed. */
+void calib_observe(void *ranges, int tensor, const float *data, size_t count);
+int calib_failed(const calib_ranges *c);
+/* The range seen for tensor: 0, or -1 when it has not been observed. */
+int calib_range(const calib_ranges *c, int tensor, float *lo, float *hi);
+
+typedef struct quantize_report {
+    int convs;                /* convolutions with int8 weights */
+    int activations;          /* int8 activation tensors with calibrated parameters */
+    int operators;            /* operators written */
+    size_t weights;           /* int8 weights written */
+    int widened;              /* channels whose weight scale grew to keep the bias in range */
+    size_t bytes;             /* size of the file */
+} quantize_report;
+
+/* Write out_path: the float model at float_path in TFLite's int8 scheme,
+ * each activation's parameters from ranges (calibrated on that model's
+ * tensors: load it with keep_tensors and observe with calib_observe).
+ * A tensor without a range, a weight that is not a float constant or an
+ * operator other than those of SSD graphs is an error naming it. The file
+ * appears whole or not at all. */
+int quantize_model(const char *float_path, const calib_ranges *ranges, const char *out_path,
+                   quantize_report *report, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
 /* FlexBuffers (flexbuf.c): custom operator options                          */
 /* ------------------------------------------------------------------------ */
 
@@ -625,6 +668,9 @@ typedef struct net_options {
     mnv_isa max_isa;          /* cap for kernel choice (isa_select() by default) */
     size_t max_memory;        /* bytes the activation arena, packed weights and band
                                  buffers may take together; 0: MNV_DEFAULT_MAX_MEMORY */
+    int keep_tensors;         /* 1: every activation tensor of the model is some layer's
+                                 output (no ADD folded into its convolution), for
+                                 net_run_observed; slower */
 } net_options;
 
 /* One slice of a model output: rows [row_begin, row_begin + rows) of the
@@ -723,6 +769,14 @@ void net_layer_get(const net *n, int i, net_layer_info *info);
 /* Like net_run, adding each layer's wall time in seconds to seconds[i]
  * (net_layer_count entries). */
 void net_run_timed(net *n, const float *input, double *seconds);
+/* Like net_run_timed, calling observe after the input is in place (with the
+ * model's input tensor) and after each layer that computes a float tensor:
+ * tensor is its index in the model, data its count values, valid during the
+ * call. For calibration: load the net with keep_tensors to see every tensor. */
+/* The number of tensors in the model: tensor ids are below it. */
+int net_tensor_count(const net *n);
+typedef void (*net_observer)(void *user, int tensor, const float *data, size_t count);
+void net_run_observed(net *n, const float *input, net_observer observe, void *user);
 /* Bytes of the activation arena, of packed weights, and of the fused
  * blocks' per-thread band buffers. */
 size_t net_arena_bytes(const net *n);

@@ -219,6 +219,7 @@ layer *imp_add_layer(importer *im, enum layer_kind kind, int out_tensor, int sto
     }
     l->kind = kind;
     l->role = ROLE_OTHER;
+    l->tensor = out_tensor;
     l->out = s;
     l->in0 = l->in1 = -1;
     l->count = tensor_elems(t);
@@ -430,6 +431,7 @@ static int try_fuse_add(importer *im, int opi)
         /* the sum is the conv's output store, renamed */
         im->tensor_store[op->outputs[0]] = l->out;
         im->tensor_layer[op->outputs[0]] = la;
+        l->tensor = op->outputs[0];
         free(l->name);
         l->name = xstrdup(im->m->tensors[op->outputs[0]].name);
         return l->name ? 1 : mnv_error(im->err, im->errlen, MNV_ENOMEM, "%s: out of memory", im->path);
@@ -465,7 +467,7 @@ static int import_add(importer *im, int opi)
     int rc = imp_map_act(im, opi, op->activation, &act);
     if (rc)
         return rc;
-    rc = q8 ? 0 : try_fuse_add(im, opi);
+    rc = q8 || im->keep_tensors ? 0 : try_fuse_add(im, opi);
     if (rc)
         return rc < 0 ? rc : 0;
     int s0 = im->tensor_store[op->inputs[0]], s1 = im->tensor_store[op->inputs[1]];
@@ -1031,7 +1033,8 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
         n->balance = 1;
     importer im = {path, &m, n, err, errlen, NULL, NULL, NULL, NULL,
                    opt ? opt->max_isa : isa_select(),
-                   opt && opt->max_memory ? opt->max_memory : MNV_DEFAULT_MAX_MEMORY, 0, 0, 0};
+                   opt && opt->max_memory ? opt->max_memory : MNV_DEFAULT_MAX_MEMORY,
+                   opt ? opt->keep_tensors : 0, 0, 0, 0};
     if (!n)
         goto nomem;
     im.tensor_store = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
@@ -1066,6 +1069,8 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
         goto fail;
     }
     n->in_h = in->shape[1], n->in_w = in->shape[2], n->in_c = in->shape[3];
+    n->input_tensor = m.inputs[0];
+    n->n_tensors = m.n_tensors;
     if ((rc = check_tensor_size(&im, in, sizeof(float))) != 0)
         goto fail;
     /* the input store is float whatever the model takes (pre-processing

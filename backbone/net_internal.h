@@ -36,6 +36,7 @@ typedef struct layer {
     enum layer_kind kind;
     layer_role role;
     char *name;
+    int tensor;               /* the model's tensor this layer writes */
     int out;                  /* store ids (see below) */
     int in0, in1;             /* in1: second ADD operand, or the fused residual, or -1 */
     size_t count;             /* elements of the output (elementwise kinds, ADD) */
@@ -84,6 +85,8 @@ typedef struct store {
 
 struct net {
     int in_h, in_w, in_c;
+    int input_tensor;
+    int n_tensors;            /* the model's */
     layer *layers; int n_layers;
     store *stores; int n_stores;
     float **ptr;              /* per store, inside the arena */
@@ -124,6 +127,7 @@ typedef struct importer {
     float **constf;           /* per tensor: float32 copy of a constant, or NULL */
     mnv_isa max_isa;
     size_t max_memory;        /* arena + packed weights + band buffers */
+    int keep_tensors;
     int cap_layers, cap_stores;
     int layer_error;          /* why imp_new_layer returned NULL */
 } importer;

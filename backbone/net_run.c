@@ -292,6 +292,21 @@ void net_run_timed(net *n, const float *input, double *seconds)
     }
 }
 
+int net_tensor_count(const net *n) { return n->n_tensors; }
+
+void net_run_observed(net *n, const float *input, net_observer observe, void *user)
+{
+    if (input && input != n->ptr[0])
+        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    observe(user, n->input_tensor, n->ptr[0], (size_t)n->in_h * n->in_w * n->in_c);
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        run_layer(n, l);
+        if (n->stores[l->out].type == TFL_TYPE_FLOAT32)
+            observe(user, l->tensor, n->ptr[l->out], l->count);
+    }
+}
+
 void net_input_shape(const net *n, int *h, int *w, int *c)
 {
     *h = n->in_h, *w = n->in_w, *c = n->in_c;

@@ -465,7 +465,7 @@ static void test_variant(const variant *v, const uint8_t *opts, size_t opts_size
     for (int isa = MNV_ISA_REF; isa < MNV_ISA_COUNT; isa++) {
         if (!cpu_supports((mnv_isa)isa))
             continue;
-        net_options opt = {(mnv_isa)isa, 0};
+        net_options opt = {.max_isa = (mnv_isa)isa};
         net *n = NULL;
         int rc = net_load(&n, path, &opt, err, sizeof err);
         CHECK(rc == 0, "[%s] load: %s", v->name, err);

@@ -1,0 +1,340 @@
+/*
+ * mnv2det quantize: post-training quantization of a float model. The float
+ * network runs over the calibration pictures, pre-processed exactly as the
+ * detector does it (the model's settings), every activation tensor's range
+ * is recorded (backbone's calib_*), and quantize_model writes the int8
+ * TFLite file. The model's settings file is copied beside the output with
+ * its `model` line pointing at it, so the int8 model runs as it is.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app/app.h"
+#include "capture/capture.h"
+
+static void quantize_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: mnv2det quantize --calibrate DIR|FILE... --output OUT.tflite [options]\n"
+        "Runs a float model over calibration pictures and writes it in TFLite's int8\n"
+        "scheme (weights int8 per output channel, activations int8 per tensor, int32\n"
+        "biases, QUANTIZE at the input, DEQUANTIZE at the outputs), and its settings\n"
+        "beside it as OUT.cfg.\n"
+        "  -m, --model PATH       float TFLite model (default %s)\n"
+        "  -c, --config PATH      its settings (default: MODEL.cfg beside it)\n"
+        "  -C, --calibrate PATH   a picture, or a folder of them (every .png, .jpg,\n"
+        "                         .jpeg, .bmp in it, sorted); more pictures may follow\n"
+        "  -o, --output PATH      the int8 model to write\n"
+        "      --method NAME      minmax (default): each tensor's range is its smallest\n"
+        "                         and largest value seen; percentile: in each picture\n"
+        "                         the values --percentile percent from either end\n"
+        "      --percentile P     for --method percentile (default 99.99)\n"
+        "  -h, --help\n"
+        "Exit status: 0 on success; 2 on bad usage, a bad model or a picture that does\n"
+        "not decode; 1 when a file cannot be written or memory runs out.\n",
+        default_model_path());
+}
+
+static int quantize_error(const char *fmt, const char *arg)
+{
+    fputs("mnv2det quantize: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+/* A growing list of paths. */
+typedef struct paths { char **v; int n, cap; } paths;
+
+static int paths_add(paths *p, const char *s)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        char **v = realloc(p->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    return (p->v[p->n] = strdup(s)) ? (p->n++, 0) : -1;
+}
+
+static void paths_free(paths *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->v[i]);
+    free(p->v);
+}
+
+static int is_picture_name(const char *name)
+{
+    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".PNG", ".JPG", ".JPEG", ".BMP"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && strcmp(name + n - e, ext[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* path itself, or the pictures in the folder at path, sorted. */
+static int add_calibration(paths *p, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return quantize_error("--calibrate: %s", path), fprintf(stderr, "  (%s)\n", strerror(errno)), 2;
+    if (!S_ISDIR(st.st_mode))
+        return paths_add(p, path) ? 1 : 0;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return quantize_error("--calibrate: cannot read the folder %s", path), 2;
+    int first = p->n, rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.' || !is_picture_name(e->d_name))
+            continue;
+        size_t len = strlen(path) + strlen(e->d_name) + 2;
+        char *full = malloc(len);
+        if (!full) {
+            rc = 1;
+            break;
+        }
+        snprintf(full, len, "%s/%s", path, e->d_name);
+        rc = paths_add(p, full) ? 1 : 0;
+        free(full);
+    }
+    closedir(dir);
+    if (!rc && p->n == first)
+        return quantize_error("--calibrate: the folder %s holds no .png, .jpg, .jpeg or .bmp picture", path);
+    qsort(p->v + first, (size_t)(p->n - first), sizeof *p->v, cmp_str);
+    return rc;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* The folder part of path ("." when none), newly allocated. */
+static char *dir_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    if (!s)
+        return strdup(".");
+    size_t n = s == path ? 1 : (size_t)(s - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* The key of a settings line ("model" in "  model = x  # y"), or 0 when the
+ * line has none; *value points after the '='. */
+static int line_key(const char *line, const char *key, const char **value)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    size_t k = strlen(key);
+    if (strncmp(line, key, k) != 0)
+        return 0;
+    line += k;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line != '=')
+        return 0;
+    *value = line + 1;
+    return 1;
+}
+
+/* Copy the settings at cfg_path to out_cfg with `model = ` naming the int8
+ * model; a relative `labels` path is made absolute when the new file is in
+ * another folder (relative paths are read from the settings file's folder). */
+static int write_settings(const char *cfg_path, const char *out_cfg, const char *out_model)
+{
+    FILE *in = fopen(cfg_path, "r");
+    if (!in) {
+        fprintf(stderr, "mnv2det quantize: %s: cannot read: %s\n", cfg_path, strerror(errno));
+        return 1;
+    }
+    char *tmp = model_sibling(out_cfg, ".partial");
+    char *in_dir = dir_name(cfg_path), *out_dir = dir_name(out_model);
+    char in_real[PATH_MAX], out_real[PATH_MAX];
+    int same_dir = in_dir && out_dir && realpath(in_dir, in_real) && realpath(out_dir, out_real) &&
+                   strcmp(in_real, out_real) == 0;
+    FILE *out = tmp ? fopen(tmp, "w") : NULL;
+    if (!out) {
+        fprintf(stderr, "mnv2det quantize: %s: cannot write: %s\n", out_cfg, tmp ? strerror(errno) : "out of memory");
+        fclose(in);
+        free(tmp), free(in_dir), free(out_dir);
+        return 1;
+    }
+    char line[4096];
+    const char *value;
+    int wrote_model = 0;
+    while (fgets(line, sizeof line, in)) {
+        if (line_key(line, "model", &value)) {
+            fprintf(out, "model = %s\n", base_name(out_model));
+            wrote_model = 1;
+        } else if (!same_dir && line_key(line, "labels", &value)) {
+            char name[4096];
+            if (sscanf(value, " %4095s", name) == 1 && name[0] != '/' && in_dir)
+                fprintf(out, "labels = %s/%s\n", in_real[0] ? in_real : in_dir, name);
+            else
+                fputs(line, out);
+        } else {
+            fputs(line, out);
+        }
+    }
+    if (!wrote_model)
+        fprintf(out, "model = %s\n", base_name(out_model));
+    int bad = ferror(in) || ferror(out);
+    fclose(in);
+    bad |= fclose(out) != 0;
+    if (bad || rename(tmp, out_cfg) != 0) {
+        fprintf(stderr, "mnv2det quantize: %s: cannot write: %s\n", out_cfg, strerror(errno));
+        remove(tmp);
+        bad = 1;
+    }
+    free(tmp), free(in_dir), free(out_dir);
+    return bad;
+}
+
+int quantize_main(int argc, char **argv)
+{
+    enum { OPT_METHOD = 256, OPT_PERCENTILE };
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"config", required_argument, NULL, 'c'},
+        {"calibrate", required_argument, NULL, 'C'}, {"output", required_argument, NULL, 'o'},
+        {"method", required_argument, NULL, OPT_METHOD},
+        {"percentile", required_argument, NULL, OPT_PERCENTILE},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *model = NULL, *config = NULL, *output = NULL, *method_name = NULL;
+    double percentile = 99.99;
+    int have_percentile = 0, ch, rc = 0;
+    paths cal = {0};
+    opterr = 0;
+    optind = 1;
+    /* "-" first: pictures after --calibrate's come back as arguments (1) */
+    while ((ch = getopt_long(argc, argv, "-:m:c:C:o:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'm': model = optarg; break;
+        case 'c': config = optarg; break;
+        case 'o': output = optarg; break;
+        case 1:
+            if (cal.n == 0) {
+                rc = quantize_error("unexpected argument '%s' (pictures follow --calibrate)", optarg);
+                goto done;
+            }
+            /* fall through */
+        case 'C':
+            if ((rc = add_calibration(&cal, optarg)) != 0)
+                goto done;
+            break;
+        case OPT_METHOD:
+            if (strcmp(optarg, "minmax") != 0 && strcmp(optarg, "percentile") != 0) {
+                rc = quantize_error("--method wants minmax or percentile, not '%s'", optarg);
+                goto done;
+            }
+            method_name = optarg;
+            break;
+        case OPT_PERCENTILE: {
+            char *end;
+            errno = 0;
+            percentile = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(percentile > 50.0 && percentile <= 100.0)) {
+                rc = quantize_error("--percentile wants a number above 50 and at most 100, not '%s'", optarg);
+                goto done;
+            }
+            have_percentile = 1;
+            break;
+        }
+        case 'h': quantize_usage(stdout); rc = output_finish(stdout, "mnv2det quantize"); goto done;
+        case ':': rc = quantize_error("option '%s' needs a value", argv[optind - 1]); goto done;
+        default: rc = quantize_error("unknown option '%s' (see mnv2det quantize --help)", argv[optind - 1]); goto done;
+        }
+    }
+    if (cal.n == 0 || !output) {
+        rc = quantize_error("%s", cal.n == 0 ? "--calibrate wants pictures (see mnv2det quantize --help)"
+                                             : "--output wants the path of the int8 model to write");
+        goto done;
+    }
+    calib_method method = method_name && strcmp(method_name, "percentile") == 0 ? CALIB_PERCENTILE : CALIB_MINMAX;
+    if (have_percentile && method != CALIB_PERCENTILE) {
+        rc = quantize_error("%s", "--percentile is for --method percentile");
+        goto done;
+    }
+    char err[APP_ERR_MAX];
+    detector d;
+    net_options opt = {.keep_tensors = 1};
+    detector_paths dp = {model, config, NULL};
+    if (isa_choose(NULL, &opt.max_isa, err, sizeof err) != 0 ||
+        memory_limit_from_env(&opt.max_memory, err, sizeof err) != 0 ||
+        detector_open(&d, &dp, &opt, err, sizeof err) != 0) {
+        rc = quantize_error("%s", err);
+        goto done;
+    }
+    calib_ranges *ranges = NULL;
+    if (calib_create(&ranges, net_tensor_count(d.net), method, percentile, err, sizeof err) != 0) {
+        rc = quantize_error("%s", err);
+        detector_close(&d);
+        goto done;
+    }
+    for (int i = 0; i < cal.n && !rc; i++) {
+        frame f;
+        if (image_load(&f, cal.v[i], err, sizeof err) != 0) {
+            rc = quantize_error("%s", err);
+            break;
+        }
+        if (detector_prepare(&d, &f) != 0) {
+            rc = quantize_error("%s: out of memory", cal.v[i]);
+        } else {
+            net_run_observed(d.net, NULL, calib_observe, ranges);
+            if (calib_failed(ranges))
+                rc = quantize_error("%s", "out of memory");
+        }
+        frame_free(&f);
+    }
+    quantize_report rep;
+    char *out_cfg = NULL;
+    if (!rc && (rc = quantize_model(d.model_path, ranges, output, &rep, err, sizeof err)) != 0)
+        rc = quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
+    if (!rc && d.config_path) {
+        if (!(out_cfg = model_sibling(output, ".cfg")))
+            rc = 1;
+        else
+            rc = write_settings(d.config_path, out_cfg, output);
+    }
+    if (!rc) {
+        char how[64] = "min/max";
+        if (method == CALIB_PERCENTILE)
+            snprintf(how, sizeof how, "percentile %g", percentile);
+        printf("mnv2det quantize: wrote %s: %d convolutions with int8 weights, %d activation ranges "
+               "(%s) from %d picture%s, %.1f MB\n",
+               output, rep.convs, rep.activations, how, cal.n, cal.n == 1 ? "" : "s", (double)rep.bytes / 1e6);
+        if (out_cfg)
+            printf("mnv2det quantize: wrote %s (the settings of %s)\n", out_cfg, d.config_path);
+        rc = output_finish(stdout, "mnv2det quantize");
+    }
+    free(out_cfg);
+    calib_free(ranges);
+    detector_close(&d);
+done:
+    paths_free(&cal);
+    return rc;
+}
