@@ -231,14 +231,15 @@ ALWAYS_INLINE vi dwv_load(int nv, const int8_t *p, __mmask64 m, int masked)
 }
 
 /* The column vectors of one input column: rows r[0..2] (NULL: a padding
- * row, read as pad) at offset off, as x + 128, into t[0..nv). */
-ALWAYS_INLINE void dwv_column(int nv, const int8_t *const *r, ptrdiff_t off, __mmask64 m, int masked, vi pad,
-                              vi *t)
+ * row, read as pad; never when full) at offset off, as x + 128, into
+ * t[0..nv). */
+ALWAYS_INLINE void dwv_column(int nv, int full, const int8_t *const *r, ptrdiff_t off, __mmask64 m, int masked,
+                              vi pad, vi *t)
 {
     const vi flip = _mm512_set1_epi8((char)0x80);
     vi z[3];
     for (int k = 0; k < 3; k++)
-        z[k] = r[k] ? _mm512_xor_si512(dwv_load(nv, r[k] + off, m, masked), flip) : pad;
+        z[k] = full || r[k] ? _mm512_xor_si512(dwv_load(nv, r[k] + off, m, masked), flip) : pad;
     const vi a = _mm512_unpacklo_epi8(z[0], z[1]), c = _mm512_unpacklo_epi8(z[2], z[2]);
     t[0] = _mm512_unpacklo_epi16(a, c);
     if (nv >= 2)
@@ -299,53 +300,92 @@ ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, 
     }
 }
 
-/* One output row's group of channels: r[0..2] the input rows (NULL:
- * padding) and op the output row, both at the group's first channel; prm
- * and pw the group's terms and weights. */
-ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, const conv_desc *d, const int8_t *const *r,
-                           int8_t *op, const int32_t *prm, const int32_t *pw, __mmask64 m, vi pad,
-                           const dwv_out *o, int saturate, int any_left)
-{
-    const int C = d->out_c, in_w = d->in_w, out_w = d->out_w;
-    vi w[3][4], ta[4], tb[4], tc[4];
-    for (int kx = 0; kx < 3; kx++)
-        for (int v = 0; v < nv; v++)
-            w[kx][v] = v_load(pw + (kx * nv + v) * 16);
+/* Output ox of one row's group: the column vectors ta, tb (taken over from
+ * the last output) and tc, built here with the columns' range checked only
+ * where check is set (the first and last outputs), and the rows' only where
+ * full is not (the first and last rows). */
 #define DWV_COLUMN(ix, t)                                                                   \
     do {                                                                                    \
-        if ((unsigned)(ix) < (unsigned)in_w)                                                \
-            dwv_column(nv, r, (ptrdiff_t)(ix) * C, m, masked, pad, t);                      \
+        if (!check || (unsigned)(ix) < (unsigned)in_w)                                      \
+            dwv_column(nv, full, r, (ptrdiff_t)(ix) * C, m, masked, pad, t);                \
         else                                                                                \
             for (int v_ = 0; v_ < nv; v_++)                                                 \
                 (t)[v_] = pad;                                                              \
     } while (0)
-    int ix = -d->pad_left;
-    DWV_COLUMN(ix, ta);
-    if (stride == 1)
+
+ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int C, int in_w,
+                            int ix, const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
+                            __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left, vi *ta, vi *tb)
+{
+    vi tc[4], acc[4];
+    if (stride == 2)
         DWV_COLUMN(ix + 1, tb);
-    for (int ox = 0; ox < out_w; ox++, ix += stride, op += C) {
-        if (stride == 2)
-            DWV_COLUMN(ix + 1, tb);
-        DWV_COLUMN(ix + 2, tc);
-        vi acc[4];
-        for (int v = 0; v < nv; v++) {
-            acc[v] = v_load(prm + (v * DWV_VECS + DWV_C1) * 16);
-            acc[v] = _mm512_dpbusd_epi32(acc[v], ta[v], w[0][v]);
-            acc[v] = _mm512_dpbusd_epi32(acc[v], tb[v], w[1][v]);
-            acc[v] = _mm512_dpbusd_epi32(acc[v], tc[v], w[2][v]);
-            acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], saturate, any_left);
-        }
-        dwv_store(nv, op, acc, o, m, masked);
-        for (int v = 0; v < nv; v++) {
-            if (stride == 1) {
-                ta[v] = tb[v];
-                tb[v] = tc[v];
-            } else {
-                ta[v] = tc[v];
-            }
+    /* the first two taps before tc is built: ta's registers are free again */
+    for (int v = 0; v < nv; v++) {
+        acc[v] = _mm512_dpbusd_epi32(v_load(prm + (v * DWV_VECS + DWV_C1) * 16), ta[v], v_load(pw + v * 16));
+        acc[v] = _mm512_dpbusd_epi32(acc[v], tb[v], v_load(pw + (nv + v) * 16));
+    }
+    DWV_COLUMN(ix + 2, tc);
+    for (int v = 0; v < nv; v++) {
+        acc[v] = _mm512_dpbusd_epi32(acc[v], tc[v], v_load(pw + (2 * nv + v) * 16));
+        acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left);
+    }
+    dwv_store(nv, op, acc, o, m, masked);
+    for (int v = 0; v < nv; v++) {
+        if (stride == 1) {
+            ta[v] = tb[v];
+            tb[v] = tc[v];
+        } else {
+            ta[v] = tc[v];
         }
     }
+}
+
+/* One output row's group of channels: r[0..2] the input rows (NULL:
+ * padding; none when full) and op the output row, both at the group's
+ * first channel; prm and pw the group's terms and weights. plain: no
+ * saturating bias and no left shift (every real model), so that this copy
+ * has no branch in its loop. */
+ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, const conv_desc *d,
+                           const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
+                           __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left)
+{
+    const int C = d->out_c, in_w = d->in_w, out_w = d->out_w, pl = d->pad_left;
+    vi ta[4], tb[4];
+    int check = 1;
+    DWV_COLUMN(-pl, ta);
+    if (stride == 1)
+        DWV_COLUMN(-pl + 1, tb);
+    /* outputs [lo, hi) build only columns inside the input: ix + 1 >= 0 and
+     * ix + 2 < in_w, ix = ox * stride - pl */
+    int lo = 0, hi = out_w;
+    while (lo < out_w && lo * stride - pl + 1 < 0)
+        lo++;
+    while (hi > lo && (hi - 1) * stride - pl + 2 >= in_w)
+        hi--;
+    int ox = 0;
+    for (; ox < lo; ox++)
+        dwv_out1(nv, stride, masked, full, 1, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+                 pad, o, saturate, any_left, ta, tb);
+    for (; ox < hi; ox++)
+        dwv_out1(nv, stride, masked, full, 0, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+                 pad, o, saturate, any_left, ta, tb);
+    for (; ox < out_w; ox++)
+        dwv_out1(nv, stride, masked, full, 1, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+                 pad, o, saturate, any_left, ta, tb);
+}
 #undef DWV_COLUMN
+
+/* One output row's group with nv, the masking, full and plain constants */
+ALWAYS_INLINE void dwv_row_nv(int nv, int stride, int masked, const conv_desc *d, const int8_t *const *r,
+                              int8_t *op, const int32_t *prm, const int32_t *pw, __mmask64 m, vi pad,
+                              const dwv_out *o, int saturate, int any_left)
+{
+    const int full = r[0] && r[1] && r[2], plain = !saturate && !any_left;
+    if (full && plain)
+        dwv_row(nv, stride, masked, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else
+        dwv_row(nv, stride, masked, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
 }
 
 /* Output rows [y0, y1) */
@@ -372,15 +412,15 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
             const int32_t *pg = prm + (size_t)g0 / 16 * DWV_VECS * 16, *wg = pw + 3 * (size_t)g0;
             /* constant nv and masking in each call, so the row loop keeps its registers */
             if (nv == 4)
-                dwv_row(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
             else if (nv == 2 && !masked)
-                dwv_row(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
             else if (nv == 2)
-                dwv_row(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
             else if (!masked)
-                dwv_row(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
             else
-                dwv_row(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
         }
     }
 }
