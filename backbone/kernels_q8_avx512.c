@@ -83,10 +83,394 @@ static inline vi v_mul_shift(vi x, const vi *t)
 static inline vi v_dot(vi acc, vi a, vi w) { return _mm512_dpbusd_epi32(acc, a, w); }
 
 #define Q8_DEPTHWISE 1
+#define Q8_DW_OWN 1
 #define KERNEL_ISA MNV_ISA_AVX512
 #define KERNEL_FEATURES CPU_FEATURE_AVX512_VNNI
 #define KERNEL_SYM(base) base##_avx512vnni
 #define KERNEL_STR(base) #base "_avx512vnni"
 
 #include "backbone/kernels_q8_simd.inc"
+
+/* ------------------------------------------------------------------------ */
+/* Depthwise 3x3 with vpdpbusd: a column's three rows as one dword a channel */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The template's depthwise (one vpdpwssd of 16 sign-extended inputs a tap)
+ * spends a load, a widening and a multiply-add on every 16 products. Here
+ * vpdpbusd takes 4 bytes a lane: the bytes of one input column's three rows
+ * (iy, iy + 1, iy + 2; a fourth, repeated, byte meets a zero weight), as
+ * uint8 x + 128 against the int8 weights of that column (kx) of the kernel.
+ * One such column vector serves the three outputs whose taps take it (stride
+ * 1; two or one at stride 2), so building it (3 loads, 8 byte/word unpacks
+ * for 64 channels) is paid once per input column, and an output costs 3
+ * vpdpbusd a 16 channels.
+ *
+ * Exactness: sum w * (x + 128) over all 9 taps, with the padding taps read
+ * as x = in_zp, is S + (in_zp + 128) * sum(w): the padding taps add w *
+ * (in_zp + 128) each, which the correction takes out again as it does for
+ * the others, so the borders need no code of their own. c1 holds -(in_zp +
+ * 128) * sum(w) (and the bias, when the accumulator fits: q8_set_c1's
+ * bound holds with |in_zp + 128| <= 255); the products are at most 255 *
+ * 128 and the int32 adds wrap as the template's do. Weights must be int8 as
+ * they are (w_zp 0, every int8 model); other layers take the template's
+ * loops, chosen at pack time.
+ *
+ * Channel order: the unpacks interleave within 128-bit lanes, so a group of
+ * 64 channels (16 per lane) comes out as 4 vectors where vector v, dword j
+ * is channel 16 * (j / 4) + 4 * v + j % 4. The packed weights and per
+ * channel terms are stored in that order, and packssdw / packsswb of the 4
+ * requantized vectors put the bytes back in channel order with no permute.
+ * The last channels go in groups of 32 or 16 (their bytes first spread to
+ * one 8- or 4-byte run per lane, then the same unpacks): lane order 8 * (j
+ * / 4) + 4 * v + j % 4 and 4 * (j / 4) + j % 4 = j.
+ *
+ * Requantization: q8_requant's arithmetic without its clamp; packssdw,
+ * packsswb and a saturating int16 add of the zero point clamp to int8 on the
+ * way (each saturation only moves values already outside [-128, 127] to
+ * the same side), then the activation bounds in int8.
+ */
+
+typedef struct dwv_head {
+    int32_t saturate, any_left, n_pad;
+    int32_t fast;             /* 1: this layout; 0: the template's (q8_head's reserved[0]) */
+    int32_t reserved[12];
+} dwv_head;
+
+/* Per 16 channel positions: c1, c2, the left shifts, the v_mul_terms. */
+enum { DWV_C1, DWV_C2, DWV_LEFT, DWV_TERMS, DWV_VECS = DWV_TERMS + Q8_MUL_TERMS };
+
+/* The group of channels from c: its vector count nv and how many channels
+ * it has (fewer than 16 * nv only in the last group). */
+static int dwv_group(int C, int c, int *nv)
+{
+    const int rem = C - c;
+    *nv = rem >= 64 ? 4 : rem > 16 ? 2 : 1;
+    return rem >= 64 ? 64 : rem >= 32 ? 32 : rem;
+}
+
+static size_t dwv_params_size(const conv_desc *d)
+{
+    return sizeof(dwv_head) + (size_t)q8_n_pad(d) / 16 * DWV_VECS * 16 * sizeof(int32_t);
+}
+
+static size_t dwv_packed_size(const conv_desc *d)
+{
+    const size_t own = dwv_params_size(d) + (size_t)3 * q8_n_pad(d) * sizeof(int32_t);
+    const size_t old = dw_packed_size(d);
+    return own > old ? own : old;
+}
+
+static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
+                     void *packed)
+{
+    if (q->w_zero_point != 0) {
+        dw_pack(d, q, w, bias, packed);
+        return;
+    }
+    const int C = d->out_c, n_pad = q8_n_pad(d);
+    dwv_head *h = packed;
+    memset(h, 0, sizeof *h);
+    h->n_pad = n_pad;
+    h->fast = 1;
+    h->saturate = !qconv_acc_fits(d, q, w, bias);
+    for (int c = 0; c < C; c++)
+        h->any_left |= q->requant[c].shift > 0;
+    int32_t *prm = (int32_t *)(h + 1);
+    int32_t *pw = (int32_t *)((char *)packed + dwv_params_size(d));
+    for (int g0 = 0, nv; g0 < C; g0 += 16 * nv) {
+        dwv_group(C, g0, &nv);
+        for (int v = 0; v < nv; v++) {
+            int32_t a[DWV_TERMS][16], mult[16], right[16], wk[3][16];
+            for (int j = 0; j < 16; j++) {
+                const int ch = g0 + 4 * nv * (j / 4) + 4 * v + j % 4;
+                a[DWV_C1][j] = a[DWV_C2][j] = a[DWV_LEFT][j] = mult[j] = right[j] = 0;
+                wk[0][j] = wk[1][j] = wk[2][j] = 0;
+                if (ch >= C)
+                    continue;
+                int64_t sum = 0;
+                for (int t = 0; t < 9; t++)
+                    sum += w[(size_t)t * C + ch];
+                const int64_t b = bias ? bias[ch] : 0, corr = -(int64_t)(q->in_zero_point + 128) * sum;
+                a[DWV_C1][j] = (int32_t)(h->saturate ? corr : b + corr);
+                a[DWV_C2][j] = (int32_t)b;
+                a[DWV_LEFT][j] = q->requant[ch].shift > 0 ? q->requant[ch].shift : 0;
+                mult[j] = q->requant[ch].multiplier;
+                right[j] = q->requant[ch].shift < 0 ? -q->requant[ch].shift : 0;
+                for (int kx = 0; kx < 3; kx++)
+                    wk[kx][j] = (int32_t)((uint32_t)(uint8_t)w[(size_t)kx * C + ch] |
+                                          (uint32_t)(uint8_t)w[(size_t)(3 + kx) * C + ch] << 8 |
+                                          (uint32_t)(uint8_t)w[(size_t)(6 + kx) * C + ch] << 16);
+            }
+            int32_t *p = prm + (size_t)(g0 / 16 + v) * DWV_VECS * 16;
+            memcpy(p, a, sizeof a);
+            vi t[Q8_MUL_TERMS];
+            v_mul_terms(v_load(mult), v_load(right), t);
+            for (int i = 0; i < Q8_MUL_TERMS; i++)
+                VSI(storeu)((vi *)(p + (DWV_TERMS + i) * 16), t[i]);
+            for (int kx = 0; kx < 3; kx++)
+                memcpy(pw + 3 * (size_t)g0 + (size_t)(kx * nv + v) * 16, wk[kx], sizeof wk[kx]);
+        }
+    }
+}
+
+/* nv * 16 bytes of a row at p, spread as the unpacks want them: 64 as they
+ * are, 32 as one 8-byte run a 128-bit lane, 16 as one 4-byte run a lane
+ * (masked: only the first bits of m, no read past them). */
+ALWAYS_INLINE vi dwv_load(int nv, const int8_t *p, __mmask64 m, int masked)
+{
+    if (nv == 4)
+        return masked ? _mm512_maskz_loadu_epi8(m, p) : _mm512_loadu_si512(p);
+    if (nv == 2) {
+        const __m256i y = masked ? _mm256_maskz_loadu_epi8((__mmask32)m, p) : _mm256_loadu_si256((const __m256i *)p);
+        return _mm512_permutexvar_epi64(_mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0), _mm512_zextsi256_si512(y));
+    }
+    const __m128i x = masked ? _mm_maskz_loadu_epi8((__mmask16)m, p) : _mm_loadu_si128((const __m128i *)p);
+    return _mm512_permutexvar_epi32(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+                                    _mm512_zextsi128_si512(x));
+}
+
+/* The column vectors of one input column: rows r[0..2] (NULL: a padding
+ * row, read as pad; never when full) at offset off, as x + 128, into
+ * t[0..nv). */
+ALWAYS_INLINE void dwv_column(int nv, int full, const int8_t *const *r, ptrdiff_t off, __mmask64 m, int masked,
+                              vi pad, vi *t)
+{
+    const vi flip = _mm512_set1_epi8((char)0x80);
+    vi z[3];
+    for (int k = 0; k < 3; k++)
+        z[k] = full || r[k] ? _mm512_xor_si512(dwv_load(nv, r[k] + off, m, masked), flip) : pad;
+    const vi a = _mm512_unpacklo_epi8(z[0], z[1]), c = _mm512_unpacklo_epi8(z[2], z[2]);
+    t[0] = _mm512_unpacklo_epi16(a, c);
+    if (nv >= 2)
+        t[1] = _mm512_unpackhi_epi16(a, c);
+    if (nv == 4) {
+        const vi b = _mm512_unpackhi_epi8(z[0], z[1]), e = _mm512_unpackhi_epi8(z[2], z[2]);
+        t[2] = _mm512_unpacklo_epi16(b, e);
+        t[3] = _mm512_unpackhi_epi16(b, e);
+    }
+}
+
+/* quant_multiply of the raw sums acc (c1 in) with the terms at p, before
+ * the zero point and clamp */
+ALWAYS_INLINE vi dwv_requant(const int32_t *p, vi acc, int saturate, int any_left)
+{
+    vi t[Q8_MUL_TERMS];
+    for (int i = 0; i < Q8_MUL_TERMS; i++)
+        t[i] = v_load(p + (DWV_TERMS + i) * 16);
+    if (saturate)
+        acc = v_sat_add(acc, v_load(p + DWV_C2 * 16));
+    if (any_left)
+        acc = v_shl_sat(acc, v_load(p + DWV_LEFT * 16));
+    return v_mul_shift(acc, t);
+}
+
+/* The zero point (int16 lanes), the activation bounds (int8 lanes) */
+typedef struct dwv_out {
+    vi zp, lo, hi;
+} dwv_out;
+
+/* r[0..nv): requantized vectors of one output's group -> int8 at op */
+ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, __mmask64 m, int masked)
+{
+    if (nv == 4) {
+        const vi p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), o->zp);
+        const vi p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), o->zp);
+        const vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), o->lo), o->hi);
+        if (masked)
+            _mm512_mask_storeu_epi8(op, m, b);
+        else
+            _mm512_storeu_si512(op, b);
+    } else if (nv == 2) {
+        const vi p = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), o->zp);
+        vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p, p), o->lo), o->hi);
+        b = _mm512_permutexvar_epi64(_mm512_set_epi64(6, 4, 2, 0, 6, 4, 2, 0), b);
+        if (masked)
+            _mm256_mask_storeu_epi8(op, (__mmask32)m, _mm512_castsi512_si256(b));
+        else
+            _mm256_storeu_si256((__m256i *)op, _mm512_castsi512_si256(b));
+    } else {
+        const vi p = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[0]), o->zp);
+        vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p, p), o->lo), o->hi);
+        b = _mm512_permutexvar_epi32(_mm512_set_epi32(12, 8, 4, 0, 12, 8, 4, 0, 12, 8, 4, 0, 12, 8, 4, 0), b);
+        if (masked)
+            _mm_mask_storeu_epi8(op, (__mmask16)m, _mm512_castsi512_si128(b));
+        else
+            _mm_storeu_si128((__m128i *)op, _mm512_castsi512_si128(b));
+    }
+}
+
+/* Output ox of one row's group: the column vectors ta, tb (taken over from
+ * the last output) and tc, built here with the columns' range checked only
+ * where check is set (the first and last outputs), and the rows' only where
+ * full is not (the first and last rows). */
+#define DWV_COLUMN(ix, t)                                                                   \
+    do {                                                                                    \
+        if (!check || (unsigned)(ix) < (unsigned)in_w)                                      \
+            dwv_column(nv, full, r, (ptrdiff_t)(ix) * C, m, masked, pad, t);                \
+        else                                                                                \
+            for (int v_ = 0; v_ < nv; v_++)                                                 \
+                (t)[v_] = pad;                                                              \
+    } while (0)
+
+ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int C, int in_w,
+                            int ix, const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
+                            __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left, vi *ta, vi *tb)
+{
+    vi tc[4], acc[4];
+    if (stride == 2)
+        DWV_COLUMN(ix + 1, tb);
+    /* the first two taps before tc is built: ta's registers are free again */
+    for (int v = 0; v < nv; v++) {
+        acc[v] = _mm512_dpbusd_epi32(v_load(prm + (v * DWV_VECS + DWV_C1) * 16), ta[v], v_load(pw + v * 16));
+        acc[v] = _mm512_dpbusd_epi32(acc[v], tb[v], v_load(pw + (nv + v) * 16));
+    }
+    DWV_COLUMN(ix + 2, tc);
+    for (int v = 0; v < nv; v++) {
+        acc[v] = _mm512_dpbusd_epi32(acc[v], tc[v], v_load(pw + (2 * nv + v) * 16));
+        acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left);
+    }
+    dwv_store(nv, op, acc, o, m, masked);
+    for (int v = 0; v < nv; v++) {
+        if (stride == 1) {
+            ta[v] = tb[v];
+            tb[v] = tc[v];
+        } else {
+            ta[v] = tc[v];
+        }
+    }
+}
+
+/* One output row's group of channels: r[0..2] the input rows (NULL:
+ * padding; none when full) and op the output row, both at the group's
+ * first channel; prm and pw the group's terms and weights. plain: no
+ * saturating bias and no left shift (every real model), so that this copy
+ * has no branch in its loop. */
+ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, const conv_desc *d,
+                           const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
+                           __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left)
+{
+    const int C = d->out_c, in_w = d->in_w, out_w = d->out_w, pl = d->pad_left;
+    vi ta[4], tb[4];
+    int check = 1;
+    DWV_COLUMN(-pl, ta);
+    if (stride == 1)
+        DWV_COLUMN(-pl + 1, tb);
+    /* outputs [lo, hi) build only columns inside the input: ix + 1 >= 0 and
+     * ix + 2 < in_w, ix = ox * stride - pl */
+    int lo = 0, hi = out_w;
+    while (lo < out_w && lo * stride - pl + 1 < 0)
+        lo++;
+    while (hi > lo && (hi - 1) * stride - pl + 2 >= in_w)
+        hi--;
+    int ox = 0;
+    for (; ox < lo; ox++)
+        dwv_out1(nv, stride, masked, full, 1, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+                 pad, o, saturate, any_left, ta, tb);
+    for (; ox < hi; ox++)
+        dwv_out1(nv, stride, masked, full, 0, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+                 pad, o, saturate, any_left, ta, tb);
+    for (; ox < out_w; ox++)
+        dwv_out1(nv, stride, masked, full, 1, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+                 pad, o, saturate, any_left, ta, tb);
+}
+#undef DWV_COLUMN
+
+/* One output row's group with nv, the masking, full and plain constants */
+ALWAYS_INLINE void dwv_row_nv(int nv, int stride, int masked, const conv_desc *d, const int8_t *const *r,
+                              int8_t *op, const int32_t *prm, const int32_t *pw, __mmask64 m, vi pad,
+                              const dwv_out *o, int saturate, int any_left)
+{
+    const int full = r[0] && r[1] && r[2], plain = !saturate && !any_left;
+    if (full && plain)
+        dwv_row(nv, stride, masked, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else
+        dwv_row(nv, stride, masked, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
+}
+
+/* Output rows [y0, y1) */
+ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                            int8_t *out, int stride, int y0, int y1)
+{
+    const dwv_head *h = packed;
+    const int C = d->out_c;
+    const int32_t *prm = (const int32_t *)(h + 1);
+    const int32_t *pw = (const int32_t *)((const char *)packed + dwv_params_size(d));
+    const vi pad = _mm512_set1_epi8((char)(q->in_zero_point + 128));
+    const dwv_out o = {_mm512_set1_epi16((short)q->out_zero_point), _mm512_set1_epi8((char)q->act_min),
+                       _mm512_set1_epi8((char)q->act_max)};
+    const ptrdiff_t row = (ptrdiff_t)d->in_w * C;
+    for (int oy = y0; oy < y1; oy++) {
+        const int iy0 = oy * stride - d->pad_top;
+        int8_t *orow = out + (size_t)oy * d->out_w * C;
+        for (int g0 = 0, nv; g0 < C; g0 += 16 * nv) {
+            const int n = dwv_group(C, g0, &nv), masked = n < 16 * nv;
+            const __mmask64 m = masked ? (((__mmask64)1 << n) - 1) : ~(__mmask64)0;
+            const int8_t *r[3];
+            for (int k = 0; k < 3; k++)
+                r[k] = iy0 + k >= 0 && iy0 + k < d->in_h ? in + (iy0 + k) * row + g0 : NULL;
+            const int32_t *pg = prm + (size_t)g0 / 16 * DWV_VECS * 16, *wg = pw + 3 * (size_t)g0;
+            /* constant nv and masking in each call, so the row loop keeps its registers */
+            if (nv == 4)
+                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+            else if (nv == 2 && !masked)
+                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+            else if (nv == 2)
+                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+            else if (!masked)
+                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+            else
+                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+        }
+    }
+}
+
+static void dwv_rows_any(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                         int8_t *out, int stride, int y0, int y1)
+{
+    if (stride == 1)
+        dwv_rows(d, q, packed, in, out, 1, y0, y1);
+    else
+        dwv_rows(d, q, packed, in, out, 2, y0, y1);
+}
+
+static void dwv_run(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                    int8_t *out, int stride)
+{
+    if (!((const dwv_head *)packed)->fast) {
+        dw_run(d, q, packed, in, out, stride);
+        return;
+    }
+    if (q8_serial((double)d->out_h * d->out_w * d->out_c * 9)) {
+        dwv_rows_any(d, q, packed, in, out, stride, 0, d->out_h);
+        return;
+    }
+    #pragma omp parallel
+    {
+        int y0, y1;
+        work_split_range(d->split, d->out_h, omp_get_num_threads(), omp_get_thread_num(), &y0, &y1);
+        dwv_rows_any(d, q, packed, in, out, stride, y0, y1);
+    }
+}
+
+static void dwv_run_s1(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                       int8_t *out)
+{
+    dwv_run(d, q, packed, in, out, 1);
+}
+
+static void dwv_run_s2(const conv_desc *d, const qconv_params *q, const void *packed, const int8_t *in,
+                       int8_t *out)
+{
+    dwv_run(d, q, packed, in, out, 2);
+}
+
+const qconv_kernel dwconv3x3s1_qs8_nhwc_avx512vnni = {
+    "dwconv3x3s1_qs8_nhwc_avx512vnni", KERNEL_ISA, KERNEL_DWCONV2D, dw_supports_s1, dwv_packed_size,
+    dwv_pack, dwv_run_s1, KERNEL_FEATURES,
+};
+const qconv_kernel dwconv3x3s2_qs8_nhwc_avx512vnni = {
+    "dwconv3x3s2_qs8_nhwc_avx512vnni", KERNEL_ISA, KERNEL_DWCONV2D, dw_supports_s2, dwv_packed_size,
+    dwv_pack, dwv_run_s2, KERNEL_FEATURES,
+};
 #endif

@@ -5,7 +5,10 @@
  * (warm caches): this measures the kernels. Not a test; each variant's
  * result is still compared with the reference's and a difference reported.
  *
- *   bench_q8 [--reps N]
+ *   bench_q8 [--reps N] [--only TEXT]
+ *
+ * --only keeps the layers whose name contains TEXT (e.g. "dw"), so that one
+ * kind of kernel can be timed without waiting for the others.
  *
  * Prints per layer and variant the median and the best time, and GMAC/s at
  * the median (on a shared machine the best shows what the kernel can do when
@@ -67,11 +70,14 @@ static void *xalloc(size_t bytes)
 int main(int argc, char **argv)
 {
     int reps = 20;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             reps = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--reps N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--only TEXT]\n", argv[0]);
             return 2;
         }
     }
@@ -85,6 +91,8 @@ int main(int argc, char **argv)
     uint64_t seed = 0x2545f4914f6cdd1dull;
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const q8_layer *L = &layers[l];
+        if (only && !strstr(L->name, only))
+            continue;
         conv_desc d = {0};
         d.in_h = L->h, d.in_w = L->w, d.in_c = L->cin;
         d.k_h = d.k_w = L->k;
