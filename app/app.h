@@ -101,6 +101,12 @@ int output_finish(FILE *out, const char *who);
  * (bin/../share/mnv2det/) when the model is there, else the source tree's
  * models/ folder the program was built from. */
 const char *default_model_path(void);
+/* The int8 default model (what `mnv2det quantize` writes and
+ * scripts/fetch-model makes), looked for the same way. */
+const char *default_int8_model_path(void);
+/* --int8: *path gets default_int8_model_path(); 0 when that file exists,
+ * else MNV_EIO with one line naming the file and how to make it. */
+int int8_model_find(const char **path, char *err, size_t errlen);
 
 /* Command-line numbers: the whole string must be a number within [lo, hi];
  * 0 on success, -1 otherwise (out untouched). */

@@ -33,6 +33,9 @@ static void bench_usage(FILE *out)
         "Times the network on a fixed noise input (ort-bench's) after warm-up, then\n"
         "pre-processing of YUYV and NV12 frames (640x480, 1280x720), fused and not.\n"
         "  -m, --model PATH     TFLite model (default %s)\n"
+        "      --int8           the int8 default model instead (not with --model;\n"
+        "                       scripts/fetch-model makes it):\n"
+        "                       %s\n"
         "  -n, --iters N        timed runs (default 100)\n"
         "  -w, --warmup N       untimed runs first (default 10)\n"
         "  -t, --threads N      threads (default: all cores)\n"
@@ -45,7 +48,7 @@ static void bench_usage(FILE *out)
         "  -h, --help\n"
         "Exit status: 0 on success; 2 on bad usage or a bad model; 1 when the output\n"
         "cannot be written or memory runs out.\n",
-        default_model_path());
+        default_model_path(), default_int8_model_path());
 }
 
 static int bench_error(const char *fmt, const char *arg)
@@ -63,10 +66,10 @@ int bench_main(int argc, char **argv)
         {"warmup", required_argument, NULL, 'w'}, {"threads", required_argument, NULL, 't'},
         {"isa", required_argument, NULL, 'I'}, {"json", no_argument, NULL, 'j'},
         {"layers", no_argument, NULL, 'l'}, {"even-split", no_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"int8", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *isa = NULL;
-    int iters = 100, warmup = 10, threads = 0, json = 0, layers = 0, even = 0, ch;
+    int iters = 100, warmup = 10, threads = 0, json = 0, layers = 0, even = 0, int8 = 0, ch;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":m:n:w:t:jlh", opts, NULL)) != -1) {
@@ -88,6 +91,7 @@ int bench_main(int argc, char **argv)
         case 'j': json = 1; break;
         case 'l': layers = 1; break;
         case 'E': even = 1; break;
+        case 'q': int8 = 1; break;
         case 'h': bench_usage(stdout); return output_finish(stdout, "mnv2det bench");
         case ':': return bench_error("option '%s' needs a value", argv[optind - 1]);
         default: return bench_error("unknown option '%s' (see mnv2det bench --help)", argv[optind - 1]);
@@ -95,6 +99,8 @@ int bench_main(int argc, char **argv)
     }
     if (optind < argc)
         return bench_error("unexpected argument '%s'", argv[optind]);
+    if (int8 && model)
+        return bench_error("%s", "--int8 runs the int8 default model: give --int8 or --model, not both");
     if (threads > 0)
         omp_set_num_threads(threads);
     threads = omp_get_max_threads();
@@ -104,6 +110,8 @@ int bench_main(int argc, char **argv)
     net_options opt = {0};
     if (isa_choose(isa, &opt.max_isa, err, sizeof err) != 0 ||
         memory_limit_from_env(&opt.max_memory, err, sizeof err) != 0)
+        return bench_error("%s", err);
+    if (int8 && int8_model_find(&model, err, sizeof err) != 0)
         return bench_error("%s", err);
     if (!model)
         model = default_model_path();

@@ -14,19 +14,20 @@
 #include "app/app.h"
 
 #define DEFAULT_MODEL_NAME "object_detection_ssd_mobilenetv2_oidv4_fp16.tflite"
+#define DEFAULT_INT8_MODEL_NAME "object_detection_ssd_mobilenetv2_oidv4_int8.tflite"
 
-/* The model where `meson install` and the Debian package put it: the
- * installed data folder, found from the running program's own folder
+/* The model name where `meson install` and the Debian package put models:
+ * the installed data folder, found from the running program's own folder
  * (MNV2DET_DATA_FROM_BIN is "../share/mnv2det" for bin/ and share/, or an
  * absolute folder), so that an installed or unpacked tree finds its own
  * model wherever it sits. out (PATH_MAX bytes) gets the resolved path; 0
  * when the file is there. */
-static int installed_model(char out[PATH_MAX])
+static int installed_model(const char *name, char out[PATH_MAX])
 {
     char exe[PATH_MAX], path[2 * PATH_MAX];
     const char *data = MNV2DET_DATA_FROM_BIN;
     if (data[0] == '/') {
-        snprintf(path, sizeof path, "%s/%s", data, DEFAULT_MODEL_NAME);
+        snprintf(path, sizeof path, "%s/%s", data, name);
     } else {
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         if (n <= 0)
@@ -36,20 +37,44 @@ static int installed_model(char out[PATH_MAX])
         if (!slash)
             return -1;
         *slash = '\0';
-        snprintf(path, sizeof path, "%s/%s/%s", exe, data, DEFAULT_MODEL_NAME);
+        snprintf(path, sizeof path, "%s/%s/%s", exe, data, name);
     }
     return realpath(path, out) ? 0 : -1;
 }
 
-const char *default_model_path(void)
+/* models/NAME in the current folder, else the installed one, else the
+ * source tree's (local is "models/" NAME, installed PATH_MAX bytes). */
+static const char *find_model(const char *local, const char *name, char *installed)
 {
-    static const char local[] = "models/" DEFAULT_MODEL_NAME;
-    static char installed[PATH_MAX];
     if (access(local, F_OK) == 0)
         return local;
-    if (installed_model(installed) == 0)
+    if (installed_model(name, installed) == 0)
         return installed;
-    return MNV2DET_SOURCE_DIR "/models/" DEFAULT_MODEL_NAME;
+    return NULL;
+}
+
+const char *default_model_path(void)
+{
+    static char installed[PATH_MAX];
+    const char *p = find_model("models/" DEFAULT_MODEL_NAME, DEFAULT_MODEL_NAME, installed);
+    return p ? p : MNV2DET_SOURCE_DIR "/models/" DEFAULT_MODEL_NAME;
+}
+
+const char *default_int8_model_path(void)
+{
+    static char installed[PATH_MAX];
+    const char *p = find_model("models/" DEFAULT_INT8_MODEL_NAME, DEFAULT_INT8_MODEL_NAME, installed);
+    return p ? p : MNV2DET_SOURCE_DIR "/models/" DEFAULT_INT8_MODEL_NAME;
+}
+
+int int8_model_find(const char **path, char *err, size_t errlen)
+{
+    *path = default_int8_model_path();
+    if (access(*path, F_OK) != 0)
+        return mnv_error(err, errlen, MNV_EIO,
+                         "--int8: the int8 model %s is missing; run scripts/fetch-model to make it",
+                         *path);
+    return 0;
 }
 
 char *model_sibling(const char *path, const char *suffix)

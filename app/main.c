@@ -49,6 +49,9 @@ static void usage(FILE *out)
         "      --frames N       stop after N frames\n"
         "  -m, --model PATH     TFLite model (default: the config's model, else\n"
         "                       %s)\n"
+        "      --int8           the int8 default model instead of the float one (not\n"
+        "                       with --model; scripts/fetch-model makes it):\n"
+        "                       %s\n"
         "  -c, --config PATH    model settings (default: MODEL.cfg beside the model,\n"
         "                       else the TF Object Detection API's SSD defaults)\n"
         "  -l, --labels PATH    label map, one label per line (default: the settings'\n"
@@ -88,7 +91,7 @@ static void usage(FILE *out)
         "inputs have run; 1 when the output cannot be written, memory runs out, or the\n"
         "camera vanishes or stalls (without --reconnect). Errors are one line each on\n"
         "stderr.\n",
-        default_model_path(), SSD_MAX_DETECTIONS);
+        default_model_path(), default_int8_model_path(), SSD_MAX_DETECTIONS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -112,13 +115,14 @@ typedef struct cli {
     int thread_list[APP_MAX_THREAD_RUNS], n_thread_list;
     const char *classes, *record, *latency_log, *latency_plot;
     int no_display, fullscreen, stats;
+    int int8;                 /* --int8: the int8 default model */
     long bench;
     size_t max_memory;        /* MNV2DET_MAX_MEMORY_MB: a model's, a picture's, a frame's cap */
 } cli;
 
 enum { OPT_SIZE = 256, OPT_FPS, OPT_FORMAT, OPT_LIST, OPT_RECONNECT, OPT_REALTIME, OPT_LOOP, OPT_FRAMES,
        OPT_CLASSES, OPT_NO_DISPLAY, OPT_FULLSCREEN, OPT_RECORD, OPT_BENCH, OPT_STATS, OPT_LATENCY_LOG,
-       OPT_LATENCY_PLOT };
+       OPT_LATENCY_PLOT, OPT_INT8 };
 
 /* "2" or "1,2": team sizes from 1 to 1024. */
 static int parse_threads(const char *s, cli *c)
@@ -164,6 +168,7 @@ static int parse_args(cli *c, int argc, char **argv)
     static const struct option opts[] = {
         {"input", required_argument, NULL, 'i'},
         {"model", required_argument, NULL, 'm'},
+        {"int8", no_argument, NULL, OPT_INT8},
         {"config", required_argument, NULL, 'c'},
         {"labels", required_argument, NULL, 'l'},
         {"score", required_argument, NULL, 's'},
@@ -205,6 +210,7 @@ static int parse_args(cli *c, int argc, char **argv)
         case 1:
         case 'i': c->inputs[c->n_inputs++] = optarg; break;
         case 'm': c->paths.model = optarg; break;
+        case OPT_INT8: c->int8 = 1; break;
         case 'c': c->paths.config = optarg; break;
         case 'l': c->paths.labels = optarg; break;
         case 's':
@@ -293,6 +299,8 @@ static int parse_args(cli *c, int argc, char **argv)
     }
     for (int i = optind; i < argc; i++) /* after "--" */
         c->inputs[c->n_inputs++] = argv[i];
+    if (c->int8 && c->paths.model)
+        return usage_error("%s", "--int8 runs the int8 default model: give --int8 or --model, not both");
     if (c->n_inputs > 0 && c->device)
         return usage_error("%s", "give inputs or --device, not both");
     int camera_flags = c->width || c->fps || c->format || c->reconnect;
@@ -574,6 +582,11 @@ int main(int argc, char **argv)
         return usage_error("%s", err);
     }
     opt.max_memory = c.max_memory;
+    if (c.int8 && int8_model_find(&c.paths.model, err, sizeof err) != 0) {
+        fprintf(stderr, "mnv2det: %s\n", err);
+        free(c.inputs);
+        return EXIT_USAGE;
+    }
     detector d;
     if (detector_open(&d, &c.paths, &opt, err, sizeof err) != 0) {
         fprintf(stderr, "mnv2det: %s\n", err);
