@@ -35,6 +35,9 @@ static void quantize_usage(FILE *out)
         "                         and largest value seen; percentile: in each picture\n"
         "                         the values --percentile percent from either end\n"
         "      --percentile P     for --method percentile (default 99.99)\n"
+        "      --int8-head        the head's reshapes and concatenations in int8 too, on\n"
+        "                         one range for all predictors (default: in float, each\n"
+        "                         predictor's output dequantized on its own range)\n"
         "  -h, --help\n"
         "Exit status: 0 on success; 2 on bad usage, a bad model or a picture that does\n"
         "not decode; 1 when a file cannot be written or memory runs out.\n",
@@ -216,17 +219,18 @@ static int write_settings(const char *cfg_path, const char *out_cfg, const char 
 
 int quantize_main(int argc, char **argv)
 {
-    enum { OPT_METHOD = 256, OPT_PERCENTILE };
+    enum { OPT_METHOD = 256, OPT_PERCENTILE, OPT_INT8_HEAD };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"config", required_argument, NULL, 'c'},
         {"calibrate", required_argument, NULL, 'C'}, {"output", required_argument, NULL, 'o'},
         {"method", required_argument, NULL, OPT_METHOD},
         {"percentile", required_argument, NULL, OPT_PERCENTILE},
+        {"int8-head", no_argument, NULL, OPT_INT8_HEAD},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *config = NULL, *output = NULL, *method_name = NULL;
     double percentile = 99.99;
-    int have_percentile = 0, ch, rc = 0;
+    int have_percentile = 0, int8_head = 0, ch, rc = 0;
     paths cal = {0};
     opterr = 0;
     optind = 1;
@@ -264,6 +268,7 @@ int quantize_main(int argc, char **argv)
             have_percentile = 1;
             break;
         }
+        case OPT_INT8_HEAD: int8_head = 1; break;
         case 'h': quantize_usage(stdout); rc = output_finish(stdout, "mnv2det quantize"); goto done;
         case ':': rc = quantize_error("option '%s' needs a value", argv[optind - 1]); goto done;
         default: rc = quantize_error("unknown option '%s' (see mnv2det quantize --help)", argv[optind - 1]); goto done;
@@ -312,7 +317,7 @@ int quantize_main(int argc, char **argv)
     }
     quantize_report rep;
     char *out_cfg = NULL;
-    if (!rc && (rc = quantize_model(d.model_path, ranges, output, &rep, err, sizeof err)) != 0)
+    if (!rc && (rc = quantize_model(d.model_path, ranges, int8_head, output, &rep, err, sizeof err)) != 0)
         rc = quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
     if (!rc && d.config_path) {
         if (!(out_cfg = model_sibling(output, ".cfg")))

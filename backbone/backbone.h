@@ -208,10 +208,14 @@ typedef struct quantize_report {
 /* Write out_path: the float model at float_path in TFLite's int8 scheme,
  * each activation's parameters from ranges (calibrated on that model's
  * tensors: load it with keep_tensors and observe with calib_observe).
+ * The reshapes and concatenations that lead to the outputs stay float (each
+ * predictor convolution's output is dequantized), unless int8_head is set:
+ * then they are int8 too, on one range for all predictors, and only the
+ * outputs are dequantized.
  * A tensor without a range, a weight that is not a float constant or an
  * operator other than those of SSD graphs is an error naming it. The file
  * appears whole or not at all. */
-int quantize_model(const char *float_path, const calib_ranges *ranges, const char *out_path,
+int quantize_model(const char *float_path, const calib_ranges *ranges, int int8_head, const char *out_path,
                    quantize_report *report, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */

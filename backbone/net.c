@@ -736,7 +736,7 @@ static int describe_output(importer *im, int out_index, int t, int *seg_used, in
         int src = -1;
         for (int j = li - 1; j >= 0; j--)
             if (n->layers[j].out == cat->parts[k]) {
-                src = j;
+                src = value_source(n, j);
                 break;
             }
         if (src < 0 || !layer_is_conv(n->layers[src].kind) || *seg_used + k >= seg_cap)

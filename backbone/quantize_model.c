@@ -29,6 +29,7 @@ typedef struct qm {
     tfw_op *ops; int nops, cap_ops;
     int *map;                 /* float model tensor -> new tensor, or -1 */
     int *producer;            /* float model tensor -> operator writing it, or -1 */
+    unsigned char *tail;      /* float model tensor -> 1: stays float (see mark_tail) */
     void **owned; int n_owned, cap_owned;
     int *outputs;
     quantize_report rep;
@@ -203,6 +204,24 @@ static int const_floats(qm *q, int ft, int opi, float **out, size_t *count)
     return 0;
 }
 
+static int dequantized(qm *q, int ft, const char *name);
+
+/* The model's tensor ft, just given its int8 tensor, goes on as float: a
+ * DEQUANTIZE writes a float tensor of its name (the int8 one is renamed),
+ * and that is what later operators read. */
+static int float_tail(qm *q, int ft)
+{
+    const char *renamed = own_name(q, q->m->tensors[ft].name, "/int8");
+    if (!renamed)
+        return nomem(q);
+    q->t[q->map[ft]].name = renamed;
+    int f = dequantized(q, ft, q->m->tensors[ft].name);
+    if (f < 0)
+        return f;
+    q->map[ft] = f;
+    return 0;
+}
+
 /* CONV_2D and DEPTHWISE_CONV_2D: weights per output channel (dimension 0,
  * or 3 for depthwise), bias at input scale x weight scale. */
 static int quantize_conv(qm *q, int opi)
@@ -312,6 +331,9 @@ static int quantize_conv(qm *q, int opi)
         rc = nomem(q);
         goto done;
     }
+    if (q->tail[op->outputs[0]] && (rc = float_tail(q, op->outputs[0])) != 0)
+        goto done;
+    o = &q->ops[q->nops - (q->tail[op->outputs[0]] ? 2 : 1)];
     o->with_options = 1;
     o->padding = op->padding;
     o->stride_w = op->stride_w, o->stride_h = op->stride_h;
@@ -437,8 +459,15 @@ static int quantize_op(qm *q, int opi)
     case TFL_OP_CONCATENATION:
         if (op->n_inputs < 1 || op->n_inputs > TFW_MAX_IO || op->n_outputs != 1)
             break;
-        if ((rc = mapped_inputs(q, opi, ins, 0, op->n_inputs)) || (rc = activation(q, op->outputs[0], opi)))
+        if ((rc = mapped_inputs(q, opi, ins, 0, op->n_inputs)))
             return rc;
+        if (q->tail[op->outputs[0]]) {
+            const tfl_tensor *ot = &q->m->tensors[op->outputs[0]];
+            if ((q->map[op->outputs[0]] = add_tensor(q, TFL_TYPE_FLOAT32, ot, ot->name)) < 0)
+                return nomem(q);
+        } else if ((rc = activation(q, op->outputs[0], opi)) != 0) {
+            return rc;
+        }
         {
             int out[1] = {q->map[op->outputs[0]]};
             tfw_op *o = add_op(q, TFL_OP_CONCATENATION, ins, op->n_inputs, out, 1);
@@ -456,16 +485,19 @@ static int quantize_op(qm *q, int opi)
             return rc ? rc : mnv_error(q->err, q->errlen, MNV_EUNSUPPORTED, "%s: operator %d (%s) is malformed",
                                        q->path, opi, op_label(op, b, sizeof b));
         const tfl_tensor *ot = &q->m->tensors[op->outputs[0]];
-        int out = add_tensor(q, TFL_TYPE_INT8, ot, ot->name);
+        const tfw_tensor *it = &q->t[ins[0]];
+        int out = add_tensor(q, it->type, ot, ot->name);
         if (out < 0)
             return nomem(q);
         /* a reshape keeps its input's parameters; a logistic's output is
          * [0, 1) in steps of 1/256, as TFLite requires */
-        const tfw_tensor *it = &q->t[ins[0]];
-        rc = op->builtin == TFL_OP_RESHAPE ? set_params(q, out, it->scales[0], it->zero_points[0])
-                                           : set_params(q, out, 1.0f / 256.0f, -128);
-        if (rc)
-            return rc;
+        it = &q->t[ins[0]];
+        if (it->type == TFL_TYPE_INT8) {
+            rc = op->builtin == TFL_OP_RESHAPE ? set_params(q, out, it->scales[0], it->zero_points[0])
+                                               : set_params(q, out, 1.0f / 256.0f, -128);
+            if (rc)
+                return rc;
+        }
         q->map[op->outputs[0]] = out;
         int n_in = 1;
         if (op->builtin == TFL_OP_RESHAPE && op->n_inputs > 1 && op->inputs[1] >= 0) {
@@ -520,9 +552,10 @@ static int write_atomically(const char *path, const void *bytes, size_t size, ch
     return rc;
 }
 
-int quantize_model(const char *float_path, const calib_ranges *ranges, const char *out_path,
+int quantize_model(const char *float_path, const calib_ranges *ranges, int int8_head, const char *out_path,
                    quantize_report *report, char *err, size_t errlen)
 {
+    const int float_outputs = !int8_head;
     tfl_model m;
     int rc = tfl_open(&m, float_path, err, errlen);
     if (rc)
@@ -533,7 +566,8 @@ int quantize_model(const char *float_path, const calib_ranges *ranges, const cha
     q.map = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
     q.producer = malloc((size_t)(m.n_tensors + 1) * sizeof(int));
     q.outputs = malloc((size_t)(m.n_outputs + 1) * sizeof(int));
-    if (!q.map || !q.producer || !q.outputs) {
+    q.tail = calloc((size_t)m.n_tensors + 1, 1);
+    if (!q.map || !q.producer || !q.outputs || !q.tail) {
         rc = nomem(&q);
         goto done;
     }
@@ -543,6 +577,23 @@ int quantize_model(const char *float_path, const calib_ranges *ranges, const cha
         for (int k = 0; k < m.ops[i].n_outputs; k++)
             if (m.ops[i].outputs[k] >= 0)
                 q.producer[m.ops[i].outputs[k]] = i;
+    /* The head's reshapes and concatenations run in float, as in ONNX
+     * Runtime's QDQ models: each predictor's output is then quantized on its
+     * own range, not on the union of all six, which would cost the boxes and
+     * scores of the small ones most of their resolution. */
+    if (q.tail) {
+        for (int k = 0; k < m.n_outputs; k++)
+            q.tail[m.outputs[k]] = float_outputs;
+        for (int i = m.n_ops - 1; i >= 0; i--) {
+            const tfl_op *op = &m.ops[i];
+            if ((op->builtin != TFL_OP_RESHAPE && op->builtin != TFL_OP_CONCATENATION) || op->n_outputs != 1 ||
+                !q.tail[op->outputs[0]])
+                continue;
+            for (int k = 0; k < (op->builtin == TFL_OP_RESHAPE ? 1 : op->n_inputs); k++)
+                if (op->inputs[k] >= 0)
+                    q.tail[op->inputs[k]] = 1;
+        }
+    }
     if (m.n_inputs != 1 || m.tensors[m.inputs[0]].type != TFL_TYPE_FLOAT32) {
         rc = mnv_error(err, errlen, MNV_EUNSUPPORTED, "%s: not a float model with one float32 input", float_path);
         goto done;
@@ -612,6 +663,7 @@ done:
     free(q.map);
     free(q.producer);
     free(q.outputs);
+    free(q.tail);
     tfl_close(&m);
     return rc;
 }
