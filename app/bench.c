@@ -13,11 +13,12 @@
 
 #include "app/app.h"
 
-/* What the network computes in: "float32", "int8" (a quantized model,
- * whose float input and outputs take a layer each), or "mixed". */
-static const char *precision_name(int int8_layers, int layers)
+/* What the network's convolutions (nearly all of its work) compute in:
+ * "float32", "int8" (a quantized model, whose float input, outputs and
+ * head reshapes may still take float layers), or "mixed". */
+static const char *precision_name(int int8_convs, int convs)
 {
-    return int8_layers == 0 ? "float32" : int8_layers == layers ? "int8" : "mixed";
+    return int8_convs == 0 ? "float32" : int8_convs == convs ? "int8" : "mixed";
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -152,11 +153,13 @@ int bench_main(int argc, char **argv)
         net_run_timed(n, NULL, layer_s);
 
     double role_ms[ROLE_COUNT] = {0}, macs = 0, total_layer = 0;
-    int int8_layers = 0;
+    int int8_layers = 0, convs = 0, int8_convs = 0;
     for (int i = 0; i < nl; i++) {
         net_layer_info li;
         net_layer_get(n, i, &li);
         int8_layers += li.int8;
+        convs += li.macs > 0;
+        int8_convs += li.macs > 0 && li.int8;
         role_ms[li.role] += layer_s[i] * 1e3 / breakdown_runs;
         total_layer += layer_s[i] * 1e3 / breakdown_runs;
         macs += li.macs;
@@ -187,7 +190,7 @@ int bench_main(int argc, char **argv)
                "\"peak_rss_mb\":%.1f,\"precision\":\"%s\",\"int8_layers\":%d,\"layers_ms\":{",
                threads, isa_name(used), iters, median, p90, min, macs / 1e9, gflops,
                net_arena_bytes(n), net_weight_bytes(n), net_band_bytes(n), net_fused_blocks(n), rss_mb,
-               precision_name(int8_layers, nl), int8_layers);
+               precision_name(int8_convs, convs), int8_layers);
         for (int r = 0; r < ROLE_COUNT; r++)
             printf("%s\"%s\":%.3f", r ? "," : "", layer_role_name((layer_role)r), role_ms[r]);
         printf("},\"even_split\":%s,\"shares\":[", even ? "true" : "false");
@@ -202,7 +205,7 @@ int bench_main(int argc, char **argv)
                    pre[i].separate_ms, pre[i].fused_min_ms, pre[i].separate_min_ms);
         printf("]}}\n");
     } else {
-        printf("model    %s (%s: %d of %d layers int8)\n", model, precision_name(int8_layers, nl), int8_layers,
+        printf("model    %s (%s: %d of %d layers int8)\n", model, precision_name(int8_convs, convs), int8_layers,
                nl);
         printf("threads  %d, kernels up to %s, %d runs after %d warm-up\n", threads,
                isa_name(used), iters, warmup);
