@@ -1,0 +1,392 @@
+/*
+ * The quantizer (backbone's calib_* and quantize_model) on a small SSD-like
+ * float model made with the test builder: a stem conv, a depthwise conv with
+ * float16 weights behind DEQUANTIZE, a 1x1 projection, a residual ADD, two
+ * 1x1 heads reshaped and concatenated into the float output.
+ *  - calibration sees every activation tensor; min/max ranges are the
+ *    extremes of the observed values; the percentile is the order statistic;
+ *  - the written file follows TFLite's int8 scheme (checked by reading it
+ *    back: types, per-channel weight parameters on the right dimension, bias
+ *    scales = input scale x weight scale with zero points 0, a QUANTIZE first,
+ *    DEQUANTIZE before the float outputs, which keep their names);
+ *  - the int8 network's outputs stay within a few output steps of float32's
+ *    on the calibration inputs, with the head in float and in int8;
+ *  - a nearly dead channel with a bias has its weight scale widened;
+ *  - refusals: an operator outside SSD graphs, a tensor never observed, an
+ *    output that cannot be written (no file left behind).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backbone/backbone.h"
+#include "check.h"
+#include "tflite_builder.h"
+
+#define H 8
+#define W 8
+#define C 8
+#define N_INPUTS 4
+
+static char tmpdir[256];
+
+static unsigned rng = 12345u;
+static float frand(void)
+{
+    rng = rng * 1103515245u + 12345u;
+    return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+/* IEEE half of a float in the normal range (round to nearest even). */
+static uint16_t to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xff, man = x & 0x7fffff;
+    if (exp == 0 || (int)exp - 127 < -14)
+        return (uint16_t)sign;
+    uint32_t h = sign | ((exp - 127 + 15) << 10) | (man >> 13);
+    uint32_t rest = man & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+        h++;
+    return (uint16_t)h;
+}
+
+typedef struct model_data {
+    float stem_w[C * 3 * 3 * 3], stem_b[C];
+    uint16_t dw_w16[3 * 3 * C];
+    float dw_b[C];
+    float pw_w[C * C], pw_b[C];
+    float h1_w[4 * C], h1_b[4], h2_w[4 * C], h2_b[4];
+    int32_t shape1[3], shape2[3];
+} model_data;
+
+/* The float model; with_softmax appends an operator the quantizer refuses. */
+static const char *write_float_model(model_data *d, int with_softmax, const char *name)
+{
+    static tfb_model m;
+    memset(&m, 0, sizeof m);
+    for (size_t i = 0; i < sizeof d->stem_w / sizeof *d->stem_w; i++)
+        d->stem_w[i] = frand() * 0.5f;
+    /* channel 5 of the stem: weights all but zero, a bias that is not (its
+     * bias would pass int32 at the weights' own scale) */
+    for (int i = 0; i < 27; i++)
+        d->stem_w[5 * 27 + i] = frand() * 1e-7f;
+    for (int c = 0; c < C; c++)
+        d->stem_b[c] = c == 5 ? 0.75f : frand() * 0.1f;
+    for (int i = 0; i < 9 * C; i++)
+        d->dw_w16[i] = to_f16(frand() * 0.7f);
+    for (int c = 0; c < C; c++)
+        d->dw_b[c] = frand() * 0.2f, d->pw_b[c] = frand() * 0.1f;
+    for (int i = 0; i < C * C; i++)
+        d->pw_w[i] = frand() * 0.4f;
+    for (int i = 0; i < 4 * C; i++)
+        d->h1_w[i] = frand() * 0.5f, d->h2_w[i] = frand() * 0.3f;
+    for (int i = 0; i < 4; i++)
+        d->h1_b[i] = frand(), d->h2_b[i] = frand() * 2.0f;
+    d->shape1[0] = d->shape2[0] = 1, d->shape1[1] = d->shape2[1] = H * W, d->shape1[2] = d->shape2[2] = 4;
+
+    int in_s[4] = {1, H, W, 3}, act_s[4] = {1, H, W, C}, head_s[4] = {1, H, W, 4};
+    int stem_ws[4] = {C, 3, 3, 3}, dw_ws[4] = {1, 3, 3, C}, pw_ws[4] = {C, 1, 1, C}, h_ws[4] = {4, 1, 1, C};
+    int vec_c[1] = {C}, vec_4[1] = {4}, r_s[3] = {1, H * W, 4}, cat_s[3] = {1, 2 * H * W, 4}, three[1] = {3};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, in_s, "input", NULL, 0);
+    int sw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, stem_ws, "stem/w", d->stem_w, sizeof d->stem_w);
+    int sb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vec_c, "stem/b", d->stem_b, sizeof d->stem_b);
+    int s = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, act_s, "stem", NULL, 0);
+    int dw16 = tfb_add_tensor(&m, TFL_TYPE_FLOAT16, 4, dw_ws, "dw/w16", d->dw_w16, sizeof d->dw_w16);
+    int dww = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, dw_ws, "dw/w", NULL, 0);
+    int dwb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vec_c, "dw/b", d->dw_b, sizeof d->dw_b);
+    int dwo = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, act_s, "dw", NULL, 0);
+    int pww = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, pw_ws, "pw/w", d->pw_w, sizeof d->pw_w);
+    int pwb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vec_c, "pw/b", d->pw_b, sizeof d->pw_b);
+    int pwo = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, act_s, "pw", NULL, 0);
+    int sum = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, act_s, "add", NULL, 0);
+    int h1w = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, h_ws, "h1/w", d->h1_w, sizeof d->h1_w);
+    int h1b = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vec_4, "h1/b", d->h1_b, sizeof d->h1_b);
+    int h1 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, head_s, "h1", NULL, 0);
+    int h2w = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, h_ws, "h2/w", d->h2_w, sizeof d->h2_w);
+    int h2b = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vec_4, "h2/b", d->h2_b, sizeof d->h2_b);
+    int h2 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, head_s, "h2", NULL, 0);
+    int rs1 = tfb_add_tensor(&m, TFL_TYPE_INT32, 1, three, "shape1", d->shape1, sizeof d->shape1);
+    int r1 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, r_s, "r1", NULL, 0);
+    int rs2 = tfb_add_tensor(&m, TFL_TYPE_INT32, 1, three, "shape2", d->shape2, sizeof d->shape2);
+    int r2 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, r_s, "r2", NULL, 0);
+    int out = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, cat_s, "raw_outputs/box_encodings", NULL, 0);
+    int sm = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 3, cat_s, "softmax", NULL, 0);
+
+    tfb_op *o = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, sw, sb}, 3, &s, 1);
+    o->activation = TFL_ACT_RELU6;
+    tfb_add_op(&m, TFL_OP_DEQUANTIZE, &dw16, 1, &dww, 1)->with_options = 0;
+    o = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){s, dww, dwb}, 3, &dwo, 1);
+    o->activation = TFL_ACT_RELU6;
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){dwo, pww, pwb}, 3, &pwo, 1);
+    tfb_add_op(&m, TFL_OP_ADD, (int[]){pwo, s}, 2, &sum, 1);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){sum, h1w, h1b}, 3, &h1, 1);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){s, h2w, h2b}, 3, &h2, 1);
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){h1, rs1}, 2, &r1, 1);
+    tfb_add_op(&m, TFL_OP_RESHAPE, (int[]){h2, rs2}, 2, &r2, 1);
+    o = tfb_add_op(&m, TFL_OP_CONCATENATION, (int[]){r1, r2}, 2, &out, 1);
+    o->axis = 1;
+    if (with_softmax)
+        tfb_add_op(&m, TFL_OP_SOFTMAX, &out, 1, &sm, 1);
+    m.inputs[m.n_inputs++] = x;
+    m.outputs[m.n_outputs++] = with_softmax ? sm : out;
+
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    size_t n;
+    uint8_t *b = tfb_build(&m, &n);
+    CHECK(b && tfb_write_file(path, b, n) == 0, "cannot write %s", path);
+    free(b);
+    return path;
+}
+
+/* Every value the observer passes, per tensor, to check the ranges against. */
+typedef struct seen { float lo[64], hi[64]; int calls[64]; calib_ranges *c; } seen;
+
+static void observe(void *user, int tensor, const float *data, size_t count)
+{
+    seen *s = user;
+    CHECK(tensor >= 0 && tensor < 64, "tensor %d", tensor);
+    if (tensor < 0 || tensor >= 64)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        if (!s->calls[tensor] && i == 0)
+            s->lo[tensor] = s->hi[tensor] = data[0];
+        s->lo[tensor] = fminf(s->lo[tensor], data[i]);
+        s->hi[tensor] = fmaxf(s->hi[tensor], data[i]);
+    }
+    s->calls[tensor]++;
+    calib_observe(s->c, tensor, data, count);
+}
+
+static void test_percentile(void)
+{
+    char err[256];
+    calib_ranges *c = NULL;
+    CHECK(calib_create(&c, 1, CALIB_PERCENTILE, 40.0, err, sizeof err) == MNV_EINVAL && !c &&
+          strstr(err, "percentile 40"), "percentile 40 accepted: %s", err);
+    /* 0..999 shuffled: the 90th percentile from either end is 100 and 899 */
+    float v[1000];
+    for (int i = 0; i < 1000; i++)
+        v[i] = (float)i;
+    for (int i = 999; i > 0; i--) {
+        frand();
+        int j = (int)((rng >> 3) % (unsigned)(i + 1));
+        float t = v[i];
+        v[i] = v[j], v[j] = t;
+    }
+    CHECK(calib_create(&c, 2, CALIB_PERCENTILE, 90.0, err, sizeof err) == 0, "%s", err);
+    float lo = 0, hi = 0;
+    CHECK(calib_range(c, 0, &lo, &hi) == -1, "an unseen tensor has a range");
+    calib_observe(c, 0, v, 1000);
+    CHECK(calib_range(c, 0, &lo, &hi) == 0 && lo == 100.0f && hi == 899.0f, "90th percentile: %g %g", lo, hi);
+    /* ranges widen over pictures: a second picture shifted up by 500 */
+    for (int i = 0; i < 1000; i++)
+        v[i] += 500.0f;
+    calib_observe(c, 0, v, 1000);
+    CHECK(calib_range(c, 0, &lo, &hi) == 0 && lo == 100.0f && hi == 1399.0f, "two pictures: %g %g", lo, hi);
+    /* many equal values and a few outliers: quickselect on duplicates */
+    float d[257];
+    for (int i = 0; i < 257; i++)
+        d[i] = i % 64 == 0 ? 1000.0f : 1.0f;
+    calib_observe(c, 1, d, 257);
+    CHECK(calib_range(c, 1, &lo, &hi) == 0 && lo == 1.0f && hi == 1.0f, "duplicates: %g %g", lo, hi);
+    CHECK(!calib_failed(c), "failed");
+    calib_free(c);
+    /* percentile 100 is min/max */
+    CHECK(calib_create(&c, 1, CALIB_PERCENTILE, 100.0, err, sizeof err) == 0, "%s", err);
+    calib_observe(c, 0, d, 257);
+    CHECK(calib_range(c, 0, &lo, &hi) == 0 && lo == 1.0f && hi == 1000.0f, "percentile 100: %g %g", lo, hi);
+    calib_free(c);
+}
+
+static const tfl_tensor *find_tensor(const tfl_model *m, const char *name, int *index)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) {
+            if (index)
+                *index = i;
+            return &m->tensors[i];
+        }
+    return NULL;
+}
+
+/* The written file, read back: TFLite's int8 scheme. */
+static void check_file(const char *path, int int8_head)
+{
+    tfl_model m;
+    char err[512];
+    int rc = tfl_open(&m, path, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc)
+        return;
+    CHECK(m.n_inputs == 1 && m.tensors[m.inputs[0]].type == TFL_TYPE_FLOAT32 &&
+          strcmp(m.tensors[m.inputs[0]].name, "input") == 0, "input");
+    CHECK(m.n_outputs == 1 && m.tensors[m.outputs[0]].type == TFL_TYPE_FLOAT32 &&
+          strcmp(m.tensors[m.outputs[0]].name, "raw_outputs/box_encodings") == 0, "output");
+    CHECK(m.n_ops > 0 && m.ops[0].builtin == TFL_OP_QUANTIZE, "first operator %d", m.ops[0].builtin);
+    int convs = 0, dequantize = 0;
+    for (int i = 0; i < m.n_ops; i++) {
+        const tfl_op *op = &m.ops[i];
+        dequantize += op->builtin == TFL_OP_DEQUANTIZE;
+        CHECK(op->builtin != TFL_OP_DEQUANTIZE || m.tensors[op->inputs[0]].type == TFL_TYPE_INT8,
+              "a DEQUANTIZE of a constant is left");
+        if (op->builtin != TFL_OP_CONV_2D && op->builtin != TFL_OP_DEPTHWISE_CONV_2D)
+            continue;
+        convs++;
+        const tfl_tensor *in = &m.tensors[op->inputs[0]], *w = &m.tensors[op->inputs[1]],
+                         *b = &m.tensors[op->inputs[2]], *out = &m.tensors[op->outputs[0]];
+        const int dim = op->builtin == TFL_OP_DEPTHWISE_CONV_2D ? 3 : 0, ch = w->shape[dim];
+        CHECK(in->type == TFL_TYPE_INT8 && in->n_quant == 1 && out->type == TFL_TYPE_INT8 && out->n_quant == 1,
+              "op %d activations", i);
+        CHECK(w->type == TFL_TYPE_INT8 && w->n_quant == ch && (ch < 2 || w->quant_dim == dim),
+              "op %d weights: %d params on dim %d", i, w->n_quant, w->quant_dim);
+        CHECK(b->type == TFL_TYPE_INT32 && b->n_quant == ch, "op %d bias", i);
+        int bad = 0, full = 0;
+        for (int c = 0; c < ch && w->n_quant == ch && b->n_quant == ch; c++) {
+            bad += w->zero_point[c] != 0 || b->zero_point[c] != 0 || b->scale[c] != in->scale[0] * w->scale[c];
+        }
+        for (size_t k = 0; k < w->size; k++)
+            full += ((const int8_t *)w->data)[k] == 127 || ((const int8_t *)w->data)[k] == -127;
+        CHECK(!bad, "op %d: %d channels with zero points or bias scales off", i, bad);
+        CHECK(full >= 1, "op %d: no weight reaches +-127", i);
+        for (size_t k = 0; k < w->size; k++)
+            if (((const int8_t *)w->data)[k] == -128) {
+                CHECK(0, "op %d: weight -128 (symmetric weights stop at -127)", i);
+                break;
+            }
+    }
+    CHECK(convs == 5, "%d convolutions", convs);
+    /* float head: a DEQUANTIZE after each head conv; int8 head: one, at the end */
+    CHECK(dequantize == (int8_head ? 1 : 2), "%d DEQUANTIZE operators", dequantize);
+    int t;
+    const tfl_tensor *cat = find_tensor(&m, "raw_outputs/box_encodings", NULL);
+    CHECK(cat && cat->type == TFL_TYPE_FLOAT32, "output tensor");
+    const tfl_tensor *r1 = find_tensor(&m, "r1", &t);
+    CHECK(r1 && r1->type == (int8_head ? TFL_TYPE_INT8 : TFL_TYPE_FLOAT32), "r1's type");
+    tfl_close(&m);
+}
+
+static void run_net(const char *path, const float inputs[N_INPUTS][H * W * 3], float out[N_INPUTS][2 * H * W * 4])
+{
+    char err[512];
+    net *n = NULL;
+    net_options opt = {.max_isa = isa_select()};
+    int rc = net_load(&n, path, &opt, err, sizeof err);
+    CHECK(rc == 0, "load %s: %s", path, err);
+    if (rc)
+        return;
+    for (int k = 0; k < N_INPUTS; k++) {
+        net_run(n, inputs[k]);
+        memcpy(out[k], net_output_data(n, 0), sizeof out[k]);
+    }
+    net_free(n);
+}
+
+static void test_quantize(void)
+{
+    static model_data d;
+    const char *fpath = write_float_model(&d, 0, "float.tflite");
+    char fcopy[512], err[512];
+    snprintf(fcopy, sizeof fcopy, "%s", fpath);
+    static float inputs[N_INPUTS][H * W * 3], ref[N_INPUTS][2 * H * W * 4], got[N_INPUTS][2 * H * W * 4];
+    for (int k = 0; k < N_INPUTS; k++)
+        for (int i = 0; i < H * W * 3; i++)
+            inputs[k][i] = frand() * (k + 1) * 0.5f;
+
+    net *n = NULL;
+    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
+    int rc = net_load(&n, fcopy, &opt, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc)
+        return;
+    static seen s;
+    CHECK(net_tensor_count(n) <= 64, "%d tensors", net_tensor_count(n));
+    CHECK(calib_create(&s.c, net_tensor_count(n), CALIB_MINMAX, 0, err, sizeof err) == 0, "%s", err);
+
+    /* a tensor never observed: refused by name */
+    char qpath[512];
+    snprintf(qpath, sizeof qpath, "%s/int8.tflite", tmpdir);
+    quantize_report rep;
+    rc = quantize_model(fcopy, s.c, 0, qpath, &rep, err, sizeof err);
+    CHECK(rc == MNV_EINVAL && strstr(err, "'input'") && strstr(err, "no calibration values") &&
+          access(qpath, F_OK) != 0, "no calibration: rc %d, %s", rc, err);
+
+    for (int k = 0; k < N_INPUTS; k++)
+        net_run_observed(n, inputs[k], observe, &s);
+    net_free(n);
+    /* the observed tensors: input, 5 convs, add, concat (not the reshapes,
+     * which share their input's memory, nor the float16 DEQUANTIZE) */
+    int observed = 0;
+    for (int t = 0; t < 64; t++) {
+        float lo, hi;
+        if (!s.calls[t]) {
+            CHECK(calib_range(s.c, t, &lo, &hi) == -1, "tensor %d has a range but was not observed", t);
+            continue;
+        }
+        observed++;
+        CHECK(s.calls[t] == N_INPUTS, "tensor %d observed %d times", t, s.calls[t]);
+        CHECK(calib_range(s.c, t, &lo, &hi) == 0 && lo == s.lo[t] && hi == s.hi[t],
+              "tensor %d: range %g..%g, observed %g..%g", t, lo, hi, s.lo[t], s.hi[t]);
+    }
+    CHECK(observed == 8, "%d tensors observed", observed);
+
+    for (int int8_head = 0; int8_head <= 1; int8_head++) {
+        rc = quantize_model(fcopy, s.c, int8_head, qpath, &rep, err, sizeof err);
+        CHECK(rc == 0, "quantize: %s", err);
+        if (rc)
+            continue;
+        CHECK(rep.convs == 5 && rep.widened == 1 && rep.bytes > 0, "report: %d convs, %d widened", rep.convs,
+              rep.widened);
+        check_file(qpath, int8_head);
+        run_net(fcopy, (const float(*)[H * W * 3])inputs, ref);
+        run_net(qpath, (const float(*)[H * W * 3])inputs, got);
+        /* within a few steps of the output's range: the error of 5 layers */
+        float lo = 1e30f, hi = -1e30f, worst = 0;
+        double mean = 0;
+        for (int k = 0; k < N_INPUTS; k++)
+            for (int i = 0; i < 2 * H * W * 4; i++) {
+                lo = fminf(lo, ref[k][i]), hi = fmaxf(hi, ref[k][i]);
+                float e = fabsf(got[k][i] - ref[k][i]);
+                worst = fmaxf(worst, e);
+                mean += e;
+            }
+        mean /= N_INPUTS * 2 * H * W * 4;
+        const float step = (hi - lo) / 255.0f;
+        CHECK(worst <= 6 * step && mean <= 1.5 * step, "int8 head %d: worst error %g, mean %g, step %g",
+              int8_head, worst, mean, step);
+        printf("int8 head %d: worst error %.4f (%.2f steps), mean %.4f (%.2f steps)\n", int8_head, worst,
+               worst / step, mean, mean / step);
+    }
+
+    /* an output that cannot be written: an error naming it, nothing left */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/x.tflite", tmpdir);
+    rc = quantize_model(fcopy, s.c, 0, bad, &rep, err, sizeof err);
+    CHECK(rc == MNV_EIO && strstr(err, bad) && strstr(err, "cannot write"), "unwritable: rc %d, %s", rc, err);
+
+    /* an operator outside SSD graphs */
+    const char *spath = write_float_model(&d, 1, "softmax.tflite");
+    rc = quantize_model(spath, s.c, 0, qpath, &rep, err, sizeof err);
+    CHECK(rc == MNV_EUNSUPPORTED && strstr(err, "SOFTMAX") && strstr(err, "cannot be quantized"),
+          "softmax: rc %d, %s", rc, err);
+    calib_free(s.c);
+    remove(qpath);
+    remove(fcopy);
+    remove(spath);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mnv2det-quantize-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_percentile();
+    test_quantize();
+    rmdir(tmpdir);
+    return check_finish("quantizer");
+}
