@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "backbone/backbone.h"
+#include "backbone/eltwise_q8.h"
 
 enum layer_kind {
     LAYER_CONV, LAYER_ADD, LAYER_CONCAT, LAYER_LOGISTIC, LAYER_RELU, LAYER_RELU6,
@@ -70,6 +71,10 @@ typedef struct layer {
     qmultiplier q_mult;
     qparams *part_q;
     const int8_t **part_data;
+    /* LAYER_QADD, LAYER_QUANTIZE (float -> int8): the variant chosen at
+     * load for the importer's max_isa (eltwise_q8.h); NULL: the reference */
+    add_qs8_fn *qadd_run;
+    quantize_qs8_fn *quantize_run;
 } layer;
 
 /* A store is the memory of one or more tensors (a reshape shares its input's

@@ -176,6 +176,7 @@ int q8_add_layer(importer *im, layer *l, int opi, act_kind act)
         return rc;
     if (qadd_params_init(&l->qadd, a, b, out, act, why, sizeof why) != 0)
         return bad_params(im, opi, why);
+    l->qadd_run = qadd_kernel_choose(&l->qadd, im->max_isa)->run;
     return 0;
 }
 
@@ -243,6 +244,8 @@ int q8_import_quantize(importer *im, int opi)
     l->q_in = in_q;
     l->q_out = out_q;
     l->q_mult = m;
+    if (from_float)
+        l->quantize_run = quantize_kernel_choose(im->max_isa)->run;
     return 0;
 }
 
@@ -273,6 +276,7 @@ int q8_quantize_input(importer *im, int t)
     if (!l)
         return im->layer_error;
     l->q_out = q;
+    l->quantize_run = quantize_kernel_choose(im->max_isa)->run;
     return 0;
 }
 

@@ -20,8 +20,9 @@ static int8_t *q8(const net *n, int s)
  * thread alone: waking the team would take longer. */
 #define Q8_PARALLEL_MIN 16384
 
-/* Values [lo, hi) of an elementwise int8 layer (QUANTIZE, REQUANTIZE,
- * DEQUANTIZE, LOGISTIC): each value depends on its input alone. */
+/* Values [lo, hi) of an elementwise int8 layer (ADD, QUANTIZE, REQUANTIZE,
+ * DEQUANTIZE, LOGISTIC): each value depends on its inputs at the same
+ * index alone. ADD and QUANTIZE run the variant chosen at load. */
 static void q8_elementwise(const net *n, const layer *l, size_t lo, size_t hi)
 {
     const size_t k = hi - lo;
@@ -29,8 +30,13 @@ static void q8_elementwise(const net *n, const layer *l, size_t lo, size_t hi)
     case LAYER_QLOGISTIC:
         lut_qs8_ref(l->packed, q8(n, l->in0) + lo, q8(n, l->out) + lo, k);
         break;
+    case LAYER_QADD:
+        (l->qadd_run ? l->qadd_run : add_qs8_ref)(&l->qadd, q8(n, l->in0) + lo, q8(n, l->in1) + lo,
+                                                  q8(n, l->out) + lo, k);
+        break;
     case LAYER_QUANTIZE:
-        quant_quantize_f32(n->ptr[l->in0] + lo, q8(n, l->out) + lo, k, l->q_out);
+        (l->quantize_run ? l->quantize_run : quant_quantize_f32)(n->ptr[l->in0] + lo, q8(n, l->out) + lo, k,
+                                                                 l->q_out);
         break;
     case LAYER_REQUANTIZE:
         requantize_qs8_ref(q8(n, l->in0) + lo, q8(n, l->out) + lo, k, l->q_in.zero_point, l->q_mult,
@@ -66,12 +72,10 @@ static void run_layer(net *n, const layer *l)
         l->qkernel->run(&d, &l->qconv, l->packed, q8(n, l->in0), q8(n, l->out));
         break;
     }
-    case LAYER_QADD:
-        add_qs8_ref(&l->qadd, q8(n, l->in0), q8(n, l->in1), q8(n, l->out), l->count);
-        break;
     case LAYER_QCONCAT:
         concat_qs8_ref(l->n_parts, l->part_data, l->part_q, l->part_inner, l->outer, l->q_out, q8(n, l->out));
         break;
+    case LAYER_QADD:
     case LAYER_QLOGISTIC:
     case LAYER_QUANTIZE:
     case LAYER_REQUANTIZE:
