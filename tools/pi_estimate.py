@@ -237,7 +237,7 @@ for name, core in boards.items():
         per = {cat: bound_cycles_int8(v, core, INT8_RATES[name]) / (core["ghz"] * 1e6) for cat, v in frame.items()}
         ms = sum(per.values())
         parts = ", ".join(f"{cat.split(' (')[0].split(',')[0]} {t:.1f}" for cat, t in
-                          sorted(per.items(), key=lambda kv: -kv[1]) if t >= 0.5)
+                          sorted(per.items(), key=lambda kv: -kv[1]) if t >= 0.1)
         print(f"| {name} | {ms:.0f} ms | {ms / EFFICIENCY:.0f} ms | {ms / EFFICIENCY / (4 * PARALLEL):.0f} ms "
               f"| {parts} |")
         continue
