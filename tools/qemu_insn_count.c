@@ -2,7 +2,13 @@
  * A QEMU TCG plugin that counts the guest instructions a program executes,
  * per translation block: for every block its address, its number of
  * instructions, how many of them are fused multiply-adds and how many
- * load or store, and how often it ran. scripts/count-instructions maps the
+ * load or store, and how often it ran; then, for the int8 kernels, how many
+ * are dot products (sdot/udot) and how many other SIMD integer multiplies
+ * (smull, smlal, mul, sqrdmulh, ...: the A72's F0 and the A76's V0 pipe),
+ * and how many AArch64 instructions other than loads and stores have a SIMD&FP
+ * register operand (they share the two FP/ASIMD pipes).
+ * The two int8 columns come after the first six, so readers of the first six
+ * are unaffected. scripts/count-instructions maps the
  * blocks to the program's functions and those to layer types.
  *
  *   qemu-aarch64 -plugin ./qemu_insn_count.so,out=FILE PROGRAM ARGS...
@@ -34,6 +40,8 @@ size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn);
+const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
 
 #define EXPORT __attribute__((visibility("default")))
 EXPORT extern const int qemu_plugin_version;
@@ -44,7 +52,7 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int
  * pointer to each counter. */
 typedef struct block {
     uint64_t vaddr, executions;
-    uint32_t insns, fma, loads, stores;
+    uint32_t insns, fma, loads, stores, dot, imul, fpsimd;
 } block;
 
 #define CHUNK 8192
@@ -66,13 +74,64 @@ static int starts_with(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* A SIMD integer multiply (AArch64 operands are v registers; AArch32 ones
+ * vmul/vmla/vqdmulh... with an integer type). Scalar mul/madd are not. */
+static int simd_int_multiply(const char *text)
+{
+    static const char *const a64[] = {"smull", "umull", "smlal", "umlal", "smlsl", "umlsl", "mul ",
+                                      "mla ",  "mls ",  "sqdmulh", "sqrdmulh", "sqdmull", "sqdmlal"};
+    for (size_t i = 0; i < sizeof a64 / sizeof a64[0]; i++)
+        if (starts_with(text, a64[i])) {
+            const char *ops = text + strcspn(text, " \t");
+            ops += strspn(ops, " \t");
+            return *ops == 'v';
+        }
+    if (starts_with(text, "vmull.s") || starts_with(text, "vmull.u") || starts_with(text, "vmlal.") ||
+        starts_with(text, "vmlsl.") || starts_with(text, "vqdmulh") || starts_with(text, "vqrdmulh") ||
+        starts_with(text, "vmul.i") || starts_with(text, "vmla.i") || starts_with(text, "vmls.i"))
+        return 1;
+    return 0;
+}
+
+/* An AArch64 instruction with a SIMD&FP register operand (b0..b31, h, s, d,
+ * q or v): it issues to the FP/ASIMD pipes (two on the A72 and on the A76). */
+static int fp_simd_operand(const char *text)
+{
+    const char *p = text + strcspn(text, " \t");
+    for (; *p; p++)
+        if ((p[-1] == ' ' || p[-1] == ',' || p[-1] == '{') && strchr("bhsdqv", *p) && p[1] >= '0' && p[1] <= '9')
+            return 1;
+    return 0;
+}
+
+/* SDOT/UDOT by their AArch64 encoding (vector, and by element): Debian's
+ * QEMU disassembles them as ".byte ...", as its disassembler predates the
+ * dot product. */
+static int aarch64_dot(uint32_t w)
+{
+    return (w & 0x9FE0FC00u) == 0x0E809400u || (w & 0x9FC0F400u) == 0x0F80E000u;
+}
+
 /* Classifies by mnemonic (AArch64 and AArch32 spellings). */
-static void classify(const char *text, block *b)
+static void classify(const char *text, uint32_t word, block *b)
 {
     while (*text == ' ' || *text == '\t')
         text++;
-    if (starts_with(text, "fmla") || starts_with(text, "fmls") || starts_with(text, "fmadd") ||
-        starts_with(text, "fmsub") || starts_with(text, "vfma") || starts_with(text, "vfms"))
+    int memory = starts_with(text, "ld") || starts_with(text, "st") || starts_with(text, "vld") ||
+                 starts_with(text, "vst") || starts_with(text, "pop") || starts_with(text, "push") ||
+                 starts_with(text, "vpop") || starts_with(text, "vpush");
+    if (!memory && fp_simd_operand(text))
+        b->fpsimd++;
+    if (starts_with(text, "sdot") || starts_with(text, "udot") || starts_with(text, "vsdot") ||
+        starts_with(text, "vudot") || (starts_with(text, ".byte") && aarch64_dot(word))) {
+        b->dot++;
+        if (!fp_simd_operand(text))
+            b->fpsimd++; /* (the undecoded ones) */
+    }
+    else if (simd_int_multiply(text))
+        b->imul++;
+    else if (starts_with(text, "fmla") || starts_with(text, "fmls") || starts_with(text, "fmadd") ||
+             starts_with(text, "fmsub") || starts_with(text, "vfma") || starts_with(text, "vfms"))
         b->fma++;
     else if (starts_with(text, "ld") || starts_with(text, "vld") || starts_with(text, "pop") ||
              starts_with(text, "vpop"))
@@ -96,9 +155,13 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     b->vaddr = qemu_plugin_tb_vaddr(tb);
     b->insns = (uint32_t)qemu_plugin_tb_n_insns(tb);
     for (size_t i = 0; i < b->insns; i++) {
-        char *text = qemu_plugin_insn_disas(qemu_plugin_tb_get_insn(tb, i));
+        const struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint32_t word = 0;
+        if (qemu_plugin_insn_size(insn) == 4)
+            memcpy(&word, qemu_plugin_insn_data(insn), 4); /* little-endian guest on a little-endian host */
+        char *text = qemu_plugin_insn_disas(insn);
         if (text) {
-            classify(text, b);
+            classify(text, word, b);
             free(text);
         }
     }
@@ -113,13 +176,14 @@ static void write_counts(qemu_plugin_id_t id, void *userdata)
         fprintf(stderr, "qemu_insn_count: cannot write %s\n", state.out);
         return;
     }
-    fprintf(f, "# vaddr insns fma loads stores executions\n");
+    fprintf(f, "# vaddr insns fma loads stores executions dot imul fpsimd\n");
     for (chunk *c = state.chunks; c; c = c->next)
         for (int i = 0; i < c->used; i++) {
             const block *b = &c->b[i];
             if (b->executions)
-                fprintf(f, "%llx %u %u %u %u %llu\n", (unsigned long long)b->vaddr, b->insns, b->fma, b->loads,
-                        b->stores, (unsigned long long)b->executions);
+                fprintf(f, "%llx %u %u %u %u %llu %u %u %u\n", (unsigned long long)b->vaddr, b->insns, b->fma,
+                        b->loads, b->stores, (unsigned long long)b->executions, b->dot, b->imul,
+                        b->fpsimd);
         }
     fclose(f);
 }
