@@ -875,15 +875,19 @@ void net_free(net *n)
 
 static int is_pw(const layer *l)
 {
-    return l->kind == LAYER_CONV && !l->desc.depthwise && l->desc.k_h == 1 && l->desc.k_w == 1 &&
+    return layer_is_conv(l->kind) && !l->desc.depthwise && l->desc.k_h == 1 && l->desc.k_w == 1 &&
            l->desc.stride_h == 1 && l->desc.stride_w == 1;
 }
 
+/* Three convolutions of one type (float, or int8 whose residual ADD stays a
+ * layer of its own after the block). */
 static int fusable(const net *n, int i)
 {
     const layer *e = &n->layers[i], *d = &n->layers[i + 1], *p = &n->layers[i + 2];
-    if (e->kind != LAYER_CONV || e->desc.depthwise || e->in1 >= 0 || e->desc.dil_h != 1 ||
-        !is_pw(p) || d->kind != LAYER_CONV || !d->desc.depthwise || d->desc.k_h != 3 ||
+    if (!layer_is_conv(e->kind) || d->kind != e->kind || p->kind != e->kind)
+        return 0;
+    if (e->desc.depthwise || e->in1 >= 0 || e->desc.dil_h != 1 ||
+        !is_pw(p) || !d->desc.depthwise || d->desc.k_h != 3 ||
         d->desc.k_w != 3 || d->desc.stride_h != d->desc.stride_w || d->desc.dil_h != 1 ||
         d->desc.depth_multiplier != 1 || d->in1 >= 0 || d->in0 != e->out || p->in0 != d->out)
         return 0;
@@ -898,18 +902,20 @@ static int plan_blocks(net *n, size_t max_memory)
         if (!fusable(n, i))
             continue;
         layer *e = &n->layers[i], *d = &n->layers[i + 1];
-        size_t row = (size_t)e->desc.out_w * e->desc.out_c;
-        if (row * sizeof(float) * (size_t)e->desc.out_h < BLOCK_MIN_MID)
+        const size_t elem = layer_writes_int8(e->kind) ? 1 : sizeof(float);
+        size_t row = (size_t)e->desc.out_w * e->desc.out_c * elem; /* bytes */
+        if (row * (size_t)e->desc.out_h < BLOCK_MIN_MID)
             continue;
         int s = d->desc.stride_h;
-        int rows = (int)(BLOCK_BAND_BYTES / (row * sizeof(float)));
+        int rows = (int)(BLOCK_BAND_BYTES / row);
         int band = rows > 3 ? (rows - 3) / s + 1 : 1;
         e->fused = 3;
         e->band_rows = band;
         /* room for two bands' rows, so the halo moves to the front only
          * every other band */
         e->ring_rows = 2 * ((band - 1) * s + 3);
-        size_t floats = (size_t)e->ring_rows * row + (size_t)band * d->desc.out_w * d->desc.out_c;
+        size_t bytes = (size_t)e->ring_rows * row + (size_t)band * d->desc.out_w * d->desc.out_c * elem;
+        size_t floats = (bytes + 63) / 64 * 64 / sizeof(float);
         if (floats > need)
             need = floats;
         i += 2;

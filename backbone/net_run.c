@@ -139,25 +139,35 @@ static conv_desc conv_rows(const conv_desc *d, int a, int b, int *first)
     return r;
 }
 
+/* Layer l (a convolution of either type) on descriptor d. */
+static void conv_run(const layer *l, const conv_desc *d, const void *in, const float *res, void *out)
+{
+    if (l->kind == LAYER_QCONV)
+        l->qkernel->run(d, &l->qconv, l->packed, in, out);
+    else
+        l->kernel->run(d, l->packed, in, res, out);
+}
+
 /* Rows [a, b) of e's output into dst: e on the input rows under them. */
-static void block_produce(const net *n, const layer *e, int a, int b, float *dst)
+static void block_produce(const net *n, const layer *e, int a, int b, char *dst, size_t elem)
 {
     int i0;
     const conv_desc de = conv_rows(&e->desc, a, b, &i0);
-    const size_t row_in = (size_t)de.in_w * de.in_c;
-    e->kernel->run(&de, e->packed, n->ptr[e->in0] + (size_t)i0 * row_in, NULL, dst);
+    const size_t row_in = (size_t)de.in_w * de.in_c * elem;
+    conv_run(e, &de, (const char *)n->ptr[e->in0] + (size_t)i0 * row_in, NULL, dst);
 }
 
 /* Output rows [y0, y1) of the fused block starting at e, on this thread,
  * with its window ebuf (e->ring_rows rows of e's output) and dbuf (one
- * band of the depthwise output). */
-static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf, float *dbuf)
+ * band of the depthwise output); values of elem bytes (float or int8). */
+static void block_rows(const net *n, const layer *e, int y0, int y1, char *ebuf, char *dbuf)
 {
     const layer *d = e + 1, *p = e + 2;
-    const size_t row_e = (size_t)e->desc.out_w * e->desc.out_c;
+    const size_t elem = layer_writes_int8(e->kind) ? 1 : sizeof(float);
+    const size_t row_e = (size_t)e->desc.out_w * e->desc.out_c * elem;
     const size_t row_out = (size_t)p->desc.out_w * p->desc.out_c;
     const float *res = p->in1 >= 0 ? n->ptr[p->in1] : NULL;
-    float *out = n->ptr[p->out];
+    char *out = (char *)n->ptr[p->out];
     int b0 = 0, b1 = 0; /* ebuf holds e's output rows [b0, b1) */
     for (int oy0 = y0; oy0 < y1; oy0 += e->band_rows) {
         const int oy1 = oy0 + e->band_rows < y1 ? oy0 + e->band_rows : y1;
@@ -167,18 +177,17 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf
         if (r0 < b0 || r0 >= b1) {
             b0 = b1 = r0;
         } else if (r1 - b0 > e->ring_rows) {
-            memmove(ebuf, ebuf + (size_t)(r0 - b0) * row_e, (size_t)(b1 - r0) * row_e * sizeof(float));
+            memmove(ebuf, ebuf + (size_t)(r0 - b0) * row_e, (size_t)(b1 - r0) * row_e);
             b0 = r0;
         }
         if (r1 > b1) {
-            block_produce(n, e, b1, r1, ebuf + (size_t)(b1 - b0) * row_e);
+            block_produce(n, e, b1, r1, ebuf + (size_t)(b1 - b0) * row_e, elem);
             b1 = r1;
         }
-        d->kernel->run(&dd, d->packed, ebuf + (size_t)(r0 - b0) * row_e, NULL, dbuf);
+        conv_run(d, &dd, ebuf + (size_t)(r0 - b0) * row_e, NULL, dbuf);
         conv_desc dp = p->desc;
         dp.in_h = dp.out_h = oy1 - oy0;
-        p->kernel->run(&dp, p->packed, dbuf, res ? res + (size_t)oy0 * row_out : NULL,
-                       out + (size_t)oy0 * row_out);
+        conv_run(p, &dp, dbuf, res ? res + (size_t)oy0 * row_out : NULL, out + (size_t)oy0 * row_out * elem);
     }
 }
 
@@ -187,7 +196,8 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, float *ebuf
 static void run_block(net *n, const layer *e, int threads)
 {
     const int oh = e[1].desc.out_h;
-    const size_t ring = (size_t)e->ring_rows * e->desc.out_w * e->desc.out_c;
+    const size_t elem = layer_writes_int8(e->kind) ? 1 : sizeof(float);
+    const size_t ring = (size_t)e->ring_rows * e->desc.out_w * e->desc.out_c * elem;
     const double macs = e[0].macs + e[1].macs + e[2].macs;
     /* the kernels' own parallel loops run on their calling thread alone here */
     #pragma omp parallel num_threads(threads)
@@ -195,7 +205,7 @@ static void run_block(net *n, const layer *e, int threads)
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int y0, y1;
         work_split_range(&n->split, oh, nt, t, &y0, &y1);
-        float *ebuf = n->scratch + (size_t)t * n->scratch_floats;
+        char *ebuf = (char *)(n->scratch + (size_t)t * n->scratch_floats);
         const double t0 = omp_get_wtime();
         block_rows(n, e, y0, y1, ebuf, ebuf + ring);
         double *pace = n->pace + (size_t)t * PACE_STRIDE;

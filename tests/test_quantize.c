@@ -13,9 +13,13 @@
  *    on the calibration inputs, with the head in float and in int8;
  *  - a nearly dead channel with a bias has its weight scale widened;
  *  - refusals: an operator outside SSD graphs, a tensor never observed, an
- *    output that cannot be written (no file left behind).
+ *    output that cannot be written (no file left behind);
+ *  - an int8 inverted-residual block big enough to run fused (band by band,
+ *    the threads' shares following their pace) gives the same bytes as the
+ *    same layers run one by one, at 1 and 2 threads, stride 1 and 2.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -378,6 +382,99 @@ static void test_quantize(void)
     remove(spath);
 }
 
+/* expand 1x1 (8 -> 64, RELU6) -> depthwise 3x3 (stride, RELU6) -> project
+ * 1x1 (64 -> 8), on a 1 x side x side x 8 input: quantized here, then the
+ * int8 net's fused run against its layer-by-layer run. */
+static void test_fused_block(int side, int stride)
+{
+    enum { CIN = 8, E = 64 };
+    static float ew[E * CIN], eb[E], dw[9 * E], db[E], pw[CIN * E], pb[CIN];
+    for (int i = 0; i < E * CIN; i++)
+        ew[i] = frand() * 0.5f, pw[i] = frand() * 0.2f;
+    for (int i = 0; i < 9 * E; i++)
+        dw[i] = frand() * 0.6f;
+    for (int i = 0; i < E; i++)
+        eb[i] = frand() * 0.1f, db[i] = frand() * 0.1f;
+    for (int i = 0; i < CIN; i++)
+        pb[i] = frand() * 0.1f;
+    const int os = (side + stride - 1) / stride;
+    int in_s[4] = {1, side, side, CIN}, e_s[4] = {1, side, side, E}, d_s[4] = {1, os, os, E},
+        o_s[4] = {1, os, os, CIN};
+    int ew_s[4] = {E, 1, 1, CIN}, dw_s[4] = {1, 3, 3, E}, pw_s[4] = {CIN, 1, 1, E}, ve[1] = {E}, vc[1] = {CIN};
+    static tfb_model m;
+    memset(&m, 0, sizeof m);
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, in_s, "input", NULL, 0);
+    int t_ew = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, ew_s, "ew", ew, sizeof ew);
+    int t_eb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, ve, "eb", eb, sizeof eb);
+    int t_e = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, e_s, "expand", NULL, 0);
+    int t_dw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, dw_s, "dw", dw, sizeof dw);
+    int t_db = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, ve, "db", db, sizeof db);
+    int t_d = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, d_s, "depthwise", NULL, 0);
+    int t_pw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, pw_s, "pw", pw, sizeof pw);
+    int t_pb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vc, "pb", pb, sizeof pb);
+    int t_o = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, o_s, "project", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, t_ew, t_eb}, 3, &t_e, 1)->activation = TFL_ACT_RELU6;
+    tfb_op *o = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){t_e, t_dw, t_db}, 3, &t_d, 1);
+    o->activation = TFL_ACT_RELU6;
+    o->stride_w = o->stride_h = stride;
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){t_d, t_pw, t_pb}, 3, &t_o, 1);
+    m.inputs[m.n_inputs++] = x;
+    m.outputs[m.n_outputs++] = t_o;
+    char fpath[512], qpath[512], err[512];
+    snprintf(fpath, sizeof fpath, "%s/block.tflite", tmpdir);
+    snprintf(qpath, sizeof qpath, "%s/block.int8.tflite", tmpdir);
+    size_t nb;
+    uint8_t *b = tfb_build(&m, &nb);
+    CHECK(b && tfb_write_file(fpath, b, nb) == 0, "cannot write %s", fpath);
+    free(b);
+
+    const size_t n_in = (size_t)side * side * CIN, n_out = (size_t)os * os * CIN;
+    float *input = malloc(n_in * sizeof *input), *fused = malloc(n_out * sizeof *fused);
+    net *n = NULL;
+    calib_ranges *c = NULL;
+    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
+    int rc = net_load(&n, fpath, &opt, err, sizeof err);
+    CHECK(rc == 0 && input && fused, "load: %s", err);
+    if (rc == 0 && calib_create(&c, net_tensor_count(n), CALIB_MINMAX, 0, err, sizeof err) == 0) {
+        for (size_t i = 0; i < n_in; i++)
+            input[i] = frand();
+        net_run_observed(n, input, calib_observe, c);
+        quantize_report rep;
+        rc = quantize_model(fpath, c, 0, qpath, &rep, err, sizeof err);
+        CHECK(rc == 0, "quantize: %s", err);
+    }
+    net_free(n);
+    calib_free(c);
+    opt.keep_tensors = 0;
+    n = NULL;
+    if (input && fused && net_load(&n, qpath, &opt, err, sizeof err) == 0) {
+        CHECK(net_fused_blocks(n) == 1, "side %d stride %d: %d fused blocks, want 1 (is the block big enough?)",
+              side, stride, net_fused_blocks(n));
+        double *secs = calloc((size_t)net_layer_count(n), sizeof *secs);
+        for (int threads = 1; threads <= 2 && secs; threads++) {
+            omp_set_num_threads(threads);
+            for (int run = 0; run < 3; run++) {
+                for (size_t i = 0; i < n_in; i++)
+                    input[i] = frand() * 1.2f;
+                net_run(n, input);
+                memcpy(fused, net_output_data(n, 0), n_out * sizeof *fused);
+                net_run_timed(n, input, secs); /* layer by layer */
+                CHECK(memcmp(fused, net_output_data(n, 0), n_out * sizeof *fused) == 0,
+                      "side %d stride %d, %d threads, run %d: fused and layer-by-layer runs differ", side, stride,
+                      threads, run);
+            }
+        }
+        free(secs);
+    } else {
+        CHECK(0, "load %s: %s", qpath, err);
+    }
+    net_free(n);
+    free(input);
+    free(fused);
+    remove(fpath);
+    remove(qpath);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mnv2det-quantize-XXXXXX");
@@ -387,6 +484,10 @@ int main(void)
     }
     test_percentile();
     test_quantize();
+    /* expand outputs of 128x128x64 and 130x130x64 int8 bytes: over the 1 MB
+     * from which plan_blocks fuses */
+    test_fused_block(128, 1);
+    test_fused_block(130, 2);
     rmdir(tmpdir);
     return check_finish("quantizer");
 }
