@@ -1547,7 +1547,7 @@ static double now_seconds(void)
 /* GMAC/s of every table entry on MobileNetV2's layer shapes, one thread,
  * each result checked against the reference. An estimate, not a test of
  * speed: under QEMU the figures say little. test_q8 bench RUNS SHAPE runs
- * each variant on shape SHAPE (0..4) RUNS times plus the check, untimed
+ * each variant on shape SHAPE (0..6) RUNS times plus the check, untimed
  * loops of a known count for an instruction counter (QEMU's plugins,
  * tools/qemu_insn_count.c). */
 static int bench(int runs, int only)
@@ -1558,6 +1558,8 @@ static int bench(int runs, int only)
         {"1x1 19x19x576 -> 96", 19, 19, 576, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
         {"depthwise 3x3 s2 150x150x96", 150, 150, 96, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s1 38x38x192", 38, 38, 192, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"stem 3x3 s2 300x300x3 -> 32", 300, 300, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 10x10x256 -> 512", 10, 10, 256, 512, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
     };
     rng r = {0x2545f4914f6cdd1dull};
     omp_set_num_threads(1);
