@@ -82,14 +82,19 @@ extern const qconv_kernel dwconv3x3s1_qs8_nhwc_avx2;
 extern const qconv_kernel dwconv3x3s2_qs8_nhwc_avx2;
 #endif
 
-/* The Arm variants (kernels_q8_neon*.c): the dot product first. */
+/* The Arm variants (kernels_q8_neon*.c): the dot product first; each
+ * ISA's 1x1 entry before its general one (the same GEMM, without the
+ * gather), which takes every other regular convolution (the stem, SSD's
+ * 3x3 stride 2 layers) before the reference. */
 #if defined(MNV_NEON_VARIANTS)
 #if defined(__aarch64__)
 extern const qconv_kernel conv1x1_qs8_nhwc_neondot;
+extern const qconv_kernel conv2d_qs8_nhwc_neondot;
 extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neondot;
 extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neondot;
 #endif
 extern const qconv_kernel conv1x1_qs8_nhwc_neon;
+extern const qconv_kernel conv2d_qs8_nhwc_neon;
 extern const qconv_kernel dwconv3x3s1_qs8_nhwc_neon;
 extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neon;
 #endif
@@ -110,10 +115,12 @@ static const qconv_kernel *const all_kernels[] = {
 #if defined(MNV_NEON_VARIANTS)
 #if defined(__aarch64__)
     &conv1x1_qs8_nhwc_neondot,
+    &conv2d_qs8_nhwc_neondot,
     &dwconv3x3s1_qs8_nhwc_neondot,
     &dwconv3x3s2_qs8_nhwc_neondot,
 #endif
     &conv1x1_qs8_nhwc_neon,
+    &conv2d_qs8_nhwc_neon,
     &dwconv3x3s1_qs8_nhwc_neon,
     &dwconv3x3s2_qs8_nhwc_neon,
 #endif

@@ -6,7 +6,8 @@
  * 1x1 convolution (a GEMM of [pixels x in_c] by [in_c x out_c]): int8
  * products summed in pairs in int16 (SMULL + SMLAL), the pairs summed into
  * int32 (SADALP), four int32 partial sums per output reduced once at the
- * end. Exactness: with weights in [-127, 127] (the int8 spec's symmetric
+ * end. Other regular convolutions (the stem, SSD's 3x3 stride 2 layers)
+ * run the same tile on rows gathered per tile (kernels_q8_neon.inc). Exactness: with weights in [-127, 127] (the int8 spec's symmetric
  * weights) and inputs in [-128, 127] a product lies in [-16256, 16256] and a
  * pair in [-32512, 32512], inside int16. The one pair that does not fit is
  * (-128) * (-128) twice, 32768, so a layer with a weight of -128 (outside
@@ -52,6 +53,8 @@
 #define Q8_CONV1X1_NAME "conv1x1_qs8_nhwc_neon"
 #define Q8_CONV1X1_SYM conv1x1_qs8_nhwc_neon
 #define Q8_CONV1X1_FEATURES 0u
+#define Q8_CONV2D_NAME "conv2d_qs8_nhwc_neon"
+#define Q8_CONV2D_SYM conv2d_qs8_nhwc_neon
 
 #define Q8_INLINE static inline __attribute__((always_inline))
 
@@ -152,12 +155,12 @@ static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], i
 }
 
 /* per block of 16 inputs, channel n0 + j's 16 weights at 16 * j */
-static void q8_pack_block(const conv_desc *d, const int8_t *w, int n0, int kbs, int8_t *dst)
+static void q8_pack_block(const int8_t *w, int k_total, int n_total, int n0, int kbs, int8_t *dst)
 {
     memset(dst, 0, (size_t)kbs * Q8_NR * 16);
-    for (int j = 0; j < Q8_NR && n0 + j < d->out_c; j++)
-        for (int k = 0; k < d->in_c; k++)
-            dst[(size_t)(k / 16) * Q8_NR * 16 + 16 * j + k % 16] = w[(size_t)(n0 + j) * d->in_c + k];
+    for (int j = 0; j < Q8_NR && n0 + j < n_total; j++)
+        for (int k = 0; k < k_total; k++)
+            dst[(size_t)(k / 16) * Q8_NR * 16 + 16 * j + k % 16] = w[(size_t)(n0 + j) * k_total + k];
 }
 
 #include "backbone/kernels_q8_neon.inc"

@@ -1,4 +1,4 @@
-/* Int8 1x1 and depthwise 3x3 convolutions on AArch64 with the dot product
+/* Int8 1x1, general and depthwise 3x3 convolutions on AArch64 with the dot product
  * extension (ARMv8.2 FEAT_DotProd, SDOT: Cortex-A76, Raspberry Pi 5). meson
  * compiles this file alone with -march=armv8.2-a+dotprod; the table marks
  * the variants as needing CPU_FEATURE_ARM_DOTPROD, which cpu.c reads from
@@ -9,7 +9,9 @@
  * inputs of one pixel, broadcast from a register of 16. A tile of 8 pixels
  * x 8 channels holds 16 accumulators (4 channels each), 8 pixel vectors of
  * 16 inputs and 2 weight vectors: 26 of the 32 q registers. Per 16 inputs:
- * 8 + 8 loads and 64 SDOT for 1024 multiply-adds.
+ * 8 + 8 loads and 64 SDOT for 1024 multiply-adds. Other regular
+ * convolutions run the same tile on rows gathered per tile
+ * (kernels_q8_neon.inc).
  *
  * Depthwise 3x3: 16 channels per step. SDOT sums four taps of one
  * channel, so the four taps' input vectors are interleaved by channel (8
@@ -41,6 +43,8 @@
 #define Q8_CONV1X1_NAME "conv1x1_qs8_nhwc_neondot"
 #define Q8_CONV1X1_SYM conv1x1_qs8_nhwc_neondot
 #define Q8_CONV1X1_FEATURES CPU_FEATURE_ARM_DOTPROD
+#define Q8_CONV2D_NAME "conv2d_qs8_nhwc_neondot"
+#define Q8_CONV2D_SYM conv2d_qs8_nhwc_neondot
 
 #define Q8_INLINE static inline __attribute__((always_inline))
 
@@ -97,14 +101,14 @@ static void q8_tile(const int8_t *const rows[Q8_MR], const int8_t (*tail)[16], i
 
 /* Per block of 16 inputs, per group g of 4 inputs: channels n0..n0+3 then
  * n0+4..n0+7, each its 4 inputs of the group in order. */
-static void q8_pack_block(const conv_desc *d, const int8_t *w, int n0, int kbs, int8_t *dst)
+static void q8_pack_block(const int8_t *w, int k_total, int n_total, int n0, int kbs, int8_t *dst)
 {
     memset(dst, 0, (size_t)kbs * Q8_NR * 16);
-    for (int j = 0; j < Q8_NR && n0 + j < d->out_c; j++)
-        for (int k = 0; k < d->in_c; k++) {
+    for (int j = 0; j < Q8_NR && n0 + j < n_total; j++)
+        for (int k = 0; k < k_total; k++) {
             const int in_block = k % 16;
             dst[(size_t)(k / 16) * Q8_NR * 16 + (in_block / 4) * 32 + (j / 4) * 16 + (j % 4) * 4 + in_block % 4] =
-                w[(size_t)(n0 + j) * d->in_c + k];
+                w[(size_t)(n0 + j) * k_total + k];
         }
 }
 

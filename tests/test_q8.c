@@ -750,7 +750,27 @@ static void test_convolutions(rng *r, int *runs_out)
         {"depthwise 3x3 s1 valid on 5x4x16", 5, 4, 16, 0, 3, 3, 1, 1, TFL_PAD_VALID, 1, 1},
         {"depthwise 3x3 s1 on 41x39x32 (two threads)", 41, 39, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s2 on 65x63x48 (two threads)", 65, 63, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+        /* the general GEMM's gather (Arm): the stem on odd sizes (a padded
+         * last row and column, 3 of its 8 or 3 pixels in a tile), rows of
+         * K off the blocks of 16 (27, 360: a tail above and at 8), 1x1
+         * stride 2 (gathered, not a 1x1 GEMM), dilation with stride */
+        {"stem 3x3 s2 on 15x13x3 -> 32", 15, 13, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"stem 3x3 s2 valid on 7x9x3 -> 8", 7, 9, 3, 8, 3, 3, 2, 1, TFL_PAD_VALID, 0, 1},
+        {"3x3 s2 on 6x7x40 -> 21", 6, 7, 40, 21, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s1 on 4x5x16 -> 12", 4, 5, 16, 12, 3, 3, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"1x1 s2 on 7x6x24 -> 17", 7, 6, 24, 17, 1, 1, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"5x5 dilation 2 s2 on 11x10x20 -> 19", 11, 10, 20, 19, 5, 5, 2, 2, TFL_PAD_SAME, 0, 1},
+        {"3x3 dilation 3 valid on 9x8x6 -> 5", 9, 8, 6, 5, 3, 3, 1, 3, TFL_PAD_VALID, 0, 1},
     };
+    /* SSD's widest general layers, and rows of exactly 4608 (the Arm
+     * gather's bound): large, so under three configurations only (zero
+     * points at the ends; the largest products; weights of -128) */
+    static const shape big_shapes[] = {
+        {"SSD 3x3 s2 on 10x10x256 -> 512", 10, 10, 256, 512, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"SSD 3x3 s2 valid on 10x10x256 -> 512", 10, 10, 256, 512, 3, 3, 2, 1, TFL_PAD_VALID, 0, 1},
+        {"3x3 s2 on 5x5x512 -> 24", 5, 5, 512, 24, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    };
+    static const size_t big_configs[] = {0, 9, 10};
     static const config configs[] = {
         {ACT_NONE, 1, -128, 5, 0, 0, 0, 0, 0},
         {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0, 0},
@@ -771,6 +791,9 @@ static void test_convolutions(rng *r, int *runs_out)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++)
             conv_case(r, &shapes[s], &configs[c], &tot);
+    for (size_t s = 0; s < sizeof big_shapes / sizeof big_shapes[0]; s++)
+        for (size_t c = 0; c < sizeof big_configs / sizeof big_configs[0]; c++)
+            conv_case(r, &big_shapes[s], &configs[big_configs[c]], &tot);
     CHECK(tot.saturated > 0, "no output saturated: the saturating configurations did not");
     CHECK(tot.variant_runs >= tot.cases, "the kernel table ran on %d of %d cases", tot.variant_runs,
           tot.cases);
@@ -1524,7 +1547,7 @@ static double now_seconds(void)
 /* GMAC/s of every table entry on MobileNetV2's layer shapes, one thread,
  * each result checked against the reference. An estimate, not a test of
  * speed: under QEMU the figures say little. test_q8 bench RUNS SHAPE runs
- * each variant on shape SHAPE (0..4) RUNS times plus the check, untimed
+ * each variant on shape SHAPE (0..6) RUNS times plus the check, untimed
  * loops of a known count for an instruction counter (QEMU's plugins,
  * tools/qemu_insn_count.c). */
 static int bench(int runs, int only)
@@ -1535,6 +1558,8 @@ static int bench(int runs, int only)
         {"1x1 19x19x576 -> 96", 19, 19, 576, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
         {"depthwise 3x3 s2 150x150x96", 150, 150, 96, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
         {"depthwise 3x3 s1 38x38x192", 38, 38, 192, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
+        {"stem 3x3 s2 300x300x3 -> 32", 300, 300, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 10x10x256 -> 512", 10, 10, 256, 512, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
     };
     rng r = {0x2545f4914f6cdd1dull};
     omp_set_num_threads(1);

@@ -37,11 +37,15 @@ RULES = [
 # do their work in static helpers of the same names in the neon and neondot
 # files (kernels_q8_neon.inc, kernels_q8_neon_dw.inc): conv1x1_tiles,
 # dw_rows_s1, dw_rows_s2; only one of the two files' runs per CPU model. The
-# general convolutions (stem, head k x k) run conv2d_qs8_nhwc_ref; quant_*
+# general convolutions (stem, head k x k) run conv2d_qs8_nhwc_neon[dot]
+# (conv2d_tiles with the gather q8_gather, conv2d_tile: the 1x1 tile's own
+# copy), or conv2d_qs8_nhwc_ref where those refuse a layer; quant_*
 # (backbone/quant.c) is TFLite's requantization arithmetic, called per output
 # by the reference convolution and three times per element by add_qs8_ref.
 INT8_RULES = [
     (r"^conv1x1_|^q8_tile|^q8_pack_block", "int8 1x1 conv (expand, project, head)"),
+    (r"^conv2d_tile|^q8_gather|^conv2d_run|^conv2d_qs8_nhwc_neon",
+     "int8 general conv, NEON (stem 3x3 s2, head k x k)"),
     (r"^dw_rows_s1|^dwconv3x3s1_qs8", "int8 depthwise 3x3 stride 1"),
     (r"^dw_rows_s2|^dwconv3x3s2_qs8", "int8 depthwise 3x3 stride 2"),
     (r"^dw_|^dot_interior|^dwconv2d_qs8", "int8 depthwise 3x3 (other helpers)"),
