@@ -87,6 +87,22 @@ ALWAYS_INLINE_X vi v_mul_shift_k(vi x, const vi *t, int relu)
 
 static inline vi v_mul_shift(vi x, const vi *t) { return v_mul_shift_k(x, t, 0); }
 
+/* The GEMM's input conversion (x + 128: the sign bit flipped): whole
+ * 64-byte vectors, then one masked to the rest (masked loads do not fault
+ * on the bytes left out, so no read past x[n-1]); the stem's 9-byte kernel
+ * rows and the small-k layers' 16-32 byte rows are one masked vector. */
+#define V_FLIP_COPY 1
+static inline void v_flip_copy(uint8_t *dst, const int8_t *x, int n)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (; n >= 64; n -= 64, x += 64, dst += 64)
+        _mm512_storeu_si512(dst, _mm512_xor_si512(_mm512_loadu_si512(x), flip));
+    if (n > 0) {
+        const __mmask64 m = (__mmask64)((UINT64_C(1) << n) - 1);
+        _mm512_mask_storeu_epi8(dst, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x), flip));
+    }
+}
+
 #define GEMM_VNNI 1
 #define GEMM_MR 6
 #define GEMM_NV 4
