@@ -48,6 +48,7 @@ static inline vi v_madd16(vi acc, vi x, vi w) { return _mm512_dpwssd_epi32(acc, 
  * the sums below 2^63. Terms: the multipliers (even lanes, odd lanes moved
  * down), then per half the added constant, the subtracted one, the shift. */
 #define V_MUL_SHIFT 1
+#define ALWAYS_INLINE_X static inline __attribute__((always_inline))
 #define Q8_MUL_TERMS 8
 static inline void v_mul_terms(vi mult, vi right, vi *t)
 {
@@ -63,18 +64,43 @@ static inline void v_mul_terms(vi mult, vi right, vi *t)
     }
 }
 
-static inline vi v_mul_shift(vi x, const vi *t)
+/* relu (a constant where inlined): the caller clamps the result to a lower
+ * bound of 0 or more (lo - zp >= 0: ReLU and ReLU6 outputs), so the
+ * correction for P < -2^30 can go. There the exact result is a rounding
+ * shift of Q < 0, so <= 0; without the correction the sum is P + 2^30 +
+ * 2^(30+e) < 2^(30+e), shifted right by 31 + e also <= 0. Both then clamp
+ * to the same bound; for P >= -2^30 the correction is 0 anyway. */
+ALWAYS_INLINE_X vi v_mul_shift_k(vi x, const vi *t, int relu)
 {
     const vi below = _mm512_set1_epi64(-(INT64_C(1) << 30));
     vi r[2];
     for (int i = 0; i < 2; i++) {
         const vi p = _mm512_mul_epi32(i ? _mm512_srli_epi64(x, 32) : x, t[i]);
         vi s = _mm512_add_epi64(p, t[2 + i]);
-        s = _mm512_mask_sub_epi64(s, _mm512_cmplt_epi64_mask(p, below), s, t[4 + i]);
+        if (!relu)
+            s = _mm512_mask_sub_epi64(s, _mm512_cmplt_epi64_mask(p, below), s, t[4 + i]);
         r[i] = _mm512_srav_epi64(s, t[6 + i]);
     }
     /* the odd lanes' results are in their qwords' low halves: swap them up */
     return _mm512_mask_shuffle_epi32(r[0], 0xaaaa, r[1], _MM_PERM_CDAB);
+}
+
+static inline vi v_mul_shift(vi x, const vi *t) { return v_mul_shift_k(x, t, 0); }
+
+/* The GEMM's input conversion (x + 128: the sign bit flipped): whole
+ * 64-byte vectors, then one masked to the rest (masked loads do not fault
+ * on the bytes left out, so no read past x[n-1]); the stem's 9-byte kernel
+ * rows and the small-k layers' 16-32 byte rows are one masked vector. */
+#define V_FLIP_COPY 1
+static inline void v_flip_copy(uint8_t *dst, const int8_t *x, int n)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (; n >= 64; n -= 64, x += 64, dst += 64)
+        _mm512_storeu_si512(dst, _mm512_xor_si512(_mm512_loadu_si512(x), flip));
+    if (n > 0) {
+        const __mmask64 m = (__mmask64)((UINT64_C(1) << n) - 1);
+        _mm512_mask_storeu_epi8(dst, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x), flip));
+    }
 }
 
 #define GEMM_VNNI 1

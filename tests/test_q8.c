@@ -761,6 +761,17 @@ static void test_convolutions(rng *r, int *runs_out)
         {"1x1 s2 on 7x6x24 -> 17", 7, 6, 24, 17, 1, 1, 2, 1, TFL_PAD_SAME, 0, 1},
         {"5x5 dilation 2 s2 on 11x10x20 -> 19", 11, 10, 20, 19, 5, 5, 2, 2, TFL_PAD_SAME, 0, 1},
         {"3x3 dilation 3 valid on 9x8x6 -> 5", 9, 8, 6, 5, 3, 3, 1, 3, TFL_PAD_VALID, 0, 1},
+        /* the stem's form (3x3, few input channels, stride 2, SAME padding
+         * of 0 before and 1 after for even sizes): the GEMM's gather of
+         * whole kernel rows, at odd and even widths, and its neighbours */
+        {"stem 3x3 s2 on 9x11x3 -> 32", 9, 11, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"stem 3x3 s2 on 10x12x3 -> 16", 10, 12, 3, 16, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"stem 3x3 s2 on 13x1x3 -> 8", 13, 1, 3, 8, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s1 on 7x9x3 -> 20", 7, 9, 3, 20, 3, 3, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 valid on 9x10x5 -> 24", 9, 10, 5, 24, 3, 3, 2, 1, TFL_PAD_VALID, 0, 1},
+        {"3x3 s2 on 8x7x4 -> 33", 8, 7, 4, 33, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s1 on 5x6x16 -> 64", 5, 6, 16, 64, 3, 3, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 on 40x42x3 -> 32 (two threads)", 40, 42, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
     };
     /* SSD's widest general layers, and rows of exactly 4608 (the Arm
      * gather's bound): large, so under three configurations only (zero
@@ -786,6 +797,14 @@ static void test_convolutions(rng *r, int *runs_out)
         /* -128 * -128: a pair no longer fits int16 */
         {ACT_RELU, 1, -128, 0, 0, 0, 1, 0, 1},
         {ACT_NONE, 1, 3, 0, 0, 1, 0, 0, 1},
+        /* ReLU and ReLU6 outputs (lower bound at or above the zero point:
+         * the requantization's shortcut for them) at zero points -128, 0
+         * and 127, per channel and per tensor */
+        {ACT_RELU6, 1, -128, -128, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 0, 5, 0, 0, 0, 0, 0, 0},
+        {ACT_RELU, 1, -7, 0, 0, 0, 1, 0, 0},
+        {ACT_RELU, 1, 60, 127, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 0, 127, 0, 0, 0, 0, 0},
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
