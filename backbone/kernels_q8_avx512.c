@@ -278,17 +278,20 @@ ALWAYS_INLINE void dwv_column(int nv, int full, const int8_t *const *r, ptrdiff_
 }
 
 /* quant_multiply of the raw sums acc (c1 in) with the terms at p, before
- * the zero point and clamp */
-ALWAYS_INLINE vi dwv_requant(const int32_t *p, vi acc, int saturate, int any_left)
+ * the zero point and clamp; relu: the output's lower bound is at or above
+ * its zero point, so v_mul_shift_k leaves out the negative correction (and
+ * its terms are not loaded) */
+ALWAYS_INLINE vi dwv_requant(const int32_t *p, vi acc, int saturate, int any_left, int relu)
 {
     vi t[Q8_MUL_TERMS];
     for (int i = 0; i < Q8_MUL_TERMS; i++)
-        t[i] = v_load(p + (DWV_TERMS + i) * 16);
+        if (!relu || i < 4 || i >= 6)
+            t[i] = v_load(p + (DWV_TERMS + i) * 16);
     if (saturate)
         acc = v_sat_add(acc, v_load(p + DWV_C2 * 16));
     if (any_left)
         acc = v_shl_sat(acc, v_load(p + DWV_LEFT * 16));
-    return v_mul_shift(acc, t);
+    return v_mul_shift_k(acc, t, relu);
 }
 
 /* The zero point (int16 lanes), the activation bounds (int8 lanes) */
@@ -339,7 +342,8 @@ ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, 
                 (t)[v_] = pad;                                                              \
     } while (0)
 
-ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int C, int in_w,
+ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int relu, int C,
+                            int in_w,
                             int ix, const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
                             __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left, vi *ta, vi *tb)
 {
@@ -354,7 +358,7 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
     DWV_COLUMN(ix + 2, tc);
     for (int v = 0; v < nv; v++) {
         acc[v] = _mm512_dpbusd_epi32(acc[v], tc[v], v_load(pw + (2 * nv + v) * 16));
-        acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left);
+        acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left, relu);
     }
     dwv_store(nv, op, acc, o, m, masked);
     for (int v = 0; v < nv; v++) {
@@ -372,7 +376,7 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
  * first channel; prm and pw the group's terms and weights. plain: no
  * saturating bias and no left shift (every real model), so that this copy
  * has no branch in its loop. */
-ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, const conv_desc *d,
+ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, int relu, const conv_desc *d,
                            const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
                            __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left)
 {
@@ -391,13 +395,13 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
         hi--;
     int ox = 0;
     for (; ox < lo; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+        dwv_out1(nv, stride, masked, full, 1, plain, relu, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
                  pad, o, saturate, any_left, ta, tb);
     for (; ox < hi; ox++)
-        dwv_out1(nv, stride, masked, full, 0, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+        dwv_out1(nv, stride, masked, full, 0, plain, relu, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
                  pad, o, saturate, any_left, ta, tb);
     for (; ox < out_w; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+        dwv_out1(nv, stride, masked, full, 1, plain, relu, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
                  pad, o, saturate, any_left, ta, tb);
 }
 #undef DWV_COLUMN
@@ -405,13 +409,15 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
 /* One output row's group with nv, the masking, full and plain constants */
 ALWAYS_INLINE void dwv_row_nv(int nv, int stride, int masked, const conv_desc *d, const int8_t *const *r,
                               int8_t *op, const int32_t *prm, const int32_t *pw, __mmask64 m, vi pad,
-                              const dwv_out *o, int saturate, int any_left)
+                              const dwv_out *o, int saturate, int any_left, int relu)
 {
     const int full = r[0] && r[1] && r[2], plain = !saturate && !any_left;
-    if (full && plain)
-        dwv_row(nv, stride, masked, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    if (full && plain && relu)
+        dwv_row(nv, stride, masked, 1, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (full && plain)
+        dwv_row(nv, stride, masked, 1, 1, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
     else
-        dwv_row(nv, stride, masked, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
+        dwv_row(nv, stride, masked, 0, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
 }
 
 /* Output rows [y0, y1) */
@@ -426,6 +432,7 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
     const dwv_out o = {_mm512_set1_epi16((short)q->out_zero_point), _mm512_set1_epi8((char)q->act_min),
                        _mm512_set1_epi8((char)q->act_max)};
     const ptrdiff_t row = (ptrdiff_t)d->in_w * C;
+    const int relu = q->act_min >= q->out_zero_point;
     for (int oy = y0; oy < y1; oy++) {
         const int iy0 = oy * stride - d->pad_top;
         int8_t *orow = out + (size_t)oy * d->out_w * C;
@@ -438,15 +445,15 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
             const int32_t *pg = prm + (size_t)g0 / 16 * DWV_VECS * 16, *wg = pw + 3 * (size_t)g0;
             /* constant nv and masking in each call, so the row loop keeps its registers */
             if (nv == 4)
-                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
             else if (nv == 2 && !masked)
-                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
             else if (nv == 2)
-                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
             else if (!masked)
-                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
             else
-                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left);
+                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
         }
     }
 }
