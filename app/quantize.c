@@ -55,17 +55,25 @@ static int quantize_error(const char *fmt, const char *arg)
 /* A growing list of paths. */
 typedef struct paths { char **v; int n, cap; } paths;
 
+/* 0, or -1 with the message written (out of memory) */
 static int paths_add(paths *p, const char *s)
 {
     if (p->n == p->cap) {
         int cap = p->cap ? 2 * p->cap : 16;
         char **v = realloc(p->v, (size_t)cap * sizeof *v);
-        if (!v)
+        if (!v) {
+            fputs("mnv2det quantize: out of memory\n", stderr);
             return -1;
+        }
         p->v = v;
         p->cap = cap;
     }
-    return (p->v[p->n] = strdup(s)) ? (p->n++, 0) : -1;
+    if (!(p->v[p->n] = strdup(s))) {
+        fputs("mnv2det quantize: out of memory\n", stderr);
+        return -1;
+    }
+    p->n++;
+    return 0;
 }
 
 static void paths_free(paths *p)
@@ -96,13 +104,17 @@ static int cmp_str(const void *a, const void *b)
 static int add_calibration(paths *p, const char *path)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
-        return quantize_error("--calibrate: %s", path), fprintf(stderr, "  (%s)\n", strerror(errno)), 2;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "mnv2det quantize: --calibrate: %s: %s\n", path, strerror(errno));
+        return 2;
+    }
     if (!S_ISDIR(st.st_mode))
         return paths_add(p, path) ? 1 : 0;
     DIR *dir = opendir(path);
-    if (!dir)
-        return quantize_error("--calibrate: cannot read the folder %s", path), 2;
+    if (!dir) {
+        fprintf(stderr, "mnv2det quantize: --calibrate: %s: cannot read the folder: %s\n", path, strerror(errno));
+        return 2;
+    }
     int first = p->n, rc = 0;
     struct dirent *e;
     while (!rc && (e = readdir(dir)) != NULL) {
@@ -111,6 +123,7 @@ static int add_calibration(paths *p, const char *path)
         size_t len = strlen(path) + strlen(e->d_name) + 2;
         char *full = malloc(len);
         if (!full) {
+            fputs("mnv2det quantize: out of memory\n", stderr);
             rc = 1;
             break;
         }
@@ -307,11 +320,14 @@ int quantize_main(int argc, char **argv)
             break;
         }
         if (detector_prepare(&d, &f) != 0) {
-            rc = quantize_error("%s: out of memory", cal.v[i]);
+            fprintf(stderr, "mnv2det quantize: %s: out of memory\n", cal.v[i]);
+            rc = 1;
         } else {
             net_run_observed(d.net, NULL, calib_observe, ranges);
-            if (calib_failed(ranges))
-                rc = quantize_error("%s", "out of memory");
+            if (calib_failed(ranges)) {
+                fputs("mnv2det quantize: out of memory\n", stderr);
+                rc = 1;
+            }
         }
         frame_free(&f);
     }
@@ -320,10 +336,12 @@ int quantize_main(int argc, char **argv)
     if (!rc && (rc = quantize_model(d.model_path, ranges, int8_head, output, &rep, err, sizeof err)) != 0)
         rc = quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
     if (!rc && d.config_path) {
-        if (!(out_cfg = model_sibling(output, ".cfg")))
+        if (!(out_cfg = model_sibling(output, ".cfg"))) {
+            fputs("mnv2det quantize: out of memory\n", stderr);
             rc = 1;
-        else
+        } else {
             rc = write_settings(d.config_path, out_cfg, output);
+        }
     }
     if (!rc) {
         char how[64] = "min/max";
