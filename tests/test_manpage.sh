@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The man page (docs/mnv2det.1) describes every long option that
-# "mnv2det --help" and "mnv2det bench --help" list, so the two cannot drift.
+# "mnv2det --help", "mnv2det bench --help" and "mnv2det quantize --help" list,
+# so they cannot drift.
 #   test_manpage.sh PROGRAM MANPAGE
 set -u
 bin=$1 page=$2
 # troff escapes the dashes (\-\-input): compare without backslashes
 text=$(tr -d '\\' <"$page")
 missing=() count=0
-for opt in $( { "$bin" --help; "$bin" bench --help; } 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+for opt in $( { "$bin" --help; "$bin" bench --help; "$bin" quantize --help; } 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
   count=$((count + 1))
   grep -qE -- "(^|[^a-z-])$opt([^a-z0-9-]|$)" <<<"$text" || missing+=("$opt")
 done
