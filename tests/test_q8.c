@@ -788,6 +788,12 @@ static void test_convolutions(rng *r, int *runs_out)
         {"pointwise 3x7x16 -> 104", 3, 7, 16, 104, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
         {"pointwise 13x11x16 -> 96 (two threads)", 13, 11, 16, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
         {"3x3 s2 on 9x7x3 -> 96", 9, 7, 3, 96, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        /* panels of 2 and 4 vectors whose channels end inside the last
+         * vector (masked byte stores): project layers' 24, 120 = 64 + 56 */
+        {"pointwise 7x5x96 -> 24", 7, 5, 96, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x3x144 -> 24 (whole tiles)", 2, 3, 144, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 5x3x16 -> 120", 5, 3, 16, 120, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 3x3x24 -> 17", 3, 3, 24, 17, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
     };
     /* SSD's widest general layers, and rows of exactly 4608 (the Arm
      * gather's bound): large, so under three configurations only (zero
