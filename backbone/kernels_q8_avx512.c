@@ -103,6 +103,38 @@ static inline void v_flip_copy(uint8_t *dst, const int8_t *x, int n)
     }
 }
 
+/* The GEMM's output bytes of 2 or 4 requantized vectors r (before the zero
+ * point and clamp): as the depthwise kernel's dwv_store below, packssdw,
+ * a saturating int16 add of the zero point, packsswb, then the bounds in
+ * int8 (each saturation only moves a value already outside [-128, 127] to
+ * the same side, where the clamp puts it anyway): 6 operations for 64
+ * outputs where a vpmovsdb a vector took 2 uops each plus the int32 clamp
+ * and add. The packs interleave 4-lane runs of the vectors within 128-bit
+ * lanes, which the panel's packed column order (gemm_panel_chan) undoes;
+ * for 2 vectors a qword permute joins the lanes' 8-byte halves. */
+#define GEMM_PACK 1
+static inline __attribute__((always_inline)) void v_pack_store(int nv, int8_t *p, const vi *r, int n, vi zp16,
+                                                               vi lo8, vi hi8)
+{
+    if (nv == 4) {
+        const vi p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16);
+        const vi p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), zp16);
+        const vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), lo8), hi8);
+        if (n >= 64)
+            _mm512_storeu_si512(p, b);
+        else
+            _mm512_mask_storeu_epi8(p, (__mmask64)((UINT64_C(1) << n) - 1), b);
+    } else {
+        const vi q = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16);
+        vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(q, q), lo8), hi8);
+        b = _mm512_permutexvar_epi64(_mm512_set_epi64(6, 4, 2, 0, 6, 4, 2, 0), b);
+        if (n >= 32)
+            _mm256_storeu_si256((__m256i *)p, _mm512_castsi512_si256(b));
+        else
+            _mm256_mask_storeu_epi8(p, (__mmask32)((1u << n) - 1u), _mm512_castsi512_si256(b));
+    }
+}
+
 #define GEMM_VNNI 1
 #define GEMM_MR 6
 #define GEMM_NV 4

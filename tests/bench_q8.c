@@ -5,10 +5,14 @@
  * (warm caches): this measures the kernels. Not a test; each variant's
  * result is still compared with the reference's and a difference reported.
  *
- *   bench_q8 [--reps N] [--only TEXT]
+ *   bench_q8 [--reps N] [--only TEXT] [--kernel TEXT] [--t1]
  *
  * --only keeps the layers whose name contains TEXT (e.g. "dw"), so that one
- * kind of kernel can be timed without waiting for the others.
+ * kind of kernel can be timed without waiting for the others. --kernel
+ * times only the variants whose name contains TEXT (e.g. "avx512"; the
+ * references still run once, untimed, for the comparison), --t1 only at
+ * one thread: on a busy machine an old and a new build can then be run
+ * alternately, a few seconds each.
  *
  * Prints per layer and variant the median and the best time, and GMAC/s at
  * the median (on a shared machine the best shows what the kernel can do when
@@ -34,7 +38,9 @@ static const q8_layer layers[] = {
     {"stem 3x3 s2 300x300 3->32", 300, 300, 3, 32, 3, 2, 0},
     {"1x1 150x150 32->16", 150, 150, 32, 16, 1, 1, 0},
     {"1x1 150x150 16->96", 150, 150, 16, 96, 1, 1, 0},
+    {"1x1 150x150 96->24", 150, 150, 96, 24, 1, 1, 0},
     {"1x1 75x75 24->144", 75, 75, 24, 144, 1, 1, 0},
+    {"1x1 75x75 144->24", 75, 75, 144, 24, 1, 1, 0},
     {"1x1 38x38 192->32", 38, 38, 192, 32, 1, 1, 0},
     {"1x1 19x19 576->96", 19, 19, 576, 96, 1, 1, 0},
     {"1x1 10x10 960->320", 10, 10, 960, 320, 1, 1, 0},
@@ -70,14 +76,19 @@ static void *xalloc(size_t bytes)
 int main(int argc, char **argv)
 {
     int reps = 20;
-    const char *only = NULL;
+    const char *only = NULL, *kname = NULL;
+    int t1 = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             reps = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--kernel") == 0 && i + 1 < argc) {
+            kname = argv[++i];
+        } else if (strcmp(argv[i], "--t1") == 0) {
+            t1 = 1;
         } else {
-            fprintf(stderr, "usage: %s [--reps N] [--only TEXT]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--only TEXT] [--kernel TEXT] [--t1]\n", argv[0]);
             return 2;
         }
     }
@@ -140,9 +151,15 @@ int main(int argc, char **argv)
             const qconv_kernel *k = all[j];
             if (!k->supports(&d, &q) || !qconv_kernel_runs_here(k))
                 continue;
+            const int untimed = kname && k->isa == MNV_ISA_REF;
+            if (kname && !untimed && !strstr(k->name, kname))
+                continue;
             void *packed = xalloc(k->packed_size(&d));
             k->pack(&d, &q, w, bias, packed);
-            for (int threads = 1; threads <= team; threads = threads == team ? team + 1 : team) {
+            if (untimed)
+                k->run(&d, &q, packed, in, out);
+            for (int threads = 1; !untimed && threads <= team;
+                 threads = threads == team || t1 ? team + 1 : team) {
                 omp_set_num_threads(threads);
                 k->run(&d, &q, packed, in, out); /* warm-up */
                 for (int r = 0; r < reps; r++) {

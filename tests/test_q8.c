@@ -772,6 +772,28 @@ static void test_convolutions(rng *r, int *runs_out)
         {"3x3 s2 on 8x7x4 -> 33", 8, 7, 4, 33, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
         {"3x3 s1 on 5x6x16 -> 64", 5, 6, 16, 64, 3, 3, 1, 1, TFL_PAD_SAME, 0, 1},
         {"3x3 s2 on 40x42x3 -> 32 (two threads)", 40, 42, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        /* the AVX-512 GEMM's packed output bytes: panels of 4 and 2 whole
+         * vectors (64, 32 channels) in their packed column order, beside
+         * panels of 1 and 3 vectors and a last part vector that keep the
+         * per vector stores; small K (8 to 32), pixel counts off the 6-row
+         * tiles (the last tile through the buffer) and on them */
+        {"pointwise 5x7x16 -> 96", 5, 7, 16, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 7x5x24 -> 144", 7, 5, 24, 144, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 3x5x8 -> 64", 3, 5, 8, 64, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x3x32 -> 32 (whole tiles)", 2, 3, 32, 32, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 1x11x32 -> 32", 1, 11, 32, 32, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 3x3x16 -> 48", 3, 3, 16, 48, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 5x5x24 -> 16", 5, 5, 24, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x3x8 -> 128 (whole tiles)", 4, 3, 8, 128, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 3x7x16 -> 104", 3, 7, 16, 104, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 13x11x16 -> 96 (two threads)", 13, 11, 16, 96, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s2 on 9x7x3 -> 96", 9, 7, 3, 96, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+        /* panels of 2 and 4 vectors whose channels end inside the last
+         * vector (masked byte stores): project layers' 24, 120 = 64 + 56 */
+        {"pointwise 7x5x96 -> 24", 7, 5, 96, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 2x3x144 -> 24 (whole tiles)", 2, 3, 144, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 5x3x16 -> 120", 5, 3, 16, 120, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 3x3x24 -> 17", 3, 3, 24, 17, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
     };
     /* SSD's widest general layers, and rows of exactly 4608 (the Arm
      * gather's bound): large, so under three configurations only (zero
