@@ -902,7 +902,7 @@ static int plan_blocks(net *n, size_t max_memory)
         if (!fusable(n, i))
             continue;
         layer *e = &n->layers[i], *d = &n->layers[i + 1];
-        const size_t elem = layer_writes_int8(e->kind) ? 1 : sizeof(float);
+        const size_t elem = layer_elem_size(e->kind);
         size_t row = (size_t)e->desc.out_w * e->desc.out_c * elem; /* bytes */
         if (row * (size_t)e->desc.out_h < BLOCK_MIN_MID)
             continue;

@@ -27,6 +27,12 @@ static inline int layer_writes_int8(enum layer_kind k)
     return k >= LAYER_QCONV && k != LAYER_DEQUANTIZE && k < LAYER_KIND_COUNT;
 }
 
+/* Bytes of one value of the layer's output: float, or int8. */
+static inline size_t layer_elem_size(enum layer_kind k)
+{
+    return layer_writes_int8(k) ? 1 : sizeof(float);
+}
+
 /* 1 for the convolutions of either type (they carry a conv_desc). */
 static inline int layer_is_conv(enum layer_kind k)
 {

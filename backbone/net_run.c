@@ -163,7 +163,7 @@ static void block_produce(const net *n, const layer *e, int a, int b, char *dst,
 static void block_rows(const net *n, const layer *e, int y0, int y1, char *ebuf, char *dbuf)
 {
     const layer *d = e + 1, *p = e + 2;
-    const size_t elem = layer_writes_int8(e->kind) ? 1 : sizeof(float);
+    const size_t elem = layer_elem_size(e->kind);
     const size_t row_e = (size_t)e->desc.out_w * e->desc.out_c * elem;
     const size_t row_out = (size_t)p->desc.out_w * p->desc.out_c;
     const float *res = p->in1 >= 0 ? n->ptr[p->in1] : NULL;
@@ -196,7 +196,7 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, char *ebuf,
 static void run_block(net *n, const layer *e, int threads)
 {
     const int oh = e[1].desc.out_h;
-    const size_t elem = layer_writes_int8(e->kind) ? 1 : sizeof(float);
+    const size_t elem = layer_elem_size(e->kind);
     const size_t ring = (size_t)e->ring_rows * e->desc.out_w * e->desc.out_c * elem;
     const double macs = e[0].macs + e[1].macs + e[2].macs;
     /* the kernels' own parallel loops run on their calling thread alone here */

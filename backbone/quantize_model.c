@@ -331,9 +331,6 @@ static int quantize_conv(qm *q, int opi)
         rc = nomem(q);
         goto done;
     }
-    if (q->tail[op->outputs[0]] && (rc = float_tail(q, op->outputs[0])) != 0)
-        goto done;
-    o = &q->ops[q->nops - (q->tail[op->outputs[0]] ? 2 : 1)];
     o->with_options = 1;
     o->padding = op->padding;
     o->stride_w = op->stride_w, o->stride_h = op->stride_h;
@@ -343,6 +340,9 @@ static int quantize_conv(qm *q, int opi)
     o->version = 3; /* per-channel int8: the versions TFLite's converter writes */
     q->rep.convs++;
     q->rep.weights += n;
+    /* last: its DEQUANTIZE may move q->ops, and o with it */
+    if (q->tail[op->outputs[0]])
+        rc = float_tail(q, op->outputs[0]);
 done:
     free(w);
     free(b);
