@@ -4,7 +4,6 @@
  * entry this CPU can run against the reference, byte for byte.
  */
 #include <omp.h>
-#include <stdatomic.h>
 
 #include "backbone/eltwise_q8.h"
 
@@ -52,24 +51,6 @@ const quantize_kernel *const *quantize_kernels_all(void)
     return quantize_kernels;
 }
 
-/* cpu_supports asks cpuid (which traps to the hypervisor in a VM) or
- * HWCAP each time; the dispatchers may run per layer per frame, so each
- * answer is kept: 0 unknown, 1 no, 2 yes. Threads racing here store the
- * same value. */
-static atomic_int isa_known[MNV_ISA_COUNT];
-
-int eltwise_isa_runs_here(mnv_isa isa)
-{
-    if ((unsigned)isa >= MNV_ISA_COUNT)
-        return 0;
-    int v = atomic_load_explicit(&isa_known[isa], memory_order_relaxed);
-    if (v == 0) {
-        v = cpu_supports(isa) ? 2 : 1;
-        atomic_store_explicit(&isa_known[isa], v, memory_order_relaxed);
-    }
-    return v == 2;
-}
-
 int qadd_simd_supports(const qadd_params *p)
 {
     const qmultiplier *m[3] = {&p->a_mult, &p->b_mult, &p->out_mult};
@@ -85,7 +66,7 @@ const qadd_kernel *qadd_kernel_choose(const qadd_params *p, mnv_isa max_isa)
 {
     const int simd = qadd_simd_supports(p);
     for (const qadd_kernel *const *k = add_kernels; *k; k++)
-        if ((*k)->isa <= max_isa && eltwise_isa_runs_here((*k)->isa) && (simd || (*k)->isa == MNV_ISA_REF))
+        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa) && (simd || (*k)->isa == MNV_ISA_REF))
             return *k;
     return &add_ref;
 }
@@ -93,7 +74,7 @@ const qadd_kernel *qadd_kernel_choose(const qadd_params *p, mnv_isa max_isa)
 const quantize_kernel *quantize_kernel_choose(mnv_isa max_isa)
 {
     for (const quantize_kernel *const *k = quantize_kernels; *k; k++)
-        if ((*k)->isa <= max_isa && eltwise_isa_runs_here((*k)->isa))
+        if ((*k)->isa <= max_isa && cpu_supports((*k)->isa))
             return *k;
     return &quantize_ref;
 }

@@ -35,9 +35,6 @@ typedef struct quantize_kernel {
 const qadd_kernel *const *qadd_kernels_all(void);
 const quantize_kernel *const *quantize_kernels_all(void);
 
-/* 1 if this CPU runs a variant of this ISA (cpu_supports, looked up once). */
-int eltwise_isa_runs_here(mnv_isa isa);
-
 /* 1 if the SIMD ADD variants handle p: left_shift in [0, 23] (so that
  * (q - zp) * 2^left_shift fits int32, as the reference assumes) and every
  * multiplier's shift in qmultiplier's [-31, 30]. Other parameters (which

@@ -38,7 +38,7 @@ static uint32_t rng_u32(rng *r)
  * CPU without AVX-512 would choose. */
 static int variant_runs(mnv_isa isa)
 {
-    return eltwise_isa_runs_here(isa) && isa <= isa_select();
+    return cpu_supports(isa) && isa <= isa_select();
 }
 
 static int add_runs[MAX_VARIANTS], quantize_runs[MAX_VARIANTS];
@@ -306,7 +306,7 @@ static void test_quantize(void)
 static void report(const char *what, int i, const char *name, mnv_isa isa, const int *runs)
 {
     (void)what;
-    if (!eltwise_isa_runs_here(isa)) {
+    if (!cpu_supports(isa)) {
         printf("  %-28s SKIPPED: this CPU lacks %s\n", name, isa_name(isa));
         return;
     }
@@ -324,14 +324,14 @@ static int find_run(const char *name, int *ran, int *here)
     for (const qadd_kernel *const *k = qadd_kernels_all(); *k; k++, i++)
         if (strcmp((*k)->name, name) == 0) {
             *ran = add_runs[i];
-            *here = eltwise_isa_runs_here((*k)->isa);
+            *here = cpu_supports((*k)->isa);
             return 1;
         }
     i = 0;
     for (const quantize_kernel *const *k = quantize_kernels_all(); *k; k++, i++)
         if (strcmp((*k)->name, name) == 0) {
             *ran = quantize_runs[i];
-            *here = eltwise_isa_runs_here((*k)->isa);
+            *here = cpu_supports((*k)->isa);
             return 1;
         }
     return 0;
