@@ -71,12 +71,15 @@ static const qconv_kernel dwconv2d_qs8_ref = {
  * first, then the 256-bit AVX-VNNI dot product, then plain AVX2. */
 #if defined(MNV_X86_VARIANTS)
 extern const qconv_kernel conv1x1_qs8_nhwc_avx512vnni;
+extern const qconv_kernel conv2d_stem_qs8_nhwc_avx512vnni;
 extern const qconv_kernel conv2d_qs8_nhwc_avx512vnni;
 extern const qconv_kernel dwconv3x3s1_qs8_nhwc_avx512vnni;
 extern const qconv_kernel dwconv3x3s2_qs8_nhwc_avx512vnni;
 extern const qconv_kernel conv1x1_qs8_nhwc_avxvnni;
+extern const qconv_kernel conv2d_stem_qs8_nhwc_avxvnni;
 extern const qconv_kernel conv2d_qs8_nhwc_avxvnni;
 extern const qconv_kernel conv1x1_qs8_nhwc_avx2;
+extern const qconv_kernel conv2d_stem_qs8_nhwc_avx2;
 extern const qconv_kernel conv2d_qs8_nhwc_avx2;
 extern const qconv_kernel dwconv3x3s1_qs8_nhwc_avx2;
 extern const qconv_kernel dwconv3x3s2_qs8_nhwc_avx2;
@@ -102,12 +105,15 @@ extern const qconv_kernel dwconv3x3s2_qs8_nhwc_neon;
 static const qconv_kernel *const all_kernels[] = {
 #if defined(MNV_X86_VARIANTS)
     &conv1x1_qs8_nhwc_avx512vnni,
+    &conv2d_stem_qs8_nhwc_avx512vnni,
     &conv2d_qs8_nhwc_avx512vnni,
     &dwconv3x3s1_qs8_nhwc_avx512vnni,
     &dwconv3x3s2_qs8_nhwc_avx512vnni,
     &conv1x1_qs8_nhwc_avxvnni,
+    &conv2d_stem_qs8_nhwc_avxvnni,
     &conv2d_qs8_nhwc_avxvnni,
     &conv1x1_qs8_nhwc_avx2,
+    &conv2d_stem_qs8_nhwc_avx2,
     &conv2d_qs8_nhwc_avx2,
     &dwconv3x3s1_qs8_nhwc_avx2,
     &dwconv3x3s2_qs8_nhwc_avx2,

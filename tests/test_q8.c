@@ -1053,11 +1053,11 @@ static void compare_variants(const conv_desc *d, const qconv_params *q, const in
     check_all_variants(d, q, l->in, l->w, bias, l->ref, l->n_out, what, runs);
 }
 
-/* One of each kind of variant (1x1, general, depthwise s1 and s2, and the
+/* One of each kind of variant (1x1, general, depthwise s1 and s2, the
  * depthwise again with channels in whole blocks of 16, which the SDOT
- * variants need): small for the overflow tests, above the serial threshold
+ * variants need, and the stem form): small for the overflow tests, above the serial threshold
  * for the parallel ones. */
-#define N_KIND_SHAPES 6
+#define N_KIND_SHAPES 7
 static const shape small_kinds[N_KIND_SHAPES] = {
     {"pointwise 3x5x20 -> 19, overflowing", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
     {"3x3 s2 on 5x5x4 -> 9, overflowing", 5, 5, 4, 9, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
@@ -1065,6 +1065,7 @@ static const shape small_kinds[N_KIND_SHAPES] = {
     {"depthwise 3x3 s2 on 7x7x20, overflowing", 7, 7, 20, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     {"depthwise 3x3 s1 on 5x5x32, overflowing", 5, 5, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
     {"depthwise 3x3 s2 on 7x6x16, overflowing", 7, 6, 16, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+    {"stem 3x3 s2 on 7x6x3 -> 10, overflowing", 7, 6, 3, 10, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
 };
 static const shape large_kinds[N_KIND_SHAPES] = {
     {"pointwise 41x37x64 -> 72", 41, 37, 64, 72, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
@@ -1073,6 +1074,7 @@ static const shape large_kinds[N_KIND_SHAPES] = {
     {"depthwise 3x3 s2 on 65x63x80", 65, 63, 80, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     {"depthwise 3x3 s1 on 45x43x64", 45, 43, 64, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
     {"depthwise 3x3 s2 on 61x57x48", 61, 57, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
+    {"stem 3x3 s2 on 63x61x3 -> 32", 63, 61, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
 };
 
 /* Layers whose int32 accumulator overflows (biases next to the int32 ends)
