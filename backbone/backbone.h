@@ -507,6 +507,13 @@ int qconv_params_init(qconv_params *p, qmultiplier *requant, const conv_desc *d,
  * ones in 32; where this holds (every real model) they agree. */
 int qconv_acc_fits(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
 
+/* 1 if, for every channel whose multiplier shifts left (requant shift s >
+ * 0), that bound times 2^s stays below 2^31 and s <= 30: quant_multiply's
+ * saturating left shift then never saturates, so a kernel may merge it
+ * into the rounding right shift (floor((x * 2^s * m + 2^30) / 2^31) =
+ * floor((x * m + 2^(30-s)) / 2^(31-s))). 1 when no channel shifts left. */
+int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
+
 /* Reference int8 convolutions, TFLite's ConvPerChannel and
  * DepthwiseConvPerChannel: acc = bias[c] + sum (w - w_zp) * (in - in_zp)
  * over the taps inside the input (padding contributes nothing, as an input

@@ -46,21 +46,34 @@ static inline vi v_madd16(vi acc, vi x, vi w) { return _mm512_dpwssd_epi32(acc, 
  * arithmetic (both 2^(30+e) and the 2^31 left out for e = 0): per half of
  * the lanes a multiply, an add, a compare, a masked subtract and a shift,
  * the sums below 2^63. Terms: the multipliers (even lanes, odd lanes moved
- * down), then per half the added constant, the subtracted one, the shift. */
+ * down), then per half the added constant, the subtracted one, the shift.
+ *
+ * A left shift s (multipliers of 1 or more; the right shift e is then 0)
+ * merges in too where the packing proved that x * 2^s cannot saturate
+ * (qconv_left_shift_exact): floor((x * 2^s * m + 2^30) / 2^31) is
+ * floor((P + 2^(30-s)) / 2^(31-s)), the same three operations with the
+ * constant 2^(30-s) and the shift 31 - s (V_MUL_LEFT: v_mul_terms takes
+ * the left shifts, 0 where they stay a step of their own). Several of
+ * MobileNetV2's expansions have such channels; the separate saturating
+ * shift cost them ~7 more operations a vector. */
 #define V_MUL_SHIFT 1
+#define V_MUL_LEFT 1
 #define ALWAYS_INLINE_X static inline __attribute__((always_inline))
 #define Q8_MUL_TERMS 8
-static inline void v_mul_terms(vi mult, vi right, vi *t)
+static inline void v_mul_terms(vi mult, vi left, vi right, vi *t)
 {
-    const vi one = _mm512_set1_epi64(1);
+    const vi one = _mm512_set1_epi64(1), low = _mm512_set1_epi64(0xffffffff);
     t[0] = mult;
     t[1] = _mm512_srli_epi64(mult, 32);
     for (int i = 0; i < 2; i++) {
-        const vi e = i ? _mm512_srli_epi64(right, 32) : _mm512_and_si512(right, _mm512_set1_epi64(0xffffffff));
+        const vi e = i ? _mm512_srli_epi64(right, 32) : _mm512_and_si512(right, low);
+        const vi s = i ? _mm512_srli_epi64(left, 32) : _mm512_and_si512(left, low);
         const vi h = _mm512_srli_epi64(_mm512_sllv_epi64(one, e), 1); /* 2^(e-1), 0 for e = 0 */
-        t[2 + i] = _mm512_add_epi64(_mm512_set1_epi64(INT64_C(1) << 30), _mm512_slli_epi64(h, 31));
+        /* 2^(30-s) + 2^(30+e) with one of s and e 0 (and 2^(30+e) 0 for e = 0) */
+        t[2 + i] = _mm512_add_epi64(_mm512_srlv_epi64(_mm512_set1_epi64(INT64_C(1) << 30), s),
+                                    _mm512_slli_epi64(h, 31));
         t[4 + i] = _mm512_slli_epi64(_mm512_min_epu64(e, one), 31);
-        t[6 + i] = _mm512_add_epi64(e, _mm512_set1_epi64(31));
+        t[6 + i] = _mm512_sub_epi64(_mm512_add_epi64(e, _mm512_set1_epi64(31)), s);
     }
 }
 
@@ -234,15 +247,19 @@ static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w,
     h->saturate = !qconv_acc_fits(d, q, w, bias);
     for (int c = 0; c < C; c++)
         h->any_left |= q->requant[c].shift > 0;
+    /* left shifts merged into the multiply's terms (v_mul_terms) */
+    const int fold = h->any_left && qconv_left_shift_exact(d, q, w, bias);
+    if (fold)
+        h->any_left = 0;
     int32_t *prm = (int32_t *)(h + 1);
     int32_t *pw = (int32_t *)((char *)packed + dwv_params_size(d));
     for (int g0 = 0, nv; g0 < C; g0 += 16 * nv) {
         dwv_group(C, g0, &nv);
         for (int v = 0; v < nv; v++) {
-            int32_t a[DWV_TERMS][16], mult[16], right[16], wk[3][16];
+            int32_t a[DWV_TERMS][16], mult[16], left[16], right[16], wk[3][16];
             for (int j = 0; j < 16; j++) {
                 const int ch = g0 + 4 * nv * (j / 4) + 4 * v + j % 4;
-                a[DWV_C1][j] = a[DWV_C2][j] = a[DWV_LEFT][j] = mult[j] = right[j] = 0;
+                a[DWV_C1][j] = a[DWV_C2][j] = a[DWV_LEFT][j] = mult[j] = left[j] = right[j] = 0;
                 wk[0][j] = wk[1][j] = wk[2][j] = 0;
                 if (ch >= C)
                     continue;
@@ -253,6 +270,7 @@ static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w,
                 a[DWV_C1][j] = (int32_t)(h->saturate ? corr : b + corr);
                 a[DWV_C2][j] = (int32_t)b;
                 a[DWV_LEFT][j] = q->requant[ch].shift > 0 ? q->requant[ch].shift : 0;
+                left[j] = fold ? a[DWV_LEFT][j] : 0;
                 mult[j] = q->requant[ch].multiplier;
                 right[j] = q->requant[ch].shift < 0 ? -q->requant[ch].shift : 0;
                 for (int kx = 0; kx < 3; kx++)
@@ -263,7 +281,7 @@ static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w,
             int32_t *p = prm + (size_t)(g0 / 16 + v) * DWV_VECS * 16;
             memcpy(p, a, sizeof a);
             vi t[Q8_MUL_TERMS];
-            v_mul_terms(v_load(mult), v_load(right), t);
+            v_mul_terms(v_load(mult), v_load(left), v_load(right), t);
             for (int i = 0; i < Q8_MUL_TERMS; i++)
                 VSI(storeu)((vi *)(p + (DWV_TERMS + i) * 16), t[i]);
             for (int kx = 0; kx < 3; kx++)

@@ -187,27 +187,44 @@ int qconv_params_init(qconv_params *p, qmultiplier *requant, const conv_desc *d,
     return 0;
 }
 
-int qconv_acc_fits(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias)
+/* Channel oc's bound on |bias + S| (see qconv_acc_fits), or INT32_MAX + 1
+ * once it passes INT32_MAX */
+static int64_t qconv_acc_bound(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
+                               int oc)
 {
     const size_t taps = (size_t)d->k_h * d->k_w;
-    for (int oc = 0; oc < d->out_c; oc++) {
-        /* |in - in_zp| <= 255 for any int8 input and zero point */
-        int64_t bound = bias ? (bias[oc] < 0 ? -(int64_t)bias[oc] : bias[oc]) : 0;
-        if (d->depthwise) {
-            for (size_t t = 0; t < taps; t++) {
-                int32_t v = (int32_t)w[t * d->out_c + oc] - q->w_zero_point;
-                bound += (int64_t)(v < 0 ? -v : v) * 255;
-            }
-        } else {
-            const int8_t *wo = w + (size_t)oc * taps * d->in_c;
-            for (size_t i = 0; i < taps * d->in_c; i++) {
-                int32_t v = (int32_t)wo[i] - q->w_zero_point;
-                bound += (int64_t)(v < 0 ? -v : v) * 255;
-                if (bound > INT32_MAX)
-                    return 0;
-            }
+    /* |in - in_zp| <= 255 for any int8 input and zero point */
+    int64_t bound = bias ? (bias[oc] < 0 ? -(int64_t)bias[oc] : bias[oc]) : 0;
+    if (d->depthwise) {
+        for (size_t t = 0; t < taps; t++) {
+            int32_t v = (int32_t)w[t * d->out_c + oc] - q->w_zero_point;
+            bound += (int64_t)(v < 0 ? -v : v) * 255;
         }
-        if (bound > INT32_MAX)
+    } else {
+        const int8_t *wo = w + (size_t)oc * taps * d->in_c;
+        for (size_t i = 0; i < taps * d->in_c && bound <= INT32_MAX; i++) {
+            int32_t v = (int32_t)wo[i] - q->w_zero_point;
+            bound += (int64_t)(v < 0 ? -v : v) * 255;
+        }
+    }
+    return bound > INT32_MAX ? (int64_t)INT32_MAX + 1 : bound;
+}
+
+int qconv_acc_fits(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias)
+{
+    for (int oc = 0; oc < d->out_c; oc++)
+        if (qconv_acc_bound(d, q, w, bias, oc) > INT32_MAX)
+            return 0;
+    return 1;
+}
+
+int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias)
+{
+    for (int oc = 0; oc < d->out_c; oc++) {
+        const int s = q->requant[oc].shift;
+        if (s <= 0)
+            continue;
+        if (s > 30 || qconv_acc_bound(d, q, w, bias, oc) > (int64_t)INT32_MAX >> s)
             return 0;
     }
     return 1;

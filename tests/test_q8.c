@@ -1021,6 +1021,46 @@ static void test_accumulator_bound(void)
     free(w), free(in);
 }
 
+/* qconv_left_shift_exact: per channel that shifts left, the accumulator
+ * bound times 2^shift against 2^31; the variants that merge the shift into
+ * their multiply (AVX-512) at that edge, where an accumulator that wrapped
+ * would come out on the other int8 end. */
+static void test_left_shift_bound(void)
+{
+    const shape s = {"", 1, 1, 16, 1, 1, 1, 1, 1, TFL_PAD_VALID, 0, 1};
+    const conv_desc d = make_desc(&s, ACT_NONE);
+    int8_t w[16], in[16], want;
+    memset(in, 127, sizeof in);
+    qmultiplier m[1];
+    qconv_params q;
+    char err[200] = "";
+    const float ws = 6.0f; /* 1 * 6 / 1 = 0.75 * 2^3: a left shift of 3 */
+    int rc = qconv_params_init(&q, m, &d, (qparams){1.0f, -128}, &ws, 1, 0, (qparams){1.0f, 0}, err, sizeof err);
+    CHECK(rc == 0 && m[0].shift == 3, "init: %s, shift %d", err, m[0].shift);
+    /* |bias| + 16 * 127 * 255 at (2^31 - 1) >> 3, with the inputs (x - zp
+     * = 255) that make the sum reach it, of either sign */
+    const int32_t edge = (INT32_MAX >> 3) - 16 * 127 * 255;
+    int ran = 0;
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        memset(w, sign > 0 ? 127 : -127, sizeof w);
+        int32_t bias = sign * edge;
+        CHECK(qconv_left_shift_exact(&d, &q, w, &bias), "bound * 8 = 2^31 - 8 said to saturate");
+        conv2d_qs8_nhwc_ref(&d, &q, in, w, &bias, &want);
+        CHECK(want == (sign > 0 ? 127 : -128), "edge of sign %d gave %d", sign, want);
+        ran += check_all_variants(&d, &q, in, w, &bias, &want, 1, "a left shift of 3 at the int32 edge", NULL);
+        bias += sign;
+        CHECK(!qconv_left_shift_exact(&d, &q, w, &bias), "a bound * 8 past 2^31 said to fit");
+    }
+    int32_t bias = 0;
+    m[0].shift = 31;
+    CHECK(!qconv_left_shift_exact(&d, &q, w, &bias), "a left shift of 31 said to merge");
+    /* right shifts do not count, whatever the bound */
+    m[0].shift = -2;
+    bias = INT32_MAX - 16 * 127 * 255;
+    CHECK(qconv_left_shift_exact(&d, &q, w, &bias), "a right shift said to saturate");
+    printf("left shift bound: %d table runs at the edge\n", ran);
+}
+
 /* A layer's random inputs and weights (only the int8 ends where extreme),
  * and room for the reference's output and a variant's. */
 typedef struct layer_data {
@@ -1679,6 +1719,7 @@ int main(int argc, char **argv)
     test_convolutions(&r, runs);
     check_expectations(runs, argc, argv);
     test_accumulator_bound();
+    test_left_shift_bound();
     test_no_bias(&r);
     test_overflowing_variants(&r);
     test_parallel_variants(&r);
