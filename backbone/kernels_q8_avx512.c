@@ -52,12 +52,9 @@ static inline vi v_madd16(vi acc, vi x, vi w) { return _mm512_dpwssd_epi32(acc, 
  * merges in too where the packing proved that x * 2^s cannot saturate
  * (qconv_left_shift_exact): floor((x * 2^s * m + 2^30) / 2^31) is
  * floor((P + 2^(30-s)) / 2^(31-s)), the same three operations with the
- * constant 2^(30-s) and the shift 31 - s (V_MUL_LEFT: v_mul_terms takes
- * the left shifts, 0 where they stay a step of their own). Several of
- * MobileNetV2's expansions have such channels; the separate saturating
- * shift cost them ~7 more operations a vector. */
+ * constant 2^(30-s) and the shift 31 - s (v_mul_terms takes the left
+ * shifts, 0 where they stay a step of their own). */
 #define V_MUL_SHIFT 1
-#define V_MUL_LEFT 1
 #define ALWAYS_INLINE_X static inline __attribute__((always_inline))
 #define Q8_MUL_TERMS 8
 static inline void v_mul_terms(vi mult, vi left, vi right, vi *t)
