@@ -781,6 +781,13 @@ void net_run_timed(net *n, const float *input, double *seconds);
 int net_tensor_count(const net *n);
 typedef void (*net_observer)(void *user, int tensor, const float *data, size_t count);
 void net_run_observed(net *n, const float *input, net_observer observe, void *user);
+/* The same for the layers of a quantized model that compute int8 tensors:
+ * observe gets the values as computed and the tensor's parameters (real =
+ * q.scale * (value - q.zero_point)). For bias correction: load the net with
+ * keep_tensors. */
+typedef void (*net_observer_q8)(void *user, int tensor, const int8_t *data, size_t count, qparams q);
+void net_run_observed_q8(net *n, const float *input, net_observer_q8 observe, void *user);
+
 /* Bytes of the activation arena, of packed weights, and of the fused
  * blocks' per-thread band buffers. */
 size_t net_arena_bytes(const net *n);
