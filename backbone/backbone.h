@@ -195,6 +195,11 @@ void calib_observe(void *ranges, int tensor, const float *data, size_t count);
 int calib_failed(const calib_ranges *c);
 /* The range seen for tensor: 0, or -1 when it has not been observed. */
 int calib_range(const calib_ranges *c, int tensor, float *lo, float *hi);
+/* The bias correction recorded for tensor (a convolution's output, see
+ * bias_probe_apply): one shift per output channel in the tensor's real
+ * units, which quantize_model adds to the convolution's float bias before
+ * quantizing it; NULL (*channels 0) when there is none. */
+const float *calib_bias_shift(const calib_ranges *c, int tensor, int *channels);
 
 typedef struct quantize_report {
     int convs;                /* convolutions with int8 weights */
@@ -788,6 +793,42 @@ void net_run_timed(net *n, const float *input, double *seconds);
 int net_tensor_count(const net *n);
 typedef void (*net_observer)(void *user, int tensor, const float *data, size_t count);
 void net_run_observed(net *n, const float *input, net_observer observe, void *user);
+/* The same for the layers of a quantized model that compute int8 tensors:
+ * observe gets the values as computed and the tensor's parameters (real =
+ * q.scale * (value - q.zero_point)). For bias correction: load the net with
+ * keep_tensors. */
+typedef void (*net_observer_q8)(void *user, int tensor, const int8_t *data, size_t count, qparams q);
+void net_run_observed_q8(net *n, const float *input, net_observer_q8 observe, void *user);
+
+/* Empirical bias correction (calibrate.c): the mean difference, per output
+ * channel, between each convolution's output in a float model and in its
+ * int8 version (quantize_model's, so that tensors match by name) on the same
+ * inputs. Per input: net_run_observed with bias_probe_float on the float net,
+ * then net_run_observed_q8 with bias_probe_int8 on the int8 net (both loaded
+ * with keep_tensors). Values that either model clamps to an end of the int8
+ * range are not counted. */
+typedef struct bias_probe bias_probe;
+/* A probe that measures the convolutions first..first+count-1 (numbered in
+ * the float model's operator order; count < 0: to the last) and ignores the
+ * others. MNV_ENOMEM, an error of tfl_open, or MNV_EINVAL when no
+ * convolution output of the int8 model is named as one of the float model. */
+int bias_probe_create(bias_probe **out, const char *float_path, const char *int8_path, int first, int count,
+                      char *err, size_t errlen);
+void bias_probe_free(bias_probe *p);
+/* net_observer (user: the probe): keeps a float convolution output for the
+ * int8 one of the same input. Out of memory sets bias_probe_failed. */
+void bias_probe_float(void *probe, int tensor, const float *data, size_t count);
+/* net_observer_q8 (user: the probe): adds float - dequantized int8 per
+ * channel for a convolution whose float output bias_probe_float kept. */
+void bias_probe_int8(void *probe, int tensor, const int8_t *data, size_t count, qparams q);
+int bias_probe_failed(const bias_probe *p);
+/* The number of convolutions in the float model. */
+int bias_probe_count(const bias_probe *p);
+/* Add the mean differences of the convolutions measured to c's bias shifts
+ * (calib_bias_shift; a channel never counted gets 0); *mean_abs (may be
+ * NULL): the mean of their absolute values over those channels, in real
+ * units. 0 or MNV_ENOMEM. */
+int bias_probe_apply(const bias_probe *p, calib_ranges *c, double *mean_abs, char *err, size_t errlen);
 /* Bytes of the activation arena, of packed weights, and of the fused
  * blocks' per-thread band buffers. */
 size_t net_arena_bytes(const net *n);

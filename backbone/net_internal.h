@@ -68,7 +68,9 @@ typedef struct layer {
      * and packed weights in packed; LAYER_QLOGISTIC: its 256-entry table in
      * packed; LAYER_QADD: qadd; LAYER_QCONCAT: each part's params and (once
      * the arena is placed) its data; QUANTIZE, REQUANTIZE, DEQUANTIZE: the
-     * input's and output's params (q_out), REQUANTIZE's multiplier. */
+     * input's and output's params (q_out), REQUANTIZE's multiplier. Every
+     * kind that writes int8 has its output's params in q_out (the ones
+     * above for net_run_observed_q8 alone). */
     const qconv_kernel *qkernel;
     qconv_params qconv;
     qmultiplier *requant;

@@ -119,6 +119,7 @@ int q8_conv_layer(importer *im, layer *l, int opi, int ti, int tw, int tb, int t
     int rc;
     if ((rc = q8_tensor_params(im, ti, opi, &in_q)) != 0 || (rc = q8_tensor_params(im, to, opi, &out_q)) != 0)
         return rc;
+    l->q_out = out_q; /* for net_run_observed_q8 alone: the kernels take qconv */
     int32_t *bias = NULL;
     if (tb >= 0) {
         const tfl_tensor *b = &im->m->tensors[tb];
@@ -174,6 +175,7 @@ int q8_add_layer(importer *im, layer *l, int opi, act_kind act)
         (rc = q8_tensor_params(im, op->inputs[1], opi, &b)) != 0 ||
         (rc = q8_tensor_params(im, op->outputs[0], opi, &out)) != 0)
         return rc;
+    l->q_out = out; /* for net_run_observed_q8 alone: the kernel takes qadd */
     if (qadd_params_init(&l->qadd, a, b, out, act, why, sizeof why) != 0)
         return bad_params(im, opi, why);
     l->qadd_run = qadd_kernel_choose(&l->qadd, im->max_isa)->run;

@@ -321,6 +321,18 @@ void net_run_observed(net *n, const float *input, net_observer observe, void *us
     }
 }
 
+void net_run_observed_q8(net *n, const float *input, net_observer_q8 observe, void *user)
+{
+    if (input && input != n->ptr[0])
+        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        run_layer(n, l);
+        if (n->stores[l->out].type == TFL_TYPE_INT8)
+            observe(user, l->tensor, q8(n, l->out), l->count, l->q_out);
+    }
+}
+
 void net_input_shape(const net *n, int *h, int *w, int *c)
 {
     *h = n->in_h, *w = n->in_w, *c = n->in_c;

@@ -269,6 +269,13 @@ static int quantize_conv(qm *q, int opi)
         if (a > maxabs[c])
             maxabs[c] = a;
     }
+    /* empirical bias correction (calib_bias_shift): part of the bias from
+     * here on, also for the widening below */
+    int n_shift = 0;
+    const float *shift = b ? calib_bias_shift(q->ranges, op->outputs[0], &n_shift) : NULL;
+    if (shift && n_shift == channels)
+        for (int c = 0; c < channels; c++)
+            b[c] += shift[c];
     /* A channel whose weights are nearly all zero gets a tiny scale, and its
      * bias in units of input scale x that scale can then pass the int32
      * range or leave too little of it for the sums (the kernels need the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mnv2det quantize on the command line: a picture folder and a list give the
-# same model; the settings file follows the output; bad input gets one line
+# same model; the settings file follows the output; bias correction is on
+# unless --no-bias-correction (and leaves no file behind); bad input gets one line
 # naming it and the reason, exit status 2 (1 for a file that cannot be
 # written), and leaves no output behind. Usage: test_cli_quantize.sh MNV2DET
 set -u
@@ -27,11 +28,20 @@ if grep -q '^model = a.tflite$' "$tmp/a.cfg" &&
    "$bin" -m "$tmp/a.tflite" -s 0.3 -i "$data/messi5.jpg" --json --no-display >"$tmp/out" 2>"$tmp/err" &&
    grep -q '"label":"Person"' "$tmp/out"; then ok
 else fail "settings beside the output: $(cat "$tmp/a.cfg" "$tmp/err")"; fi
-# the percentile method writes another model
+# the percentile method writes another model (without bias correction, which
+# is checked below: quicker)
 if "$bin" quantize -m "$float" --calibrate "$tmp/pics" --method percentile --percentile 99.9 \
-     -o "$tmp/p.tflite" >"$tmp/out" 2>&1 && ! cmp -s "$tmp/a.tflite" "$tmp/p.tflite" &&
+     --no-bias-correction -o "$tmp/p.tflite" >"$tmp/out" 2>&1 && ! cmp -s "$tmp/a.tflite" "$tmp/p.tflite" &&
    grep -q "percentile 99.9" "$tmp/out"; then ok
 else fail "percentile: $(cat "$tmp/out")"; fi
+# bias correction by default (the line says so), not with --no-bias-correction:
+# another model, with the same weights, only the biases differ
+if grep -q "biases corrected" <("$bin" quantize -m "$float" --calibrate "$tmp/pics" -o "$tmp/c.tflite" 2>&1) &&
+   "$bin" quantize -m "$float" --calibrate "$tmp/pics" --no-bias-correction -o "$tmp/n.tflite" >"$tmp/out" 2>&1 &&
+   ! grep -q "biases corrected" "$tmp/out" && ! cmp -s "$tmp/c.tflite" "$tmp/n.tflite" &&
+   [ "$(stat -c %s "$tmp/c.tflite")" = "$(stat -c %s "$tmp/n.tflite")" ] &&
+   [ -z "$(ls "$tmp" | grep probe)" ]; then ok
+else fail "--no-bias-correction: $(cat "$tmp/out")"; fi
 
 # one line, the status, and no output file
 expect() { # status pattern output args...

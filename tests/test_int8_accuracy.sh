@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The int8 default model against float32 (issue 15's criterion): quantizes
 # the float default model here, as scripts/fetch-model does (min/max ranges
-# from the six golden pictures), then runs both models on the golden
-# pictures, the noise picture and messi5.jpg (resized by mnv2det) and checks
+# and bias correction from the six golden pictures), then runs both models
+# on the golden pictures, the noise picture and messi5.jpg (resized by
+# mnv2det) and checks
 # with int8_accuracy.py that every detection scoring 0.4 or more has a
 # partner of the same class in the other model's list with IoU >= 0.8 and a
 # score within 0.06. Usage: test_int8_accuracy.sh MNV2DET

@@ -12,6 +12,8 @@
  *  - the int8 network's outputs stay within a few output steps of float32's
  *    on the calibration inputs, with the head in float and in int8;
  *  - a nearly dead channel with a bias has its weight scale widened;
+ *  - empirical bias correction (bias_probe) measures the shift that weights
+ *    all rounded one way cause, and moves the int32 biases against it;
  *  - refusals: an operator outside SSD graphs, a tensor never observed, an
  *    output that cannot be written (no file left behind);
  *  - an int8 inverted-residual block big enough to run fused (band by band,
@@ -382,6 +384,171 @@ static void test_quantize(void)
     remove(spath);
 }
 
+/* The int32 biases of the tensor named name in the model at path. */
+static void read_bias(const char *path, const char *name, int32_t *out, int n)
+{
+    tfl_model m;
+    char err[512];
+    int rc = tfl_open(&m, path, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc)
+        return;
+    const tfl_tensor *t = find_tensor(&m, name, NULL);
+    CHECK(t && t->type == TFL_TYPE_INT32 && t->data && t->size == (size_t)n * sizeof *out, "bias '%s'", name);
+    if (t && t->data && t->size == (size_t)n * sizeof *out)
+        memcpy(out, t->data, (size_t)n * sizeof *out);
+    tfl_close(&m);
+}
+
+/* Mean of int8 - float32 output per channel (2 channels) over the inputs. */
+static void mean_error(const char *fpath, const char *qpath, const float *inputs, int n_inputs, int in_size,
+                       double err_out[2])
+{
+    static float ref[16][8 * 8 * 2];
+    char err[512];
+    net *n = NULL;
+    err_out[0] = err_out[1] = 0.0;
+    for (int pass = 0; pass < 2; pass++) {
+        int rc = net_load(&n, pass ? qpath : fpath, NULL, err, sizeof err);
+        CHECK(rc == 0, "load: %s", err);
+        if (rc)
+            return;
+        for (int k = 0; k < n_inputs; k++) {
+            net_run(n, inputs + (size_t)k * in_size);
+            const float *o = net_output_data(n, 0);
+            for (int i = 0; i < 8 * 8 * 2; i++) {
+                if (!pass)
+                    ref[k][i] = o[i];
+                else
+                    err_out[i % 2] += (o[i] - ref[k][i]) / (n_inputs * 8 * 8);
+            }
+        }
+        net_free(n);
+        n = NULL;
+    }
+}
+
+/* Empirical bias correction on one 1x1 convolution (8 -> 2 channels, no
+ * activation) whose weights all round the same way: in channel 0 each
+ * weight but the largest is 0.4 of a step above an integer step (rounded
+ * down: the int8 output comes out low on positive inputs), in channel 1 0.6
+ * above (rounded up: high). The probe must measure the shift the rounding
+ * causes, within the noise of the activations' rounding, and the corrected
+ * file's biases must move by it: channel 0's up, channel 1's down; the
+ * corrected model's mean error must shrink. */
+static void test_bias_correction(void)
+{
+    enum { CI = 8, CO = 2, K = 16 };
+    static tfb_model m;
+    memset(&m, 0, sizeof m);
+    static float w[CO * CI], b[CO] = {0.1f, -0.1f}, inputs[K][8 * 8 * CI];
+    for (int o = 0; o < CO; o++) {
+        w[o * CI] = 1.0f; /* the largest: the scale is 1/127 */
+        for (int i = 1; i < CI; i++)
+            w[o * CI + i] = ((float)(8 + i) + (o ? 0.6f : 0.4f)) / 127.0f;
+    }
+    int in_s[4] = {1, 8, 8, CI}, out_s[4] = {1, 8, 8, CO}, ws[4] = {CO, 1, 1, CI}, bs[1] = {CO};
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, in_s, "input", NULL, 0);
+    int tw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, ws, "conv/w", w, sizeof w);
+    int tb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, bs, "conv/b", b, sizeof b);
+    int y = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, out_s, "conv", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw, tb}, 3, &y, 1);
+    m.inputs[m.n_inputs++] = x;
+    m.outputs[m.n_outputs++] = y;
+    char fpath[512], qpath[512], cpath[512], err[512];
+    snprintf(fpath, sizeof fpath, "%s/bias_float.tflite", tmpdir);
+    snprintf(qpath, sizeof qpath, "%s/bias_int8.tflite", tmpdir);
+    snprintf(cpath, sizeof cpath, "%s/bias_corrected.tflite", tmpdir);
+    size_t nb;
+    uint8_t *bytes = tfb_build(&m, &nb);
+    CHECK(bytes && tfb_write_file(fpath, bytes, nb) == 0, "cannot write %s", fpath);
+    free(bytes);
+    /* inputs in [0, 1]: the float - int8 shift the weights cause is, per
+     * channel, the mean over the inputs of sum_i x_i (w_i - rounded w_i) */
+    double expect[CO] = {0, 0};
+    for (int k = 0; k < K; k++)
+        for (int p = 0; p < 8 * 8; p++)
+            for (int i = 0; i < CI; i++) {
+                float v = inputs[k][p * CI + i] = (frand() + 1.0f) * 0.5f;
+                for (int o = 0; o < CO; o++) {
+                    float ww = w[o * CI + i];
+                    expect[o] += (double)v * (ww - nearbyintf(ww * 127.0f) / 127.0f) / (K * 8 * 8);
+                }
+            }
+    CHECK(expect[0] > 0.005 && expect[1] < -0.005, "the model: expected shifts %g %g", expect[0], expect[1]);
+
+    net *fn = NULL, *qn = NULL;
+    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
+    calib_ranges *c = NULL;
+    bias_probe *probe = NULL;
+    int rc = net_load(&fn, fpath, &opt, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (!rc)
+        rc = calib_create(&c, net_tensor_count(fn), CALIB_MINMAX, 0, err, sizeof err);
+    for (int k = 0; k < K && !rc; k++)
+        net_run_observed(fn, inputs[k], calib_observe, c);
+    int n_shift = -1;
+    CHECK(!rc && !calib_bias_shift(c, y, &n_shift) && n_shift == 0, "a shift before any correction");
+    if (!rc)
+        rc = quantize_model(fpath, c, 0, qpath, NULL, err, sizeof err);
+    if (!rc)
+        rc = net_load(&qn, qpath, &opt, err, sizeof err);
+    if (!rc)
+        rc = bias_probe_create(&probe, fpath, qpath, 0, -1, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc)
+        goto done;
+    CHECK(bias_probe_count(probe) == 1, "%d convolutions", bias_probe_count(probe));
+    for (int k = 0; k < K; k++) {
+        net_run_observed(fn, inputs[k], bias_probe_float, probe);
+        net_run_observed_q8(qn, inputs[k], bias_probe_int8, probe);
+    }
+    CHECK(!bias_probe_failed(probe), "out of memory");
+    double mean_abs = 0;
+    rc = bias_probe_apply(probe, c, &mean_abs, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    const float *shift = calib_bias_shift(c, y, &n_shift);
+    CHECK(shift && n_shift == CO, "no shift for the convolution (%d channels)", n_shift);
+    if (!shift || n_shift != CO)
+        goto done;
+    for (int o = 0; o < CO; o++)
+        CHECK(fabs(shift[o] - expect[o]) <= 0.2 * fabs(expect[o]), "channel %d: shift %g, expected %g", o,
+              (double)shift[o], expect[o]);
+    CHECK(fabs(mean_abs - (fabs(shift[0]) + fabs(shift[1])) / 2) < 1e-6, "mean |shift| %g", mean_abs);
+    printf("bias correction: shifts %.5f %.5f, expected %.5f %.5f\n", (double)shift[0], (double)shift[1],
+           expect[0], expect[1]);
+
+    rc = quantize_model(fpath, c, 0, cpath, NULL, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    int32_t before[CO] = {0, 0}, after[CO] = {0, 0};
+    read_bias(qpath, "conv/b", before, CO);
+    read_bias(cpath, "conv/b", after, CO);
+    /* bias units: input scale (1/255, from [0, 1]) x weight scale (1/127) */
+    for (int o = 0; o < CO; o++) {
+        double moved = (double)(after[o] - before[o]) / (255.0 * 127.0);
+        CHECK(fabs(moved - shift[o]) <= 0.02 * fabs(shift[o]), "channel %d: bias %d -> %d, moved %g, shift %g",
+              o, before[o], after[o], moved, (double)shift[o]);
+    }
+    CHECK(after[0] > before[0] && after[1] < before[1], "biases %d %d -> %d %d", before[0], before[1], after[0],
+          after[1]);
+    double e_before[2], e_after[2];
+    mean_error(fpath, qpath, &inputs[0][0], K, 8 * 8 * CI, e_before);
+    mean_error(fpath, cpath, &inputs[0][0], K, 8 * 8 * CI, e_after);
+    for (int o = 0; o < CO; o++)
+        CHECK(fabs(e_after[o]) < 0.25 * fabs(e_before[o]), "channel %d: mean error %g before, %g after", o,
+              e_before[o], e_after[o]);
+    printf("bias correction: mean int8 - float32 %.5f %.5f before, %.5f %.5f after\n", e_before[0], e_before[1],
+           e_after[0], e_after[1]);
+done:
+    bias_probe_free(probe);
+    calib_free(c);
+    net_free(qn);
+    net_free(fn);
+    remove(fpath);
+    remove(qpath);
+    remove(cpath);
+}
+
 /* expand 1x1 (8 -> 64, RELU6) -> depthwise 3x3 (stride, RELU6) -> project
  * 1x1 (64 -> 8), on a 1 x side x side x 8 input: quantized here, then the
  * int8 net's fused run against its layer-by-layer run. */
@@ -484,6 +651,7 @@ int main(void)
     }
     test_percentile();
     test_quantize();
+    test_bias_correction();
     /* expand outputs of 128x128x64 and 130x130x64 int8 bytes: over the 1 MB
      * from which plan_blocks fuses */
     test_fused_block(128, 1);
