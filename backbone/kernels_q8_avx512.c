@@ -59,7 +59,7 @@ static inline vi v_madd16(vi acc, vi x, vi w) { return _mm512_dpwssd_epi32(acc, 
 #define Q8_MUL_TERMS 8
 static inline void v_mul_terms(vi mult, vi left, vi right, vi *t)
 {
-    const vi one = _mm512_set1_epi64(1), low = _mm512_set1_epi64(0xffffffff);
+    const vi one = v_set1_64(1), low = v_set1_64(0xffffffff);
     t[0] = mult;
     t[1] = _mm512_srli_epi64(mult, 32);
     for (int i = 0; i < 2; i++) {
@@ -67,10 +67,10 @@ static inline void v_mul_terms(vi mult, vi left, vi right, vi *t)
         const vi s = i ? _mm512_srli_epi64(left, 32) : _mm512_and_si512(left, low);
         const vi h = _mm512_srli_epi64(_mm512_sllv_epi64(one, e), 1); /* 2^(e-1), 0 for e = 0 */
         /* 2^(30-s) + 2^(30+e) with one of s and e 0 (and 2^(30+e) 0 for e = 0) */
-        t[2 + i] = _mm512_add_epi64(_mm512_srlv_epi64(_mm512_set1_epi64(INT64_C(1) << 30), s),
+        t[2 + i] = _mm512_add_epi64(_mm512_srlv_epi64(v_set1_64(INT64_C(1) << 30), s),
                                     _mm512_slli_epi64(h, 31));
         t[4 + i] = _mm512_slli_epi64(_mm512_min_epu64(e, one), 31);
-        t[6 + i] = _mm512_sub_epi64(_mm512_add_epi64(e, _mm512_set1_epi64(31)), s);
+        t[6 + i] = _mm512_sub_epi64(_mm512_add_epi64(e, v_set1_64(31)), s);
     }
 }
 
