@@ -238,10 +238,17 @@ float *net_input_buffer(net *n)
     return n->ptr[0];
 }
 
-void net_run(net *n, const float *input)
+/* The runs' input: NULL (or the input buffer itself) when the caller wrote
+ * it in place, else copied in */
+static void net_set_input(net *n, const float *input)
 {
     if (input && input != n->ptr[0])
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+}
+
+void net_run(net *n, const float *input)
+{
+    net_set_input(n, input);
     /* Fused blocks nest the kernels' parallel loops inside their own; with
      * nested parallelism enabled that would oversubscribe, so run plainly. */
     const int fuse = omp_get_max_active_levels() <= 1;
@@ -297,8 +304,7 @@ int net_thread_shares(const net *n, float *shares, int max)
 
 void net_run_timed(net *n, const float *input, double *seconds)
 {
-    if (input && input != n->ptr[0])
-        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    net_set_input(n, input);
     for (int i = 0; i < n->n_layers; i++) {
         double t0 = omp_get_wtime();
         run_layer(n, &n->layers[i]);
@@ -310,8 +316,7 @@ int net_tensor_count(const net *n) { return n->n_tensors; }
 
 void net_run_observed(net *n, const float *input, net_observer observe, void *user)
 {
-    if (input && input != n->ptr[0])
-        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    net_set_input(n, input);
     observe(user, n->input_tensor, n->ptr[0], (size_t)n->in_h * n->in_w * n->in_c);
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
@@ -323,8 +328,7 @@ void net_run_observed(net *n, const float *input, net_observer observe, void *us
 
 void net_run_observed_q8(net *n, const float *input, net_observer_q8 observe, void *user)
 {
-    if (input && input != n->ptr[0])
-        memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
+    net_set_input(n, input);
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
         run_layer(n, l);
