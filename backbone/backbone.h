@@ -13,6 +13,7 @@
 #ifndef MNV2DET_BACKBONE_H
 #define MNV2DET_BACKBONE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -294,16 +295,16 @@ typedef struct conv_desc {
 } conv_desc;
 
 /* ------------------------------------------------------------------------ */
-/* Work splits between threads (work_split.c)                                */
+/* Work splits between threads (work_split.c), their barrier (team_barrier.c)*/
 /* ------------------------------------------------------------------------ */
 
 /*
  * The vCPUs of a shared machine can differ in speed by 20% for minutes at a
  * time, and which one is slow changes; with even shares every layer waits
- * for the slow one. So the kernels' parallel regions cut their rows (or
- * output columns) at fractions that the executor moves towards each
- * thread's measured pace: thread t of `threads` takes the part
- * [at[t], at[t + 1]) of the range, at[0] = 0 and at[threads] = 1.
+ * for the slow one. So the layers' rows (or output columns) are cut at
+ * fractions that the executor moves towards each thread's measured pace:
+ * thread t of `threads` takes the part [at[t], at[t + 1]) of the range,
+ * at[0] = 0 and at[threads] = 1.
  */
 #define WORK_SPLIT_MAX 64
 
@@ -337,6 +338,24 @@ void work_split_range(const work_split *ws, int n, int parts, int i, int *lo, in
  * one preempted frame cannot starve a thread. Unchanged when a thread has
  * no measurement (work or busy <= 0). */
 void work_split_update(work_split *ws, const double *busy, const double *work, float rate);
+
+/* Where the threads of one run meet between layers (team_barrier.c); the
+ * two counters on separate cache lines, so that waiting does not slow the
+ * arrivals. */
+typedef struct team_barrier {
+    atomic_int arrived;       /* threads at the barrier now */
+    char pad0[64 - sizeof(atomic_int)];
+    atomic_int generation;    /* passes so far; the sleepers' futex */
+    atomic_int sleepers;      /* waiters asleep or about to be */
+    char pad1[64 - 2 * sizeof(atomic_int)];
+} team_barrier;
+
+/* Set it up before the first wait. */
+void team_barrier_init(team_barrier *b);
+/* Returns once all `threads` threads of the team have called it for this
+ * pass; their writes before it are seen by all after it. Every thread of
+ * the team must pass it the same number of times with the same count. */
+void team_barrier_wait(team_barrier *b, int threads);
 
 /* Output size of TensorFlow's SAME or VALID padding, and SAME's leading pad
  * (the smaller half; the larger half goes after). */

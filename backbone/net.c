@@ -845,6 +845,7 @@ void net_free(net *n)
     free(n->arena);
     free(n->scratch);
     free(n->pace);
+    free(n->barrier);
     if (n->output_names)
         for (int i = 0; i < n->n_outputs; i++)
             free(n->output_names[i]);
@@ -933,8 +934,20 @@ static int plan_blocks(net *n, size_t max_memory)
     n->scratch_threads = (int)threads;
     n->scratch_floats = floats;
     n->scratch = aligned_alloc(64, n->scratch_floats * sizeof(float) * (size_t)n->scratch_threads);
-    n->pace = aligned_alloc(64, (size_t)n->scratch_threads * PACE_STRIDE * sizeof(double));
-    return n->scratch && n->pace ? 0 : MNV_ENOMEM;
+    return n->scratch ? 0 : MNV_ENOMEM;
+}
+
+/* The team a run uses (net_run): as many threads as OpenMP would give now,
+ * their pace records and the barrier between layers. */
+static int plan_team(net *n)
+{
+    n->team_threads = omp_get_max_threads();
+    n->pace = aligned_alloc(64, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    n->barrier = aligned_alloc(64, sizeof *n->barrier);
+    if (!n->pace || !n->barrier)
+        return MNV_ENOMEM;
+    team_barrier_init(n->barrier);
+    return 0;
 }
 
 static int finish(importer *im)
@@ -1092,7 +1105,7 @@ int net_load(net **out, const char *path, const net_options *opt, char *err, siz
             goto fail;
     if ((rc = finish(&im)) != 0)
         goto fail;
-    if (assign_roles(n) != 0 || plan_blocks(n, im.max_memory) != 0)
+    if (assign_roles(n) != 0 || plan_blocks(n, im.max_memory) != 0 || plan_team(n) != 0)
         goto nomem;
     goto done;
 

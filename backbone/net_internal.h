@@ -108,12 +108,14 @@ struct net {
     size_t scratch_floats;    /* per thread */
     int scratch_threads;
     /* the threads' shares of every parallel layer, moved after each run
-     * towards their pace in the fused blocks when balance is on; pace holds
+     * towards their pace in the convolutions when balance is on; pace holds
      * per thread (PACE_STRIDE doubles apart, one cache line each) the busy
      * seconds and the multiply-adds done there in the last run */
     work_split split;
     int balance;
-    double *pace;
+    double *pace;             /* for team_threads threads */
+    int team_threads;         /* omp_get_max_threads() at load: runs use at most these */
+    team_barrier *barrier;
     size_t weight_bytes;
     net_output_info *outputs; int n_outputs;
     int *output_store;

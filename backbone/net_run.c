@@ -16,14 +16,17 @@ static int8_t *q8(const net *n, int s)
     return (int8_t *)(void *)n->ptr[s];
 }
 
-/* Below this many values an elementwise int8 layer runs on the calling
- * thread alone: waking the team would take longer. */
-#define Q8_PARALLEL_MIN 16384
+/* 1 for the kinds whose every output value depends on the input values at
+ * the same index alone (elementwise_range runs them). */
+static int layer_is_elementwise(enum layer_kind k)
+{
+    return k == LAYER_QLOGISTIC || k == LAYER_QADD || k == LAYER_QUANTIZE || k == LAYER_REQUANTIZE ||
+           k == LAYER_DEQUANTIZE || k == LAYER_ADD;
+}
 
-/* Values [lo, hi) of an elementwise int8 layer (ADD, QUANTIZE, REQUANTIZE,
- * DEQUANTIZE, LOGISTIC): each value depends on its inputs at the same
- * index alone. ADD and QUANTIZE run the variant chosen at load. */
-static void q8_elementwise(const net *n, const layer *l, size_t lo, size_t hi)
+/* Values [lo, hi) of an elementwise layer. ADD and QUANTIZE run the
+ * variant chosen at load. */
+static void elementwise_range(const net *n, const layer *l, size_t lo, size_t hi)
 {
     const size_t k = hi - lo;
     switch (l->kind) {
@@ -45,21 +48,39 @@ static void q8_elementwise(const net *n, const layer *l, size_t lo, size_t hi)
     case LAYER_DEQUANTIZE:
         quant_dequantize_f32(q8(n, l->in0) + lo, n->ptr[l->out] + lo, k, l->q_in);
         break;
+    case LAYER_ADD:
+        add_f32_ref(n->ptr[l->in0] + lo, n->ptr[l->in1] + lo, n->ptr[l->out] + lo, k, l->act);
+        break;
     default:
         break;
     }
 }
 
-/* The same split between the team, in the threads' shares (the values do
- * not depend on who computes them). l->count < 2^31 (check_tensor_size). */
-static void run_q8_elementwise(const net *n, const layer *l)
+/* Thread t's share of an elementwise layer's values, in the threads'
+ * shares; cut at multiples of 64 values, so that no two threads write one
+ * cache line. l->count < 2^31 (check_tensor_size). */
+static void elementwise_share(const net *n, const layer *l, int t, int nt)
 {
-    #pragma omp parallel if (l->count >= Q8_PARALLEL_MIN)
-    {
-        int lo, hi;
-        work_split_range(&n->split, (int)l->count, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
-        q8_elementwise(n, l, (size_t)lo, (size_t)hi);
+    int b0, b1;
+    work_split_range(&n->split, (int)((l->count + 63) / 64), nt, t, &b0, &b1);
+    const size_t lo = (size_t)b0 * 64, hi = (size_t)b1 * 64 < l->count ? (size_t)b1 * 64 : l->count;
+    if (lo < hi)
+        elementwise_range(n, l, lo, hi);
+}
+
+/* Below this many values an elementwise layer run on its own (not in a
+ * team, net_run_timed and the observers) runs on the calling thread alone:
+ * starting a team would take longer. */
+#define ELEMENTWISE_PARALLEL_MIN 16384
+
+static void run_elementwise(const net *n, const layer *l)
+{
+    if (l->count < ELEMENTWISE_PARALLEL_MIN) {
+        elementwise_range(n, l, 0, l->count);
+        return;
     }
+    #pragma omp parallel
+    elementwise_share(n, l, omp_get_thread_num(), omp_get_num_threads());
 }
 
 static void run_layer(net *n, const layer *l)
@@ -80,7 +101,8 @@ static void run_layer(net *n, const layer *l)
     case LAYER_QUANTIZE:
     case LAYER_REQUANTIZE:
     case LAYER_DEQUANTIZE:
-        run_q8_elementwise(n, l);
+    case LAYER_ADD:
+        run_elementwise(n, l);
         break;
     case LAYER_KIND_COUNT:
         break;
@@ -90,9 +112,6 @@ static void run_layer(net *n, const layer *l)
         l->kernel->run(&d, l->packed, n->ptr[l->in0], l->in1 >= 0 ? n->ptr[l->in1] : NULL, out);
         break;
     }
-    case LAYER_ADD:
-        add_f32_ref(n->ptr[l->in0], n->ptr[l->in1], out, l->count, l->act);
-        break;
     case LAYER_CONCAT: {
         size_t pos = 0;
         for (int k = 0; k < l->n_parts; k++) {
@@ -122,14 +141,13 @@ static void run_layer(net *n, const layer *l)
     }
 }
 
-/* d restricted to its output rows [a, b): the input rows under them start
- * at *first, and the padding above row a becomes pad_top (kernel rows are
- * contiguous: the fused layers have no dilation). */
+/* d restricted to its output rows [a, b), a < b: the input rows under them
+ * start at *first, and the padding above row a becomes pad_top. */
 static conv_desc conv_rows(const conv_desc *d, int a, int b, int *first)
 {
     conv_desc r = *d;
     const int s = d->stride_h, pt = d->pad_top;
-    int i0 = a * s - pt, i1 = (b - 1) * s - pt + d->k_h;
+    int i0 = a * s - pt, i1 = (b - 1) * s - pt + (d->k_h - 1) * d->dil_h + 1;
     i0 = i0 > 0 ? i0 : 0;
     i1 = i1 < d->in_h ? i1 : d->in_h;
     r.in_h = i1 - i0;
@@ -191,26 +209,68 @@ static void block_rows(const net *n, const layer *e, int y0, int y1, char *ebuf,
     }
 }
 
-/* The fused block starting at e, its output rows shared as n->split says;
- * each thread adds its busy time and multiply-adds to n->pace. */
-static void run_block(net *n, const layer *e, int threads)
+/* Thread t's share of the fused block starting at e: its output rows as
+ * n->split cuts them, with the thread's own band buffers. Returns the
+ * fraction of the rows it took. */
+static double block_share(const net *n, const layer *e, int t, int nt)
 {
     const int oh = e[1].desc.out_h;
     const size_t elem = layer_elem_size(e->kind);
     const size_t ring = (size_t)e->ring_rows * e->desc.out_w * e->desc.out_c * elem;
-    const double macs = e[0].macs + e[1].macs + e[2].macs;
-    /* the kernels' own parallel loops run on their calling thread alone here */
-    #pragma omp parallel num_threads(threads)
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int y0, y1;
-        work_split_range(&n->split, oh, nt, t, &y0, &y1);
-        char *ebuf = (char *)(n->scratch + (size_t)t * n->scratch_floats);
-        const double t0 = omp_get_wtime();
+    int y0, y1;
+    work_split_range(&n->split, oh, nt, t, &y0, &y1);
+    char *ebuf = (char *)(n->scratch + (size_t)t * n->scratch_floats);
+    if (y0 < y1)
         block_rows(n, e, y0, y1, ebuf, ebuf + ring);
-        double *pace = n->pace + (size_t)t * PACE_STRIDE;
-        pace[0] += omp_get_wtime() - t0;
-        pace[1] += macs * (y1 - y0) / oh;
+    return (double)(y1 - y0) / oh;
+}
+
+/* Thread t's share of convolution l: its output rows as n->split cuts them,
+ * the input rows under them. Called inside the team, the kernel runs them
+ * on this thread alone. Returns the fraction of the rows it took. */
+static double conv_share(const net *n, const layer *l, int t, int nt)
+{
+    int y0, y1, i0;
+    work_split_range(&n->split, l->desc.out_h, nt, t, &y0, &y1);
+    if (y0 >= y1)
+        return 0.0;
+    const conv_desc d = conv_rows(&l->desc, y0, y1, &i0);
+    const size_t elem = layer_elem_size(l->kind);
+    const size_t row_in = (size_t)d.in_w * d.in_c * elem, row_out = (size_t)d.out_w * d.out_c;
+    const float *res = l->kind == LAYER_CONV && l->in1 >= 0 ? n->ptr[l->in1] + (size_t)y0 * row_out : NULL;
+    conv_run(l, &d, (const char *)n->ptr[l->in0] + (size_t)i0 * row_in, res,
+             (char *)n->ptr[l->out] + (size_t)y0 * row_out * elem);
+    return (double)(y1 - y0) / l->desc.out_h;
+}
+
+/* Thread t's part of a run, in a team of nt: every layer's share, the
+ * threads meeting between layers. Layers of the other kinds (concatenations,
+ * the float activations) are small and run on thread 0 alone. Each thread
+ * adds its busy time and multiply-adds in the convolutions to n->pace. */
+static void team_run(net *n, int t, int nt)
+{
+    double *pace = n->pace + (size_t)t * PACE_STRIDE;
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        if (i > 0)
+            team_barrier_wait(n->barrier, nt);
+        if (l->fused || layer_is_conv(l->kind)) {
+            const double t0 = omp_get_wtime();
+            double macs = l->macs, part;
+            if (l->fused) {
+                macs += l[1].macs + l[2].macs;
+                part = block_share(n, l, t, nt);
+                i += l->fused - 1;
+            } else {
+                part = conv_share(n, l, t, nt);
+            }
+            pace[0] += omp_get_wtime() - t0;
+            pace[1] += macs * part;
+        } else if (layer_is_elementwise(l->kind)) {
+            elementwise_share(n, l, t, nt);
+        } else if (t == 0) {
+            run_layer(n, l);
+        }
     }
 }
 
@@ -246,28 +306,35 @@ static void net_set_input(net *n, const float *input)
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
 }
 
+/*
+ * One OpenMP team runs all the layers, its threads meeting at a barrier of
+ * our own between them (team_barrier.c says why); each layer's kernel runs
+ * on each thread over that thread's rows. With nested parallelism enabled
+ * the kernels would start teams of their own inside it and oversubscribe
+ * the CPUs; then the layers run one by one, each kernel with its own team,
+ * and the fused blocks unfused.
+ */
 void net_run(net *n, const float *input)
 {
     net_set_input(n, input);
-    /* Fused blocks nest the kernels' parallel loops inside their own; with
-     * nested parallelism enabled that would oversubscribe, so run plainly. */
-    const int fuse = omp_get_max_active_levels() <= 1;
-    const int threads = omp_get_max_threads() < n->scratch_threads ? omp_get_max_threads()
-                                                                   : n->scratch_threads;
+    if (omp_get_max_active_levels() > 1) {
+        for (int i = 0; i < n->n_layers; i++)
+            run_layer(n, &n->layers[i]);
+        return;
+    }
+    const int threads = omp_get_max_threads() < n->team_threads ? omp_get_max_threads() : n->team_threads;
     if (n->split.threads != threads)
         work_split_even(&n->split, threads);
-    if (n->pace)
-        memset(n->pace, 0, (size_t)n->scratch_threads * PACE_STRIDE * sizeof(double));
-    for (int i = 0; i < n->n_layers; i++) {
-        const layer *l = &n->layers[i];
-        if (l->fused && fuse) {
-            run_block(n, l, threads);
-            i += l->fused - 1;
-        } else {
-            run_layer(n, l);
-        }
+    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    int team = 0;
+    #pragma omp parallel num_threads(threads)
+    {
+        if (omp_get_thread_num() == 0)
+            team = omp_get_num_threads();
+        team_run(n, omp_get_thread_num(), omp_get_num_threads());
     }
-    if (n->balance && fuse && n->pace && threads <= WORK_SPLIT_MAX)
+    /* a smaller team than asked for (OMP_DYNAMIC) measured no pace for the rest */
+    if (n->balance && team == threads && threads <= WORK_SPLIT_MAX)
         balance_threads(n, threads);
 }
 

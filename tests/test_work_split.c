@@ -3,10 +3,13 @@
  * once and in order for any shares, even shares cut where an even split
  * always did, and the update moves the shares to where threads of different
  * speeds finish together, within its clamp, and not at all without a
- * measurement.
+ * measurement. The team's barrier lets no thread past before all have
+ * arrived, and wakes the ones that went to sleep waiting.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "backbone/backbone.h"
 #include "check.h"
@@ -177,10 +180,49 @@ static void test_update(void)
     CHECK(ws.threads == 1 && ws.at[1] == 1.0f, "one thread's split changed");
 }
 
+/* Each thread writes its slot, passes the barrier, and then must see every
+ * slot at the pass number: none left early, and the writes before the
+ * barrier are seen after it. In some passes one thread arrives 30 ms late,
+ * longer than the waiters spin, so they sleep and must be woken. (More
+ * threads than CPUs would make the waiters spin away most of the test.) */
+#define BARRIER_THREADS 2
+#define BARRIER_PASSES 1000
+
+static void test_barrier(void)
+{
+    team_barrier *b = aligned_alloc(64, sizeof *b);
+    CHECK(b != NULL, "no memory for the barrier");
+    if (!b)
+        return;
+    team_barrier_init(b);
+    int slot[BARRIER_THREADS] = {0};
+    int early[BARRIER_THREADS] = {0}, team = 0;
+    #pragma omp parallel num_threads(BARRIER_THREADS)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (t == 0)
+            team = nt;
+        for (int pass = 1; pass <= BARRIER_PASSES; pass++) {
+            if (pass % 250 == 0 && t == (pass / 250) % nt)
+                nanosleep(&(struct timespec){0, 30000000}, NULL);
+            slot[t] = pass;
+            team_barrier_wait(b, nt);
+            for (int u = 0; u < nt; u++)
+                early[t] += slot[u] != pass;
+            team_barrier_wait(b, nt);
+        }
+    }
+    CHECK(team > 1, "the barrier's test got a team of %d threads", team);
+    for (int t = 0; t < team; t++)
+        CHECK(early[t] == 0, "thread %d saw %d slots not at the pass it was in", t, early[t]);
+    free(b);
+}
+
 int main(void)
 {
     test_even();
     test_uneven();
     test_update();
+    test_barrier();
     return check_finish("work split");
 }
