@@ -243,6 +243,12 @@ static double conv_share(const net *n, const layer *l, int t, int nt)
     return (double)(y1 - y0) / l->desc.out_h;
 }
 
+/* The convolutions whose times set the threads' pace have at least this
+ * many output rows per thread: on the smallest maps (5x5 to 1x1) some
+ * threads get no rows, and a multiply-add costs several times more, so
+ * they would count as slow. */
+#define PACE_MIN_ROWS 4
+
 /* Thread t's part of a run, in a team of nt: every layer's share, the
  * threads meeting between layers. Layers of the other kinds (concatenations,
  * the float activations) are small and run on thread 0 alone. Each thread
@@ -257,15 +263,19 @@ static void team_run(net *n, int t, int nt)
         if (l->fused || layer_is_conv(l->kind)) {
             const double t0 = omp_get_wtime();
             double macs = l->macs, part;
+            int rows = l->desc.out_h;
             if (l->fused) {
                 macs += l[1].macs + l[2].macs;
+                rows = l[1].desc.out_h;
                 part = block_share(n, l, t, nt);
                 i += l->fused - 1;
             } else {
                 part = conv_share(n, l, t, nt);
             }
-            pace[0] += omp_get_wtime() - t0;
-            pace[1] += macs * part;
+            if (rows >= PACE_MIN_ROWS * nt) {
+                pace[0] += omp_get_wtime() - t0;
+                pace[1] += macs * part;
+            }
         } else if (layer_is_elementwise(l->kind)) {
             elementwise_share(n, l, t, nt);
         } else if (t == 0) {
