@@ -252,23 +252,27 @@ static double conv_share(const net *n, const layer *l, int t, int nt)
 /* Thread t's part of a run, in a team of nt: every layer's share, the
  * threads meeting between layers. Layers of the other kinds (concatenations,
  * the float activations) are small and run on thread 0 alone. Each thread
- * adds its busy time and multiply-adds in the convolutions to n->pace. */
-static void team_run(net *n, int t, int nt)
+ * adds its busy time and multiply-adds in the convolutions to n->pace.
+ * With seconds (net_run_timed) the fused blocks run layer by layer, and
+ * thread 0 adds each layer's time, from barrier to barrier, to seconds[i]. */
+static void team_run(net *n, int t, int nt, double *seconds)
 {
     double *pace = n->pace + (size_t)t * PACE_STRIDE;
+    double mark = omp_get_wtime();
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
-        if (i > 0)
+        const int first = i, fused = seconds ? 0 : l->fused;
+        if (i > 0 && !seconds)
             team_barrier_wait(n->barrier, nt);
-        if (l->fused || layer_is_conv(l->kind)) {
+        if (fused || layer_is_conv(l->kind)) {
             const double t0 = omp_get_wtime();
             double macs = l->macs, part;
             int rows = l->desc.out_h;
-            if (l->fused) {
+            if (fused) {
                 macs += l[1].macs + l[2].macs;
                 rows = l[1].desc.out_h;
                 part = block_share(n, l, t, nt);
-                i += l->fused - 1;
+                i += fused - 1;
             } else {
                 part = conv_share(n, l, t, nt);
             }
@@ -280,6 +284,14 @@ static void team_run(net *n, int t, int nt)
             elementwise_share(n, l, t, nt);
         } else if (t == 0) {
             run_layer(n, l);
+        }
+        if (seconds) {
+            team_barrier_wait(n->barrier, nt);
+            if (t == 0) {
+                const double now = omp_get_wtime();
+                seconds[first] += now - mark;
+                mark = now;
+            }
         }
     }
 }
@@ -316,6 +328,26 @@ static void net_set_input(net *n, const float *input)
         memcpy(n->ptr[0], input, (size_t)n->in_h * n->in_w * n->in_c * sizeof(float));
 }
 
+/* The layers on one OpenMP team (team_run), the shares then moved towards
+ * the pace measured (not after timed runs: their layers run unfused) */
+static void run_team(net *n, double *seconds)
+{
+    const int threads = omp_get_max_threads() < n->team_threads ? omp_get_max_threads() : n->team_threads;
+    if (n->split.threads != threads)
+        work_split_even(&n->split, threads);
+    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    int team = 0;
+    #pragma omp parallel num_threads(threads)
+    {
+        if (omp_get_thread_num() == 0)
+            team = omp_get_num_threads();
+        team_run(n, omp_get_thread_num(), omp_get_num_threads(), seconds);
+    }
+    /* a smaller team than asked for (OMP_DYNAMIC) measured no pace for the rest */
+    if (!seconds && n->balance && team == threads && threads <= WORK_SPLIT_MAX)
+        balance_threads(n, threads);
+}
+
 /*
  * One OpenMP team runs all the layers, its threads meeting at a barrier of
  * our own between them (team_barrier.c says why); each layer's kernel runs
@@ -332,20 +364,7 @@ void net_run(net *n, const float *input)
             run_layer(n, &n->layers[i]);
         return;
     }
-    const int threads = omp_get_max_threads() < n->team_threads ? omp_get_max_threads() : n->team_threads;
-    if (n->split.threads != threads)
-        work_split_even(&n->split, threads);
-    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
-    int team = 0;
-    #pragma omp parallel num_threads(threads)
-    {
-        if (omp_get_thread_num() == 0)
-            team = omp_get_num_threads();
-        team_run(n, omp_get_thread_num(), omp_get_num_threads());
-    }
-    /* a smaller team than asked for (OMP_DYNAMIC) measured no pace for the rest */
-    if (n->balance && team == threads && threads <= WORK_SPLIT_MAX)
-        balance_threads(n, threads);
+    run_team(n, NULL);
 }
 
 void net_set_balance(net *n, int on)
@@ -382,11 +401,15 @@ int net_thread_shares(const net *n, float *shares, int max)
 void net_run_timed(net *n, const float *input, double *seconds)
 {
     net_set_input(n, input);
-    for (int i = 0; i < n->n_layers; i++) {
-        double t0 = omp_get_wtime();
-        run_layer(n, &n->layers[i]);
-        seconds[i] += omp_get_wtime() - t0;
+    if (omp_get_max_active_levels() > 1) {
+        for (int i = 0; i < n->n_layers; i++) {
+            const double t0 = omp_get_wtime();
+            run_layer(n, &n->layers[i]);
+            seconds[i] += omp_get_wtime() - t0;
+        }
+        return;
     }
+    run_team(n, seconds);
 }
 
 int net_tensor_count(const net *n) { return n->n_tensors; }
