@@ -347,11 +347,13 @@ typedef struct team_barrier {
     char pad0[64 - sizeof(atomic_int)];
     atomic_int generation;    /* passes so far; the sleepers' futex */
     atomic_int sleepers;      /* waiters asleep or about to be */
-    char pad1[64 - 2 * sizeof(atomic_int)];
+    long long spin_ns;        /* how long a waiter spins before it sleeps */
+    char pad1[64 - 2 * sizeof(atomic_int) - sizeof(long long)];
 } team_barrier;
 
-/* Set it up before the first wait. */
-void team_barrier_init(team_barrier *b);
+/* Set it up before the first wait: waiters spin for spin_ns nanoseconds
+ * (0: not at all), then sleep until the last thread arrives. */
+void team_barrier_init(team_barrier *b, long long spin_ns);
 /* Returns once all `threads` threads of the team have called it for this
  * pass; their writes before it are seen by all after it. Every thread of
  * the team must pass it the same number of times with the same count. */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backbone/backbone.h"
 #include "backbone/net_internal.h"
@@ -937,6 +938,21 @@ static int plan_blocks(net *n, size_t max_memory)
     return n->scratch ? 0 : MNV_ENOMEM;
 }
 
+/* How long the team's threads spin at the barrier between layers before
+ * they sleep, following OpenMP's wait policy as libgomp does for its own
+ * barriers: passive, not at all; active, a second; unset, 10 ms (libgomp
+ * spins 300,000 times, some 6 to 12 ms). team_barrier.c says why it
+ * matters. */
+static long long team_spin_ns(void)
+{
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    if (policy && strcasecmp(policy, "passive") == 0)
+        return 0;
+    if (policy && strcasecmp(policy, "active") == 0)
+        return 1000000000;
+    return 10000000;
+}
+
 /* The team a run uses (net_run): as many threads as OpenMP would give now,
  * their pace records and the barrier between layers. */
 static int plan_team(net *n)
@@ -946,7 +962,7 @@ static int plan_team(net *n)
     n->barrier = aligned_alloc(64, sizeof *n->barrier);
     if (!n->pace || !n->barrier)
         return MNV_ENOMEM;
-    team_barrier_init(n->barrier);
+    team_barrier_init(n->barrier, team_spin_ns());
     return 0;
 }
 

@@ -8,10 +8,15 @@
  * arrival is one atomic add, and the waiters watch a generation count on
  * another cache line, which the last arrival bumps.
  *
- * Waiters spin, then sleep on the generation (a Linux futex): when there
- * are more runnable threads than CPUs (tests side by side, a build) the
- * late thread may be waiting for a CPU, and a waiter that kept spinning, or
- * yielding, would keep its own CPU from going idle and taking it over.
+ * Waiters spin for the barrier's spin time, then sleep on the generation
+ * (a Linux futex), as OpenMP's wait policy says (net.c: OMP_WAIT_POLICY
+ * passive, no spinning; active, a long spin; unset, 10 ms). Spinning is
+ * what a network run alone wants; but when the team's threads share a CPU
+ * (on these guests the kernel wakes a sleeping team thread on the CPU of
+ * the thread that woke it, and leaves it there) a spinning waiter holds the
+ * CPU the other thread needs until the scheduler's tick takes it away: a
+ * frame of the live program took 370 ms instead of 5. The live program
+ * therefore runs with the passive policy (app/main.c).
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -21,14 +26,10 @@
 
 #include "backbone/net_internal.h"
 
-/* How long a waiter spins before it sleeps: much longer than a layer's
- * imbalance, so that a thread which lost its CPU for a while finds the
- * others still awake. With one busy process beside a run of 2 threads on 2
- * vCPUs (Zen 5), the int8 network's p90 latency was 16-20 ms with 0.1 ms,
- * 10 ms with 2 ms, and 6.5 ms with 10 ms, as with libgomp's barriers
- * (which spin 300,000 times). Only a run's layers wait here, never the
- * time between runs. The clock is read every BARRIER_CHECK spins. */
-#define BARRIER_SPIN_NS 10000000
+/* The clock is read every BARRIER_CHECK spins. (With 0.1 ms of spinning,
+ * one busy process beside a run of 2 threads on 2 vCPUs took the int8
+ * network's p90 latency from 6.5 to 16-20 ms; with 10 ms it stayed at 6.5,
+ * as with libgomp's barriers, which spin 300,000 times.) */
 #define BARRIER_CHECK 64
 
 static long long now_ns(void)
@@ -58,8 +59,9 @@ static void futex_wake_all(atomic_int *word)
     syscall(SYS_futex, (int *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-void team_barrier_init(team_barrier *b)
+void team_barrier_init(team_barrier *b, long long spin_ns)
 {
+    b->spin_ns = spin_ns;
     atomic_init(&b->arrived, 0);
     atomic_init(&b->generation, 0);
     atomic_init(&b->sleepers, 0);
@@ -82,14 +84,14 @@ void team_barrier_wait(team_barrier *b, int threads)
         return;
     }
     long long deadline = 0;
-    for (unsigned spins = 1;; spins++) {
+    for (unsigned spins = 1; b->spin_ns > 0; spins++) {
         if (atomic_load_explicit(&b->generation, memory_order_acquire) != gen)
             return;
         cpu_relax();
         if (spins % BARRIER_CHECK == 0) {
             const long long t = now_ns();
             if (deadline == 0)
-                deadline = t + BARRIER_SPIN_NS;
+                deadline = t + b->spin_ns;
             else if (t > deadline)
                 break;
         }

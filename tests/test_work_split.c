@@ -183,18 +183,19 @@ static void test_update(void)
 /* Each thread writes its slot, passes the barrier, and then must see every
  * slot at the pass number: none left early, and the writes before the
  * barrier are seen after it. In some passes one thread arrives 30 ms late,
- * longer than the waiters spin, so they sleep and must be woken. (More
+ * longer than the waiters spin, so they sleep and must be woken; without
+ * spinning (the passive policy) they sleep at every pass. (More
  * threads than CPUs would make the waiters spin away most of the test.) */
 #define BARRIER_THREADS 2
 #define BARRIER_PASSES 1000
 
-static void test_barrier(void)
+static void test_barrier(long long spin_ns)
 {
     team_barrier *b = aligned_alloc(64, sizeof *b);
     CHECK(b != NULL, "no memory for the barrier");
     if (!b)
         return;
-    team_barrier_init(b);
+    team_barrier_init(b, spin_ns);
     int slot[BARRIER_THREADS] = {0};
     int early[BARRIER_THREADS] = {0}, team = 0;
     #pragma omp parallel num_threads(BARRIER_THREADS)
@@ -214,7 +215,8 @@ static void test_barrier(void)
     }
     CHECK(team > 1, "the barrier's test got a team of %d threads", team);
     for (int t = 0; t < team; t++)
-        CHECK(early[t] == 0, "thread %d saw %d slots not at the pass it was in", t, early[t]);
+        CHECK(early[t] == 0, "spin %lld ns: thread %d saw %d slots not at the pass it was in", spin_ns, t,
+              early[t]);
     free(b);
 }
 
@@ -223,6 +225,7 @@ int main(void)
     test_even();
     test_uneven();
     test_update();
-    test_barrier();
+    test_barrier(10000000); /* the default wait policy */
+    test_barrier(0);        /* passive: sleep at once */
     return check_finish("work split");
 }
