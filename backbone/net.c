@@ -958,6 +958,8 @@ static long long team_spin_ns(void)
 static int plan_team(net *n)
 {
     n->team_threads = omp_get_max_threads();
+    for (int i = 0; i < n->n_layers; i++)
+        n->run_macs += n->layers[i].macs;
     n->pace = aligned_alloc(64, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
     n->barrier = aligned_alloc(64, sizeof *n->barrier);
     if (!n->pace || !n->barrier)

@@ -115,6 +115,7 @@ struct net {
     int balance;
     double *pace;             /* for team_threads threads */
     int team_threads;         /* omp_get_max_threads() at load: runs use at most these */
+    double run_macs;          /* the layers' multiply-adds: small networks run on one thread */
     team_barrier *barrier;
     size_t weight_bytes;
     net_output_info *outputs; int n_outputs;

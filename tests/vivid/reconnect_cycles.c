@@ -80,8 +80,10 @@ static int frame_after(json_reader *r, double after, double timeout_s, double *t
     }
 }
 
+/* thp_kb: the part of RSS in transparent huge pages (AnonHugePages; -1:
+ * unknown), printed so that a step of RSS can be told from growth */
 typedef struct sample {
-    long rss_kb, fds, threads;
+    long rss_kb, fds, threads, thp_kb;
 } sample;
 
 static int take_sample(int pid, sample *s)
@@ -97,6 +99,14 @@ static int take_sample(int pid, sample *s)
         sscanf(line, "Threads: %ld", &s->threads);
     }
     fclose(f);
+    s->thp_kb = -1;
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
+    f = fopen(path, "r");
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            sscanf(line, "AnonHugePages: %ld", &s->thp_kb);
+        fclose(f);
+    }
     snprintf(path, sizeof path, "/proc/%d/fd", pid);
     DIR *d = opendir(path);
     if (!d)
@@ -237,9 +247,9 @@ int reconnect_cycles(const char *device, int cycles, int pid, const char *json)
         ok += in_time;
         printf("cycle %d: mnv2det closed the device %.0f ms after the pull; back after %d ms more; "
                "first frame captured %.0f ms after its return (printed after %.0f ms)%s; "
-               "RSS %ld kB, %ld fds, %ld threads\n",
+               "RSS %ld kB (THP %ld), %ld fds, %ld threads\n",
                i + 1, closed_ms, delay_ms, resume[i], seen[i], in_time ? "" : " TOO LATE",
-               samples[i + 1].rss_kb, samples[i + 1].fds, samples[i + 1].threads);
+               samples[i + 1].rss_kb, samples[i + 1].thp_kb, samples[i + 1].fds, samples[i + 1].threads);
     }
 
     /* Flat after warm-up: the largest value of the last third of the
