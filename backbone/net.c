@@ -940,9 +940,9 @@ static int plan_blocks(net *n, size_t max_memory)
 
 /* How long the team's threads spin at the barrier between layers before
  * they sleep, following OpenMP's wait policy as libgomp does for its own
- * barriers: passive, not at all; active, a second; unset, 10 ms (libgomp
- * spins 300,000 times, some 6 to 12 ms). team_barrier.c says why it
- * matters. */
+ * barriers: active, a second; unset, 10 ms (libgomp spins 300,000 times,
+ * some 6 to 12 ms); passive, 0, and net_run then runs the layers with a
+ * team each instead (net_run.c says why). */
 static long long team_spin_ns(void)
 {
     const char *policy = getenv("OMP_WAIT_POLICY");

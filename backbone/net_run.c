@@ -356,23 +356,63 @@ static void run_team(net *n, double *seconds)
         balance_threads(n, threads);
 }
 
+/* The layers one by one, each kernel with a team of its own, each fused
+ * block with one (fuse: else unfused). Each thread of a block's team adds
+ * its busy time and multiply-adds to n->pace. */
+static void run_layers(net *n, int threads, int fuse)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        if (!(l->fused && fuse)) {
+            run_layer(n, l);
+            continue;
+        }
+        const double macs = l[0].macs + l[1].macs + l[2].macs;
+        #pragma omp parallel num_threads(threads)
+        {
+            const int t = omp_get_thread_num();
+            const double t0 = omp_get_wtime();
+            const double part = block_share(n, l, t, omp_get_num_threads());
+            double *pace = n->pace + (size_t)t * PACE_STRIDE;
+            pace[0] += omp_get_wtime() - t0;
+            pace[1] += macs * part;
+        }
+        i += l->fused - 1;
+    }
+}
+
 /*
- * One OpenMP team runs all the layers, its threads meeting at a barrier of
- * our own between them (team_barrier.c says why); each layer's kernel runs
- * on each thread over that thread's rows. With nested parallelism enabled
- * the kernels would start teams of their own inside it and oversubscribe
- * the CPUs; then the layers run one by one, each kernel with its own team,
- * and the fused blocks unfused.
+ * By default one OpenMP team runs all the layers, its threads meeting at a
+ * barrier of our own between them (team_barrier.c says why); each layer's
+ * kernel runs on each thread over that thread's rows.
+ *
+ * Under the passive wait policy (the live program's) the layers run one by
+ * one, each kernel with a team of its own, as libgomp's passive waits
+ * allow: in the full test suite, under load, the live window's program
+ * twice lost its window or stopped after one frame with the team and a
+ * barrier that sleeps at once, which was not found in the time there was.
+ * With nested parallelism enabled the kernels would start teams of their
+ * own inside the team and oversubscribe the CPUs; then the layers run one
+ * by one too, and the fused blocks unfused.
  */
 void net_run(net *n, const float *input)
 {
     net_set_input(n, input);
     if (omp_get_max_active_levels() > 1) {
-        for (int i = 0; i < n->n_layers; i++)
-            run_layer(n, &n->layers[i]);
+        run_layers(n, 1, 0);
         return;
     }
-    run_team(n, NULL);
+    if (n->barrier->spin_ns > 0) {
+        run_team(n, NULL);
+        return;
+    }
+    const int threads = omp_get_max_threads() < n->team_threads ? omp_get_max_threads() : n->team_threads;
+    if (n->split.threads != threads)
+        work_split_even(&n->split, threads);
+    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    run_layers(n, threads, 1);
+    if (n->balance && threads <= WORK_SPLIT_MAX)
+        balance_threads(n, threads);
 }
 
 void net_set_balance(net *n, int on)
@@ -409,7 +449,7 @@ int net_thread_shares(const net *n, float *shares, int max)
 void net_run_timed(net *n, const float *input, double *seconds)
 {
     net_set_input(n, input);
-    if (omp_get_max_active_levels() > 1) {
+    if (omp_get_max_active_levels() > 1 || n->barrier->spin_ns == 0) { /* as net_run */
         for (int i = 0; i < n->n_layers; i++) {
             const double t0 = omp_get_wtime();
             run_layer(n, &n->layers[i]);

@@ -9,14 +9,14 @@
  * another cache line, which the last arrival bumps.
  *
  * Waiters spin for the barrier's spin time, then sleep on the generation
- * (a Linux futex), as OpenMP's wait policy says (net.c: OMP_WAIT_POLICY
- * passive, no spinning; active, a long spin; unset, 10 ms). Spinning is
- * what a network run alone wants; but when the team's threads share a CPU
- * (on these guests the kernel wakes a sleeping team thread on the CPU of
- * the thread that woke it, and leaves it there) a spinning waiter holds the
- * CPU the other thread needs until the scheduler's tick takes it away: a
- * frame of the live program took 370 ms instead of 5. The live program
- * therefore runs with the passive policy (app/main.c).
+ * (a Linux futex), as OpenMP's wait policy says (net.c). Spinning is what a
+ * network run alone wants; but when the team's threads share a CPU (on
+ * these guests the kernel wakes a sleeping team thread on the CPU of the
+ * thread that woke it, and leaves it there) a spinning waiter holds the CPU
+ * the other thread needs until the scheduler's tick takes it away: a frame
+ * of the live program took 370 ms instead of 5. The live program runs with
+ * the passive policy (app/main.c), and net_run does not use this barrier
+ * then.
  */
 #include <limits.h>
 #include <linux/futex.h>
