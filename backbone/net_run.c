@@ -334,16 +334,23 @@ static void net_set_input(net *n, const float *input)
  * 0.013 at 1). */
 #define TEAM_MIN_MACS 1e6
 
+/* The threads a run uses (at most `threads`), the split made for them and
+ * their pace records cleared */
+static int run_begin(net *n, int threads)
+{
+    if (threads > n->team_threads)
+        threads = n->team_threads;
+    if (n->split.threads != threads)
+        work_split_even(&n->split, threads);
+    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    return threads;
+}
+
 /* The layers on one OpenMP team (team_run), the shares then moved towards
  * the pace measured (not after timed runs: their layers run unfused) */
 static void run_team(net *n, double *seconds)
 {
-    int threads = omp_get_max_threads() < n->team_threads ? omp_get_max_threads() : n->team_threads;
-    if (n->run_macs < TEAM_MIN_MACS)
-        threads = 1;
-    if (n->split.threads != threads)
-        work_split_even(&n->split, threads);
-    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    const int threads = run_begin(n, n->run_macs < TEAM_MIN_MACS ? 1 : omp_get_max_threads());
     int team = 0;
     #pragma omp parallel num_threads(threads)
     {
@@ -406,10 +413,7 @@ void net_run(net *n, const float *input)
         run_team(n, NULL);
         return;
     }
-    const int threads = omp_get_max_threads() < n->team_threads ? omp_get_max_threads() : n->team_threads;
-    if (n->split.threads != threads)
-        work_split_even(&n->split, threads);
-    memset(n->pace, 0, (size_t)n->team_threads * PACE_STRIDE * sizeof(double));
+    const int threads = run_begin(n, omp_get_max_threads());
     run_layers(n, threads, 1);
     if (n->balance && threads <= WORK_SPLIT_MAX)
         balance_threads(n, threads);
