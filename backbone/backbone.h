@@ -472,6 +472,30 @@ int32_t quant_rounding_shift(int32_t x, int exponent);
  * Where TFLite's x * 2^shift overflows int32 (undefined there) it saturates. */
 int32_t quant_multiply(int32_t x, qmultiplier m);
 
+/* quant_multiply in 32-bit integer steps, for a multiplier whose low bits
+ * are zero (as the quantizer makes them where it can, quantize_model.c):
+ * with m.multiplier = mult * 2^j, quant_multiply(x, m) is
+ *   floor((x * mult + add - (x * mult < below ? corr : 0)) / 2^shift)
+ * (the double rounding merged into one floor, as in the AVX-512 kernels'
+ * 64-bit form), which needs no 64-bit product when |x| * mult fits. */
+typedef struct qnarrow {
+    int32_t mult, add, below, corr, shift;
+} qnarrow;
+
+/* The terms of m's 32-bit form: j as large as m's trailing zero bits
+ * allow. Returns 1, or 0 where m has no such form (a left shift past 30,
+ * or a right shift larger than the zero bits plus the left shift absorb:
+ * shift would pass 31). */
+int quant_narrow_form(qmultiplier m, qnarrow *out);
+
+/* 1 if m has the form and it equals quant_multiply(x, m) for every |x| <=
+ * bound, every step inside int32 (and x * 2^left never saturating). */
+int quant_narrow_exact(qmultiplier m, int64_t bound);
+
+/* The form applied to x (in 64 bits, so also where a kernel's 32-bit
+ * steps could not: tests compare the two). */
+int32_t quant_narrow_apply(int32_t x, const qnarrow *n);
+
 /* Requantization of an int32 accumulator: quant_multiply(acc, m) +
  * zero_point, clamped to [lo, hi] (the output's activation range). */
 int8_t quant_requantize(int32_t acc, qmultiplier m, int32_t zero_point, int32_t lo, int32_t hi);
@@ -539,6 +563,11 @@ int qconv_acc_fits(const conv_desc *d, const qconv_params *q, const int8_t *w, c
  * into the rounding right shift (floor((x * 2^s * m + 2^30) / 2^31) =
  * floor((x * m + 2^(30-s)) / 2^(31-s))). 1 when no channel shifts left. */
 int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
+
+/* 1 if no channel saturates its accumulator (qconv_acc_fits) and every
+ * channel's multiplier has the 32-bit form (quant_narrow_exact) for its
+ * bound on |bias + S|: the kernels may then requantize with it. */
+int qconv_narrow_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
 
 /* Reference int8 convolutions, TFLite's ConvPerChannel and
  * DepthwiseConvPerChannel: acc = bias[c] + sum (w - w_zp) * (in - in_zp)

@@ -97,6 +97,17 @@ ALWAYS_INLINE_X vi v_mul_shift_k(vi x, const vi *t, int relu)
 
 static inline vi v_mul_shift(vi x, const vi *t) { return v_mul_shift_k(x, t, 0); }
 
+/* The template's v_narrow_k with the correction as a masked subtract */
+#define V_NARROW 1
+ALWAYS_INLINE_X vi v_narrow_k(vi x, const vi *t, int relu)
+{
+    const vi p = _mm512_mullo_epi32(x, t[0]);
+    vi s = _mm512_add_epi32(p, t[1]);
+    if (!relu)
+        s = _mm512_mask_sub_epi32(s, _mm512_cmplt_epi32_mask(p, t[2]), s, t[3]);
+    return _mm512_srav_epi32(s, t[4]);
+}
+
 /* The GEMM's input conversion (x + 128: the sign bit flipped): whole
  * 64-byte vectors, then a 32- and a 16-byte one where they fit, then one
  * masked to the rest (masked loads do not fault on the bytes left out, so
@@ -215,7 +226,8 @@ static inline vi v_dot(vi acc, vi a, vi w) { return _mm512_dpbusd_epi32(acc, a, 
 typedef struct dwv_head {
     int32_t saturate, any_left, n_pad;
     int32_t fast;             /* 1: this layout; 0: the template's (q8_head's reserved[0]) */
-    int32_t reserved[12];
+    int32_t narrow;           /* the terms are quant_narrow's (v_narrow_k) */
+    int32_t reserved[11];
 } dwv_head;
 
 /* Per 16 channel positions: c1, c2, the left shifts, the v_mul_terms. */
@@ -261,15 +273,17 @@ static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w,
     const int fold = h->any_left && qconv_left_shift_exact(d, q, w, bias);
     if (fold)
         h->any_left = 0;
+    h->narrow = !h->saturate && !h->any_left && qconv_narrow_exact(d, q, w, bias);
     int32_t *prm = (int32_t *)(h + 1);
     int32_t *pw = (int32_t *)((char *)packed + dwv_params_size(d));
     for (int g0 = 0, nv; g0 < C; g0 += 16 * nv) {
         dwv_group(C, g0, &nv);
         for (int v = 0; v < nv; v++) {
-            int32_t a[DWV_TERMS][16], mult[16], left[16], right[16], wk[3][16];
+            int32_t a[DWV_TERMS][16], mult[16], left[16], right[16], wk[3][16], nt[5][16];
             for (int j = 0; j < 16; j++) {
                 const int ch = g0 + 4 * nv * (j / 4) + 4 * v + j % 4;
                 a[DWV_C1][j] = a[DWV_C2][j] = a[DWV_LEFT][j] = mult[j] = left[j] = right[j] = 0;
+                nt[0][j] = nt[1][j] = nt[3][j] = nt[4][j] = 0, nt[2][j] = INT32_MIN;
                 wk[0][j] = wk[1][j] = wk[2][j] = 0;
                 if (ch >= C)
                     continue;
@@ -283,6 +297,11 @@ static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w,
                 left[j] = fold ? a[DWV_LEFT][j] : 0;
                 mult[j] = q->requant[ch].multiplier;
                 right[j] = q->requant[ch].shift < 0 ? -q->requant[ch].shift : 0;
+                qnarrow n;
+                if (h->narrow && quant_narrow_form(q->requant[ch], &n)) {
+                    nt[0][j] = n.mult, nt[1][j] = n.add, nt[2][j] = n.below;
+                    nt[3][j] = n.corr, nt[4][j] = n.shift;
+                }
                 for (int kx = 0; kx < 3; kx++)
                     wk[kx][j] = (int32_t)((uint32_t)(uint8_t)w[(size_t)kx * C + ch] |
                                           (uint32_t)(uint8_t)w[(size_t)(3 + kx) * C + ch] << 8 |
@@ -293,7 +312,7 @@ static void dwv_pack(const conv_desc *d, const qconv_params *q, const int8_t *w,
             vi t[Q8_MUL_TERMS];
             v_mul_terms(v_load(mult), v_load(left), v_load(right), t);
             for (int i = 0; i < Q8_MUL_TERMS; i++)
-                VSI(storeu)((vi *)(p + (DWV_TERMS + i) * 16), t[i]);
+                VSI(storeu)((vi *)(p + (DWV_TERMS + i) * 16), h->narrow && i < 5 ? v_load(nt[i]) : t[i]);
             for (int kx = 0; kx < 3; kx++)
                 memcpy(pw + 3 * (size_t)g0 + (size_t)(kx * nv + v) * 16, wk[kx], sizeof wk[kx]);
         }
@@ -341,9 +360,15 @@ ALWAYS_INLINE void dwv_column(int nv, int full, const int8_t *const *r, ptrdiff_
  * the zero point and clamp; relu: the output's lower bound is at or above
  * its zero point, so v_mul_shift_k leaves out the negative correction (and
  * its terms are not loaded) */
-ALWAYS_INLINE vi dwv_requant(const int32_t *p, vi acc, int saturate, int any_left, int relu)
+ALWAYS_INLINE vi dwv_requant(const int32_t *p, vi acc, int saturate, int any_left, int relu, int narrow)
 {
     vi t[Q8_MUL_TERMS];
+    if (narrow) {
+        for (int i = 0; i < 5; i++)
+            if (!relu || i < 2 || i == 4)
+                t[i] = v_load(p + (DWV_TERMS + i) * 16);
+        return v_narrow_k(acc, t, relu);
+    }
     for (int i = 0; i < Q8_MUL_TERMS; i++)
         if (!relu || i < 4 || i >= 6)
             t[i] = v_load(p + (DWV_TERMS + i) * 16);
@@ -402,7 +427,8 @@ ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, 
                 (t)[v_] = pad;                                                              \
     } while (0)
 
-ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int relu, int C,
+ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int relu, int narrow,
+                            int C,
                             int in_w,
                             int ix, const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
                             __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left, vi *ta, vi *tb)
@@ -418,7 +444,8 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
     DWV_COLUMN(ix + 2, tc);
     for (int v = 0; v < nv; v++) {
         acc[v] = _mm512_dpbusd_epi32(acc[v], tc[v], v_load(pw + (2 * nv + v) * 16));
-        acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left, relu);
+        acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left, relu,
+                             narrow);
     }
     dwv_store(nv, op, acc, o, m, masked);
     for (int v = 0; v < nv; v++) {
@@ -436,7 +463,8 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
  * first channel; prm and pw the group's terms and weights. plain: no
  * saturating bias and no left shift (every real model), so that this copy
  * has no branch in its loop. */
-ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, int relu, const conv_desc *d,
+ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, int relu, int narrow,
+                           const conv_desc *d,
                            const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
                            __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left)
 {
@@ -455,13 +483,13 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
         hi--;
     int ox = 0;
     for (; ox < lo; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, relu, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
                  pad, o, saturate, any_left, ta, tb);
     for (; ox < hi; ox++)
-        dwv_out1(nv, stride, masked, full, 0, plain, relu, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+        dwv_out1(nv, stride, masked, full, 0, plain, relu, narrow, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
                  pad, o, saturate, any_left, ta, tb);
     for (; ox < out_w; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, relu, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
+        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
                  pad, o, saturate, any_left, ta, tb);
 }
 #undef DWV_COLUMN
@@ -469,15 +497,21 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
 /* One output row's group with nv, the masking, full and plain constants */
 ALWAYS_INLINE void dwv_row_nv(int nv, int stride, int masked, const conv_desc *d, const int8_t *const *r,
                               int8_t *op, const int32_t *prm, const int32_t *pw, __mmask64 m, vi pad,
-                              const dwv_out *o, int saturate, int any_left, int relu)
+                              const dwv_out *o, int saturate, int any_left, int relu, int narrow)
 {
     const int full = r[0] && r[1] && r[2], plain = !saturate && !any_left;
-    if (full && plain && relu)
-        dwv_row(nv, stride, masked, 1, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    if (full && plain && narrow && relu)
+        dwv_row(nv, stride, masked, 1, 1, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (full && plain && narrow)
+        dwv_row(nv, stride, masked, 1, 1, 0, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (full && plain && relu)
+        dwv_row(nv, stride, masked, 1, 1, 1, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
     else if (full && plain)
-        dwv_row(nv, stride, masked, 1, 1, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
+        dwv_row(nv, stride, masked, 1, 1, 0, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (narrow)
+        dwv_row(nv, stride, masked, 0, 1, 0, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
     else
-        dwv_row(nv, stride, masked, 0, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
+        dwv_row(nv, stride, masked, 0, 0, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
 }
 
 /* Output rows [y0, y1) */
@@ -505,15 +539,15 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
             const int32_t *pg = prm + (size_t)g0 / 16 * DWV_VECS * 16, *wg = pw + 3 * (size_t)g0;
             /* constant nv and masking in each call, so the row loop keeps its registers */
             if (nv == 4)
-                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
+                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
             else if (nv == 2 && !masked)
-                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
+                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
             else if (nv == 2)
-                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
+                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
             else if (!masked)
-                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
+                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
             else
-                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu);
+                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
         }
     }
 }

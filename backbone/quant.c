@@ -72,6 +72,56 @@ int32_t quant_multiply(int32_t x, qmultiplier m)
     return quant_rounding_shift(quant_srdhm((int32_t)shifted, m.multiplier), right);
 }
 
+/*
+ * The 32-bit form. With P = x * 2^s * M (s the left shift, e the right
+ * one, one of them 0), quant_multiply is floor((P + 2^30) / 2^31) for e =
+ * 0 and, merging the two floors, floor((P + 2^30 + 2^(30+e) - [P < -2^30]
+ * * 2^31) / 2^(31+e)) for e > 0 (kernels_q8_avx512.c derives this). With M
+ * = mult * 2^j and J = j + s <= 30 every term divides by 2^J: add = 2^(30-J)
+ * (+ 2^(30+e-J)), below = -2^(30-J) (P < -2^30 exactly where x * mult <
+ * -2^(30-J)), corr = 2^(31-J), shift = 31 + e - J.
+ */
+int quant_narrow_form(qmultiplier m, qnarrow *out)
+{
+    const int s = m.shift > 0 ? m.shift : 0, e = m.shift < 0 ? -m.shift : 0;
+    if (m.multiplier == 0) {
+        *out = (qnarrow){0, 0, INT32_MIN, 0, 0};
+        return 1;
+    }
+    if (m.multiplier < 0 || s > 30)
+        return 0;
+    int j = __builtin_ctz((unsigned)m.multiplier);
+    if (j > 30 - s)
+        j = 30 - s;
+    const int J = j + s;
+    if (e > J) /* shift past 31 and add past int32 */
+        return 0;
+    out->mult = m.multiplier >> j;
+    out->add = (int32_t)((INT64_C(1) << (30 - J)) + (e > 0 ? INT64_C(1) << (30 + e - J) : 0));
+    out->below = e > 0 ? -(int32_t)(INT64_C(1) << (30 - J)) : INT32_MIN;
+    out->corr = e > 0 ? (int32_t)(INT64_C(1) << (31 - J)) : 0;
+    out->shift = 31 + e - J;
+    return 1;
+}
+
+int quant_narrow_exact(qmultiplier m, int64_t bound)
+{
+    qnarrow n;
+    if (bound < 0 || bound > INT32_MAX || !quant_narrow_form(m, &n))
+        return 0;
+    const int s = m.shift > 0 ? m.shift : 0;
+    if (s > 0 && bound > (int64_t)INT32_MAX >> s)
+        return 0;
+    const int64_t p = bound * n.mult;
+    return p + n.add <= INT32_MAX && -p + n.add - n.corr >= INT32_MIN;
+}
+
+int32_t quant_narrow_apply(int32_t x, const qnarrow *n)
+{
+    const int64_t p = (int64_t)x * n->mult;
+    return (int32_t)floor_shift(p + n->add - (p < n->below ? n->corr : 0), n->shift);
+}
+
 int8_t quant_requantize(int32_t acc, qmultiplier m, int32_t zero_point, int32_t lo, int32_t hi)
 {
     int64_t v = (int64_t)quant_multiply(acc, m) + zero_point;
@@ -227,6 +277,14 @@ int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8
         if (s > 30 || qconv_acc_bound(d, q, w, bias, oc) > (int64_t)INT32_MAX >> s)
             return 0;
     }
+    return 1;
+}
+
+int qconv_narrow_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias)
+{
+    for (int oc = 0; oc < d->out_c; oc++)
+        if (!quant_narrow_exact(q->requant[oc], qconv_acc_bound(d, q, w, bias, oc)))
+            return 0;
     return 1;
 }
 

@@ -309,6 +309,73 @@ static void test_multiply(rng *r)
           quant_requantize(INT32_MIN, m, -128, -128, 127) == -128, "extremes");
 }
 
+/* m with its low j bits cleared, j the fewest that give it the 32-bit
+ * form for |x| <= bound (quant_narrow_exact), or m unchanged (0) when none
+ * does */
+static int narrow_multiplier(qmultiplier *m, int64_t bound)
+{
+    for (int j = 0; j <= 30; j++) {
+        qmultiplier t = *m;
+        t.multiplier &= ~(int32_t)((UINT32_C(1) << j) - 1);
+        if (t.multiplier != 0 && quant_narrow_exact(t, bound)) {
+            *m = t;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The 32-bit form (quant_narrow_*): equal to quant_multiply's definition
+ * wherever quant_narrow_exact says so, exhaustively over small bounds and
+ * at random and at the bounds' ends over large ones, each 32-bit step
+ * inside int32; and refused where a step could leave it. */
+static void test_narrow(rng *r)
+{
+    int bad = 0, bad_range = 0, forms = 0, refused = 0;
+    long values = 0;
+    for (int i = 0; i < 4000; i++) {
+        qmultiplier m;
+        quant_multiplier_from_double(ldexp(1.0 + rng_unit(r), rng_int(r, -31, 6)), &m);
+        const int64_t bound = i < 400 ? rng_int(r, 1, 1 << 12) : (int64_t)rng_int(r, 1, 1 << rng_int(r, 1, 30));
+        if (!narrow_multiplier(&m, bound))
+            continue;
+        forms++;
+        qnarrow n;
+        quant_narrow_form(m, &n);
+        const int64_t lo = -bound, hi = bound;
+        for (int64_t x = lo; x <= hi; x += i < 400 ? 1 : (hi - lo) / 997 + 1) {
+            const int64_t y = x + rng_int(r, 0, 996);
+            int32_t xs[3] = {(int32_t)x, (int32_t)(y < hi ? y : hi), (int32_t)(x == lo ? hi : x)};
+            for (int k = 0; k < 3; k++) {
+                const int64_t p = (int64_t)xs[k] * n.mult;
+                const int64_t sum = p + n.add - (p < n.below ? n.corr : 0);
+                bad_range += p < INT32_MIN || p > INT32_MAX || sum < INT32_MIN || sum > INT32_MAX ||
+                             n.shift < 0 || n.shift > 31;
+                bad += quant_narrow_apply(xs[k], &n) != spec_multiply(xs[k], m);
+                values++;
+            }
+        }
+    }
+    /* full 31-bit multipliers over large bounds have no exact form */
+    for (int i = 0; i < 1000; i++) {
+        qmultiplier m;
+        quant_multiplier_from_double(ldexp(1.0 + rng_unit(r), rng_int(r, -20, 0)), &m);
+        m.multiplier |= 1;
+        refused += !quant_narrow_exact(m, 1 << 20);
+    }
+    qmultiplier left = {1 << 30, 3}, zero = {0, 0};
+    qnarrow n;
+    CHECK(quant_narrow_exact(left, 1 << 20) && !quant_narrow_exact(left, 1 << 29),
+          "a left shift of 3: exact up to 2^28 only");
+    CHECK(quant_narrow_exact(zero, INT32_MAX) && quant_narrow_form(zero, &n) &&
+          quant_narrow_apply(INT32_MIN, &n) == 0, "a multiplier of 0");
+    CHECK(forms > 2000, "only %d multipliers got the form", forms);
+    CHECK(refused == 1000, "%d of 1000 odd multipliers over 2^20 said exact", 1000 - refused);
+    CHECK(bad == 0, "the 32-bit form differs from quant_multiply in %d of %ld values", bad, values);
+    CHECK(bad_range == 0, "a 32-bit step left int32 in %d of %ld values", bad_range, values);
+    printf("quant_narrow: %d multipliers, %ld values against quant_multiply\n", forms, values);
+}
+
 static void test_activation_range(void)
 {
     struct { act_kind act; float scale; int32_t zp, lo, hi; } c[] = {
@@ -401,6 +468,8 @@ typedef struct config {
                                * 2: just above the largest, multipliers up to 0.83 (no right
                                * shift for some channels) */
     int w_min128;             /* weights of -128 with a zero point of 0 (outside the int8 spec) */
+    int narrow;               /* multipliers cut to quant_narrow's 32-bit form where they have
+                               * one (narrow_multiplier), as the quantizer makes them */
 } config;
 
 static conv_desc make_desc(const shape *s, act_kind act)
@@ -508,7 +577,7 @@ static void run_variant(const qconv_kernel *k, const conv_desc *d, const qconv_p
 #define MAX_VARIANTS 64
 
 typedef struct case_totals {
-    int cases, outputs, off_by_one, saturated, variant_runs;
+    int cases, outputs, off_by_one, saturated, variant_runs, narrow;
     int runs[MAX_VARIANTS];   /* per table entry, the runs that matched the reference */
 } case_totals;
 
@@ -607,6 +676,19 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     if (rc != 0)
         goto done;
     CHECK(qconv_acc_fits(&d, &q, w, bias), "%s: accumulator said to overflow", what);
+    if (c->narrow) {
+        int cut = 0;
+        for (int oc = 0; oc < d.out_c; oc++) {
+            int64_t bound = bias[oc] < 0 ? -(int64_t)bias[oc] : bias[oc];
+            for (size_t i = 0; i < n_w; i++)
+                if ((int)(d.depthwise ? i % (size_t)d.out_c : i / (n_w / (size_t)d.out_c)) == oc)
+                    bound += (int64_t)abs(w[i] - c->w_zp) * 255;
+            cut += narrow_multiplier(&requant[oc], bound);
+        }
+        CHECK(qconv_narrow_exact(&d, &q, w, bias) == (cut == d.out_c), "%s: %d of %d multipliers cut, "
+              "qconv_narrow_exact disagrees", what, cut, d.out_c);
+        tot->narrow += cut == d.out_c;
+    }
     int32_t lo, hi;
     quant_activation_range(c->act, out_q, &lo, &hi);
     CHECK(q.act_min == lo && q.act_max == hi && q.in_zero_point == c->in_zp &&
@@ -630,6 +712,8 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
         qmultiplier m;
         const double real = (double)in_q.scale * w_scales[c->per_channel ? oc : 0] / out_q.scale;
         quant_multiplier_from_double(real, &m);
+        if (c->narrow) /* cut below the scales' ratio: the reference takes requant as it is */
+            m = q.requant[oc];
         if (m.multiplier != q.requant[oc].multiplier || m.shift != q.requant[oc].shift)
             bad_exact++;
         /* the plain integer reference: exactly */
@@ -650,6 +734,8 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
         double yq = v / out_q.scale + c->out_zp;
         const int clamped = yq < -128.0 || yq > 127.0;
         yq = fmin(fmax(yq, -128.0), 127.0);
+        if (c->narrow)
+            continue;
         if (!(fabs(out[o] - yq) <= rounding_bound(q.requant[oc]) + 1e-6 * (1.0 + fabs(yq)))) {
             if (bad_float < 3)
                 fprintf(stderr, "%s: out[%zu] = %d, real %.4f steps\n", what, o, out[o], yq);
@@ -805,28 +891,38 @@ static void test_convolutions(rng *r, int *runs_out)
     };
     static const size_t big_configs[] = {0, 9, 10};
     static const config configs[] = {
-        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0, 0},
-        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0, 0},
-        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
-        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0, 0},
-        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0, 0},
-        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0, 0},      /* the largest products, both signs */
-        {ACT_NONE, 0, -128, 0, 77, 0, 1, 0, 0},    /* the same with w - w_zp down to -205 */
-        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1, 0},      /* left shifts */
-        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2, 0},       /* right shifts of 0 */
+        {ACT_NONE, 1, -128, 5, 0, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 7, -128, 0, 0, 0, 0, 0, 0},
+        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0, 0, 0},   /* per tensor, a weight zero point: a uint8 model */
+        {ACT_NONE, 1, 0, 30, 0, 1, 0, 0, 0, 0},
+        {ACT_RELU6, 0, -50, -128, 0, 1, 0, 0, 0, 0},
+        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0, 0, 0},      /* the largest products, both signs */
+        {ACT_NONE, 0, -128, 0, 77, 0, 1, 0, 0, 0},    /* the same with w - w_zp down to -205 */
+        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1, 0, 0},      /* left shifts */
+        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2, 0, 0},       /* right shifts of 0 */
         /* the largest products: pairs of (-127) * (-128) fill int16 */
-        {ACT_NONE, 1, 127, -3, 0, 0, 1, 0, 0},
+        {ACT_NONE, 1, 127, -3, 0, 0, 1, 0, 0, 0},
         /* -128 * -128: a pair no longer fits int16 */
-        {ACT_RELU, 1, -128, 0, 0, 0, 1, 0, 1},
-        {ACT_NONE, 1, 3, 0, 0, 1, 0, 0, 1},
+        {ACT_RELU, 1, -128, 0, 0, 0, 1, 0, 1, 0},
+        {ACT_NONE, 1, 3, 0, 0, 1, 0, 0, 1, 0},
         /* ReLU and ReLU6 outputs (lower bound at or above the zero point:
          * the requantization's shortcut for them) at zero points -128, 0
          * and 127, per channel and per tensor */
-        {ACT_RELU6, 1, -128, -128, 0, 0, 0, 0, 0},
-        {ACT_RELU6, 0, 5, 0, 0, 0, 0, 0, 0},
-        {ACT_RELU, 1, -7, 0, 0, 0, 1, 0, 0},
-        {ACT_RELU, 1, 60, 127, 0, 0, 0, 0, 0},
-        {ACT_RELU6, 1, 0, 127, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 1, -128, -128, 0, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 0, 5, 0, 0, 0, 0, 0, 0, 0},
+        {ACT_RELU, 1, -7, 0, 0, 0, 1, 0, 0, 0},
+        {ACT_RELU, 1, 60, 127, 0, 0, 0, 0, 0, 0},
+        {ACT_RELU6, 1, 0, 127, 0, 0, 0, 0, 0, 0},
+        /* multipliers with quant_narrow's 32-bit form: ReLU6 and linear
+         * outputs, per tensor with a weight zero point, the largest
+         * products, left shifts and right shifts of 0 */
+        {ACT_RELU6, 1, -128, -128, 0, 0, 0, 0, 0, 1},
+        {ACT_NONE, 1, 5, 3, 0, 0, 0, 0, 0, 1},
+        {ACT_RELU, 0, 127, -20, -3, 0, 0, 0, 0, 1},
+        {ACT_NONE, 1, 100, 0, 0, 0, 1, 0, 0, 1},
+        {ACT_RELU6, 1, -7, 10, 0, 1, 0, 0, 0, 1},
+        {ACT_RELU, 1, -3, 10, 0, 0, 0, 1, 0, 1},
+        {ACT_NONE, 1, 3, -7, 0, 0, 0, 2, 0, 1},
     };
     case_totals tot = {0};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -836,11 +932,12 @@ static void test_convolutions(rng *r, int *runs_out)
         for (size_t c = 0; c < sizeof big_configs / sizeof big_configs[0]; c++)
             conv_case(r, &big_shapes[s], &configs[big_configs[c]], &tot);
     CHECK(tot.saturated > 0, "no output saturated: the saturating configurations did not");
+    CHECK(tot.narrow >= 300, "only %d cases had every multiplier in the 32-bit form", tot.narrow);
     CHECK(tot.variant_runs >= tot.cases, "the kernel table ran on %d of %d cases", tot.variant_runs,
           tot.cases);
-    printf("convolutions: %d cases, %d outputs, %d saturated, %d one step from the nearest "
-           "(rounding of the nearest half), %d table runs\n",
-           tot.cases, tot.outputs, tot.saturated, tot.off_by_one, tot.variant_runs);
+    printf("convolutions: %d cases (%d with 32-bit form multipliers), %d outputs, %d saturated, %d one "
+           "step from the nearest (rounding of the nearest half), %d table runs\n",
+           tot.cases, tot.narrow, tot.outputs, tot.saturated, tot.off_by_one, tot.variant_runs);
     report_variants(tot.runs);
     memcpy(runs_out, tot.runs, sizeof tot.runs);
 }
@@ -1712,6 +1809,7 @@ int main(int argc, char **argv)
     test_multiplier_from_double(&r);
     test_srdhm_and_shift(&r);
     test_multiply(&r);
+    test_narrow(&r);
     test_activation_range();
     test_quantize(&r);
     test_table();
