@@ -43,6 +43,9 @@ static void quantize_usage(FILE *out)
         "                         convolution's bias, in network order, gets the mean\n"
         "                         difference between its float and int8 outputs on the\n"
         "                         calibration pictures, the ones before it corrected)\n"
+        "      --exact-scales     each weight scale exactly max|w| / 127 (default: grown\n"
+        "                         by up to 1.5%% where that lets a layer requantize in\n"
+        "                         32-bit steps, see the README)\n"
         "  -h, --help\n"
         "Exit status: 0 on success; 2 on bad usage, a bad model or a picture that does\n"
         "not decode; 1 when a file cannot be written or memory runs out.\n",
@@ -241,11 +244,11 @@ static int write_settings(const char *cfg_path, const char *out_cfg, const char 
  * every calibration picture, and the mean difference of that convolution's
  * outputs joins the ranges' bias shifts. *n_convs: how many convolutions
  * there are. Returns the exit status (message printed). */
-static int bias_round(detector *d, const paths *cal, calib_ranges *ranges, int int8_head, const net_options *opt,
+static int bias_round(detector *d, const paths *cal, calib_ranges *ranges, int flags, const net_options *opt,
                       const char *probe_path, int first, int *n_convs)
 {
     char err[APP_ERR_MAX];
-    int rc = quantize_model(d->model_path, ranges, int8_head, probe_path, NULL, err, sizeof err);
+    int rc = quantize_model(d->model_path, ranges, flags, probe_path, NULL, err, sizeof err);
     if (rc)
         return quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
     net *qn = NULL;
@@ -296,7 +299,7 @@ done:
  * what the layers before it passed on, which their own corrections remove
  * too, and on this network the doubled corrections grow from layer to layer
  * (repeating such rounds diverged). Returns the exit status. */
-static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, int int8_head,
+static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, int flags,
                           const net_options *opt, const char *output, int *corrected)
 {
     char *probe_path = model_sibling(output, ".probe.tflite");
@@ -313,7 +316,7 @@ static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, i
     omp_set_num_threads(1);
     int rc = 0, n_convs = 1, k;
     for (k = 0; k < n_convs && !rc; k++)
-        rc = bias_round(d, cal, ranges, int8_head, opt, probe_path, k, &n_convs);
+        rc = bias_round(d, cal, ranges, flags, opt, probe_path, k, &n_convs);
     omp_set_num_threads(threads);
     *corrected = rc ? 0 : k;
     free(probe_path);
@@ -322,7 +325,7 @@ static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, i
 
 int quantize_main(int argc, char **argv)
 {
-    enum { OPT_METHOD = 256, OPT_PERCENTILE, OPT_INT8_HEAD, OPT_NO_BIAS_CORRECTION };
+    enum { OPT_METHOD = 256, OPT_PERCENTILE, OPT_INT8_HEAD, OPT_NO_BIAS_CORRECTION, OPT_EXACT_SCALES };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"config", required_argument, NULL, 'c'},
         {"calibrate", required_argument, NULL, 'C'}, {"output", required_argument, NULL, 'o'},
@@ -330,11 +333,12 @@ int quantize_main(int argc, char **argv)
         {"percentile", required_argument, NULL, OPT_PERCENTILE},
         {"int8-head", no_argument, NULL, OPT_INT8_HEAD},
         {"no-bias-correction", no_argument, NULL, OPT_NO_BIAS_CORRECTION},
+        {"exact-scales", no_argument, NULL, OPT_EXACT_SCALES},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *model = NULL, *config = NULL, *output = NULL, *method_name = NULL;
     double percentile = 99.99;
-    int have_percentile = 0, int8_head = 0, bias_correction = 1, ch, rc = 0;
+    int have_percentile = 0, flags = 0, bias_correction = 1, ch, rc = 0;
     paths cal = {0};
     opterr = 0;
     optind = 1;
@@ -372,7 +376,8 @@ int quantize_main(int argc, char **argv)
             have_percentile = 1;
             break;
         }
-        case OPT_INT8_HEAD: int8_head = 1; break;
+        case OPT_INT8_HEAD: flags |= QUANTIZE_INT8_HEAD; break;
+        case OPT_EXACT_SCALES: flags |= QUANTIZE_EXACT_SCALES; break;
         case OPT_NO_BIAS_CORRECTION: bias_correction = 0; break;
         case 'h': quantize_usage(stdout); rc = output_finish(stdout, "mnv2det quantize"); goto done;
         case ':': rc = quantize_error("option '%s' needs a value", argv[optind - 1]); goto done;
@@ -425,10 +430,10 @@ int quantize_main(int argc, char **argv)
     }
     int corrected = 0;
     if (!rc && bias_correction)
-        rc = correct_biases(&d, &cal, ranges, int8_head, &opt, output, &corrected);
+        rc = correct_biases(&d, &cal, ranges, flags, &opt, output, &corrected);
     quantize_report rep;
     char *out_cfg = NULL;
-    if (!rc && (rc = quantize_model(d.model_path, ranges, int8_head, output, &rep, err, sizeof err)) != 0)
+    if (!rc && (rc = quantize_model(d.model_path, ranges, flags, output, &rep, err, sizeof err)) != 0)
         rc = quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
     if (!rc && d.config_path) {
         if (!(out_cfg = model_sibling(output, ".cfg"))) {
@@ -445,9 +450,9 @@ int quantize_main(int argc, char **argv)
         char bias[64] = "";
         if (corrected)
             snprintf(bias, sizeof bias, ", %d biases corrected", corrected);
-        printf("mnv2det quantize: wrote %s: %d convolutions with int8 weights, %d activation ranges "
-               "(%s) from %d picture%s%s, %.1f MB\n",
-               output, rep.convs, rep.activations, how, cal.n, cal.n == 1 ? "" : "s", bias,
+        printf("mnv2det quantize: wrote %s: %d convolutions with int8 weights (%d with 32-bit "
+               "requantization), %d activation ranges (%s) from %d picture%s%s, %.1f MB\n",
+               output, rep.convs, rep.narrow, rep.activations, how, cal.n, cal.n == 1 ? "" : "s", bias,
                (double)rep.bytes / 1e6);
         if (out_cfg)
             printf("mnv2det quantize: wrote %s (the settings of %s)\n", out_cfg, d.config_path);

@@ -208,6 +208,7 @@ typedef struct quantize_report {
     int operators;            /* operators written */
     size_t weights;           /* int8 weights written */
     int widened;              /* channels whose weight scale grew to keep the bias in range */
+    int narrow;               /* convolutions whose scales give 32-bit form multipliers */
     size_t bytes;             /* size of the file */
 } quantize_report;
 
@@ -215,13 +216,20 @@ typedef struct quantize_report {
  * each activation's parameters from ranges (calibrated on that model's
  * tensors: load it with keep_tensors and observe with calib_observe).
  * The reshapes and concatenations that lead to the outputs stay float (each
- * predictor convolution's output is dequantized), unless int8_head is set:
- * then they are int8 too, on one range for all predictors, and only the
- * outputs are dequantized.
+ * predictor convolution's output is dequantized), unless flags has
+ * QUANTIZE_INT8_HEAD: then they are int8 too, on one range for all
+ * predictors, and only the outputs are dequantized. Weight scales grow
+ * slightly where that gives a layer 32-bit requantization, unless flags
+ * has QUANTIZE_EXACT_SCALES.
  * A tensor without a range, a weight that is not a float constant or an
  * operator other than those of SSD graphs is an error naming it. The file
  * appears whole or not at all. */
-int quantize_model(const char *float_path, const calib_ranges *ranges, int int8_head, const char *out_path,
+enum {
+    QUANTIZE_INT8_HEAD = 1,     /* the head's reshapes and concatenations in int8 too */
+    QUANTIZE_EXACT_SCALES = 2,  /* weight scales max|w| / 127 exactly: no growth towards
+                                 * multipliers with the 32-bit form (quantize_model.c) */
+};
+int quantize_model(const char *float_path, const calib_ranges *ranges, int flags, const char *out_path,
                    quantize_report *report, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */

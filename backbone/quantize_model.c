@@ -32,6 +32,7 @@ typedef struct qm {
     unsigned char *tail;      /* float model tensor -> 1: stays float (see mark_tail) */
     void **owned; int n_owned, cap_owned;
     int *outputs;
+    int narrow;               /* grow weight scales to multipliers of quant_narrow's form */
     quantize_report rep;
 } qm;
 
@@ -222,6 +223,90 @@ static int float_tail(qm *q, int ft)
     return 0;
 }
 
+/*
+ * Weight scales for the 32-bit requantization. A layer whose every channel
+ * multiplier (input scale x weight scale / output scale, quantized as
+ * TFLite does) has enough zero low bits for its accumulator bound
+ * (quant_narrow_exact) is requantized with a multiply, an add and a shift
+ * instead of two 64-bit products (kernels_q8_simd.inc): where the dot
+ * products are few (the depthwise layers: 9 a output) the requantization
+ * is most of the work. A channel's weight scale is free within the scheme
+ * as long as it covers the weights; so it grows, by at most
+ * NARROW_MAX_GROWTH, to the nearest float whose multiplier has the form,
+ * costing the weights at most that fraction of their precision. The
+ * depthwise layers, whose input and output share a scale (ReLU6 on both
+ * sides, so the multiplier is the weight scale's own 24-bit mantissa),
+ * need 0.03% at most; the expansions and projections, whose scale ratio
+ * has all 53 bits, would mostly need 5-20% (their multiplier's grid of
+ * zero low bits is hit once in ~2^7 floats), so they keep their scales. A
+ * widened channel (weights all but zero, above) may double. All channels
+ * of a layer or none: the kernels take the form per layer.
+ */
+#define NARROW_MAX_GROWTH 0.015
+
+/* qconv_acc_bound of channel c quantized with scale s: the weights and
+ * bias exactly as quantize_conv rounds them */
+static int64_t channel_bound(const float *w, size_t n, int channels, int dw, int c, float s, const float *b,
+                             float in_scale)
+{
+    const size_t per = n / (size_t)channels;
+    int64_t bound = 0;
+    for (size_t k = 0; k < per; k++) {
+        const float v = nearbyintf(w[dw ? k * (size_t)channels + (size_t)c : (size_t)c * per + k] / s);
+        bound += (int64_t)fabsf(v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v) * 255;
+    }
+    if (b) {
+        const float bs = in_scale * s;
+        const double v = fabs(nearbyint((double)b[c] / bs));
+        bound += v > 2147483647.0 ? INT64_C(2147483648) : (int64_t)v;
+    }
+    return bound;
+}
+
+/* The multiplier qconv_params_init makes of these scales */
+static qmultiplier layer_multiplier(float in_scale, float w_scale, float out_scale)
+{
+    qmultiplier m;
+    if (quant_multiplier_from_double((double)in_scale * (double)w_scale / (double)out_scale, &m) != 0)
+        m.multiplier = -1;
+    return m;
+}
+
+/* The smallest float scale >= s0, at most NARROW_MAX_GROWTH above it, whose
+ * multiplier has the 32-bit form for the channel's bound; 0 if none. The
+ * candidates: multipliers of the form M0's grid of 2^j steps upward (j
+ * from the bound), each as the floats next to the scale that gives it. */
+static float narrow_scale(const float *w, size_t n, int channels, int dw, int c, float s0, const float *b,
+                          float in_scale, float out_scale, double max_growth)
+{
+    const qmultiplier m0 = layer_multiplier(in_scale, s0, out_scale);
+    if (m0.multiplier <= 0)
+        return 0.0f;
+    const int64_t bound = channel_bound(w, n, channels, dw, c, s0, b, in_scale);
+    if (quant_narrow_exact(m0, bound))
+        return s0;
+    if (bound > INT32_MAX)
+        return 0.0f;
+    int j = 0; /* the fewest zero bits that could do: bound * M / 2^j below 2^31 */
+    while (j < 30 && (double)bound * ldexp((double)m0.multiplier, -j) >= 2147483648.0)
+        j++;
+    for (int64_t k = (m0.multiplier >> j) + 1;; k++) {
+        const double real = ldexp((double)(k << j), m0.shift - 31);
+        const double grow = real / ldexp((double)m0.multiplier, m0.shift - 31);
+        if (grow > 1.0 + max_growth)
+            return 0.0f;
+        const float mid = (float)(real * (double)out_scale / (double)in_scale);
+        float f = nextafterf(nextafterf(mid, 0.0f), 0.0f);
+        for (int i = 0; i < 5; i++, f = nextafterf(f, INFINITY)) {
+            if (f < s0 || f > s0 * (float)(1.0 + max_growth))
+                continue;
+            const qmultiplier m = layer_multiplier(in_scale, f, out_scale);
+            if (m.multiplier > 0 && quant_narrow_exact(m, channel_bound(w, n, channels, dw, c, f, b, in_scale)))
+                return f;
+        }
+    }
+}
+
 /* CONV_2D and DEPTHWISE_CONV_2D: weights per output channel (dimension 0,
  * or 3 for depthwise), bias at input scale x weight scale. */
 static int quantize_conv(qm *q, int opi)
@@ -283,15 +368,36 @@ static int quantize_conv(qm *q, int opi)
      * its bias stays within 2^29 steps: its weights lose precision they
      * hardly have. */
     const float in_scale = q->t[q->map[in]].scales[0];
+    unsigned char *widened = calloc((size_t)channels, 1);
     for (int c = 0; c < channels; c++) {
         ws[c] = maxabs[c] > 0.0f ? maxabs[c] / 127.0f : 1.0f;
         float need = b ? fabsf(b[c]) / (in_scale * 536870912.0f) : 0.0f;
         if (need > ws[c]) {
             ws[c] = need;
             q->rep.widened++;
+            if (widened)
+                widened[c] = 1;
         }
     }
     free(maxabs);
+    float out_lo, out_hi, out_scale;
+    int64_t out_zp;
+    if (q->narrow && calib_range(q->ranges, op->outputs[0], &out_lo, &out_hi) == 0) {
+        range_params(out_lo, out_hi, &out_scale, &out_zp); /* as activation() below sets it */
+        float *grown = malloc((size_t)channels * sizeof *grown);
+        int c = 0;
+        /* a widened channel's weights are all but zero: its scale may double */
+        for (; grown && widened && c < channels; c++)
+            if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, out_scale,
+                                         widened[c] ? 1.0 : NARROW_MAX_GROWTH)) == 0.0f)
+                break;
+        if (grown && c == channels) {
+            memcpy(ws, grown, (size_t)channels * sizeof *ws);
+            q->rep.narrow++;
+        }
+        free(grown);
+    }
+    free(widened);
     for (size_t i = 0; i < n; i++) {
         float v = nearbyintf(w[i] / ws[CHANNEL(i)]);
         wq[i] = (int8_t)(v < -127.0f ? -127 : v > 127.0f ? 127 : v);
@@ -559,15 +665,16 @@ static int write_atomically(const char *path, const void *bytes, size_t size, ch
     return rc;
 }
 
-int quantize_model(const char *float_path, const calib_ranges *ranges, int int8_head, const char *out_path,
+int quantize_model(const char *float_path, const calib_ranges *ranges, int flags, const char *out_path,
                    quantize_report *report, char *err, size_t errlen)
 {
-    const int float_outputs = !int8_head;
+    const int float_outputs = !(flags & QUANTIZE_INT8_HEAD);
     tfl_model m;
     int rc = tfl_open(&m, float_path, err, errlen);
     if (rc)
         return rc;
-    qm q = {.path = float_path, .m = &m, .ranges = ranges, .err = err, .errlen = errlen};
+    qm q = {.path = float_path, .m = &m, .ranges = ranges, .err = err, .errlen = errlen,
+            .narrow = !(flags & QUANTIZE_EXACT_SCALES)};
     if (errlen)
         err[0] = '\0';
     q.map = malloc((size_t)(m.n_tensors + 1) * sizeof(int));

@@ -220,14 +220,20 @@ static const tfl_tensor *find_tensor(const tfl_model *m, const char *name, int *
 }
 
 /* The written file, read back: TFLite's int8 scheme. */
-static void check_file(const char *path, int int8_head)
+/* Checks the int8 file's structure; returns how many of its convolutions
+ * have every channel's multiplier in quant_narrow's 32-bit form for the
+ * channel's accumulator bound (as the kernels find at pack time), each of
+ * those channels' largest weight at 125 or more (its scale grown by 1.5%
+ * at most) unless all its weights are 0 or +-1 (a widened channel). */
+static int check_file(const char *path, int int8_head)
 {
+    int narrow_layers = 0;
     tfl_model m;
     char err[512];
     int rc = tfl_open(&m, path, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     if (rc)
-        return;
+        return 0;
     CHECK(m.n_inputs == 1 && m.tensors[m.inputs[0]].type == TFL_TYPE_FLOAT32 &&
           strcmp(m.tensors[m.inputs[0]].name, "input") == 0, "input");
     CHECK(m.n_outputs == 1 && m.tensors[m.outputs[0]].type == TFL_TYPE_FLOAT32 &&
@@ -257,6 +263,23 @@ static void check_file(const char *path, int int8_head)
         for (size_t k = 0; k < w->size; k++)
             full += ((const int8_t *)w->data)[k] == 127 || ((const int8_t *)w->data)[k] == -127;
         CHECK(!bad, "op %d: %d channels with zero points or bias scales off", i, bad);
+        int narrow = w->n_quant == ch && b->n_quant == ch, shrunk = 0;
+        const size_t per = w->size / (size_t)ch;
+        for (int c = 0; c < ch && narrow; c++) {
+            qmultiplier mult;
+            quant_multiplier_from_double((double)in->scale[0] * (double)w->scale[c] / (double)out->scale[0], &mult);
+            int64_t bound = llabs((long long)((const int32_t *)b->data)[c]);
+            int top = 0;
+            for (size_t k = 0; k < per; k++) {
+                const int v = ((const int8_t *)w->data)[dim ? k * (size_t)ch + (size_t)c : (size_t)c * per + k];
+                bound += (int64_t)abs(v) * 255;
+                top = abs(v) > top ? abs(v) : top;
+            }
+            narrow = quant_narrow_exact(mult, bound);
+            shrunk += top > 1 && top < 125;
+        }
+        narrow_layers += narrow;
+        CHECK(!narrow || !shrunk, "op %d: %d channels' scales grew by more than 1.6%%", i, shrunk);
         CHECK(full >= 1, "op %d: no weight reaches +-127", i);
         for (size_t k = 0; k < w->size; k++)
             if (((const int8_t *)w->data)[k] == -128) {
@@ -273,6 +296,7 @@ static void check_file(const char *path, int int8_head)
     const tfl_tensor *r1 = find_tensor(&m, "r1", &t);
     CHECK(r1 && r1->type == (int8_head ? TFL_TYPE_INT8 : TFL_TYPE_FLOAT32), "r1's type");
     tfl_close(&m);
+    return narrow_layers;
 }
 
 static void run_net(const char *path, const float inputs[N_INPUTS][H * W * 3], float out[N_INPUTS][2 * H * W * 4])
@@ -346,7 +370,15 @@ static void test_quantize(void)
             continue;
         CHECK(rep.convs == 5 && rep.widened == 1 && rep.bytes > 0, "report: %d convs, %d widened", rep.convs,
               rep.widened);
+        const int narrow = check_file(qpath, int8_head);
+        CHECK(narrow == rep.narrow && narrow >= 1, "%d convolutions with 32-bit requantization, %d reported",
+              narrow, rep.narrow);
+        /* and with the scales as they are: none grown, and none reported */
+        rc = quantize_model(fcopy, s.c, int8_head | QUANTIZE_EXACT_SCALES, qpath, &rep, err, sizeof err);
+        CHECK(rc == 0 && rep.narrow == 0, "exact scales: %s, %d narrow", err, rep.narrow);
         check_file(qpath, int8_head);
+        rc = quantize_model(fcopy, s.c, int8_head, qpath, &rep, err, sizeof err);
+        CHECK(rc == 0, "quantize: %s", err);
         run_net(fcopy, (const float(*)[H * W * 3])inputs, ref);
         run_net(qpath, (const float(*)[H * W * 3])inputs, got);
         /* within a few steps of the output's range: the error of 5 layers */
@@ -489,8 +521,9 @@ static void test_bias_correction(void)
         net_run_observed(fn, inputs[k], calib_observe, c);
     int n_shift = -1;
     CHECK(!rc && !calib_bias_shift(c, y, &n_shift) && n_shift == 0, "a shift before any correction");
+    /* the scales exactly max|w| / 127, which expect assumes */
     if (!rc)
-        rc = quantize_model(fpath, c, 0, qpath, NULL, err, sizeof err);
+        rc = quantize_model(fpath, c, QUANTIZE_EXACT_SCALES, qpath, NULL, err, sizeof err);
     if (!rc)
         rc = net_load(&qn, qpath, &opt, err, sizeof err);
     if (!rc)
@@ -518,7 +551,7 @@ static void test_bias_correction(void)
     printf("bias correction: shifts %.5f %.5f, expected %.5f %.5f\n", (double)shift[0], (double)shift[1],
            expect[0], expect[1]);
 
-    rc = quantize_model(fpath, c, 0, cpath, NULL, err, sizeof err);
+    rc = quantize_model(fpath, c, QUANTIZE_EXACT_SCALES, cpath, NULL, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     int32_t before[CO] = {0, 0}, after[CO] = {0, 0};
     read_bias(qpath, "conv/b", before, CO);
