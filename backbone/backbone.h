@@ -574,7 +574,8 @@ int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8
 
 /* 1 if no channel saturates its accumulator (qconv_acc_fits) and every
  * channel's multiplier has the 32-bit form (quant_narrow_exact) for its
- * bound on |bias + S|: the kernels may then requantize with it. */
+ * bound on |bias + S|, |bias| + sum |w - w_zp| * max(in_zp + 128, 127 -
+ * in_zp): the kernels may then requantize with it. */
 int qconv_narrow_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
 
 /* Reference int8 convolutions, TFLite's ConvPerChannel and

@@ -237,24 +237,27 @@ int qconv_params_init(qconv_params *p, qmultiplier *requant, const conv_desc *d,
     return 0;
 }
 
-/* Channel oc's bound on |bias + S| (see qconv_acc_fits), or INT32_MAX + 1
- * once it passes INT32_MAX */
+/* Channel oc's bound on |bias + S| (see qconv_acc_fits) for inputs with
+ * |in - in_zp| <= span, or INT32_MAX + 1 once it passes INT32_MAX. span
+ * 255 holds for any zero point, and the kernels' folding of the zero point
+ * terms into the bias relies on it (q8_set_c1); the true value of bias + S
+ * (what the requantization sees) stays within span max(in_zp + 128, 127 -
+ * in_zp). */
 static int64_t qconv_acc_bound(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias,
-                               int oc)
+                               int oc, int64_t span)
 {
     const size_t taps = (size_t)d->k_h * d->k_w;
-    /* |in - in_zp| <= 255 for any int8 input and zero point */
     int64_t bound = bias ? (bias[oc] < 0 ? -(int64_t)bias[oc] : bias[oc]) : 0;
     if (d->depthwise) {
         for (size_t t = 0; t < taps; t++) {
             int32_t v = (int32_t)w[t * d->out_c + oc] - q->w_zero_point;
-            bound += (int64_t)(v < 0 ? -v : v) * 255;
+            bound += (int64_t)(v < 0 ? -v : v) * span;
         }
     } else {
         const int8_t *wo = w + (size_t)oc * taps * d->in_c;
         for (size_t i = 0; i < taps * d->in_c && bound <= INT32_MAX; i++) {
             int32_t v = (int32_t)wo[i] - q->w_zero_point;
-            bound += (int64_t)(v < 0 ? -v : v) * 255;
+            bound += (int64_t)(v < 0 ? -v : v) * span;
         }
     }
     return bound > INT32_MAX ? (int64_t)INT32_MAX + 1 : bound;
@@ -263,7 +266,7 @@ static int64_t qconv_acc_bound(const conv_desc *d, const qconv_params *q, const 
 int qconv_acc_fits(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias)
 {
     for (int oc = 0; oc < d->out_c; oc++)
-        if (qconv_acc_bound(d, q, w, bias, oc) > INT32_MAX)
+        if (qconv_acc_bound(d, q, w, bias, oc, 255) > INT32_MAX)
             return 0;
     return 1;
 }
@@ -274,7 +277,7 @@ int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8
         const int s = q->requant[oc].shift;
         if (s <= 0)
             continue;
-        if (s > 30 || qconv_acc_bound(d, q, w, bias, oc) > (int64_t)INT32_MAX >> s)
+        if (s > 30 || qconv_acc_bound(d, q, w, bias, oc, 255) > (int64_t)INT32_MAX >> s)
             return 0;
     }
     return 1;
@@ -282,8 +285,12 @@ int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8
 
 int qconv_narrow_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias)
 {
+    if (!qconv_acc_fits(d, q, w, bias))
+        return 0;
+    const int64_t span = q->in_zero_point + 128 > 127 - q->in_zero_point ? q->in_zero_point + 128
+                                                                          : 127 - q->in_zero_point;
     for (int oc = 0; oc < d->out_c; oc++)
-        if (!quant_narrow_exact(q->requant[oc], qconv_acc_bound(d, q, w, bias, oc)))
+        if (!quant_narrow_exact(q->requant[oc], qconv_acc_bound(d, q, w, bias, oc, span)))
             return 0;
     return 1;
 }

@@ -244,16 +244,17 @@ static int float_tail(qm *q, int ft)
  */
 #define NARROW_MAX_GROWTH 0.015
 
-/* qconv_acc_bound of channel c quantized with scale s: the weights and
- * bias exactly as quantize_conv rounds them */
+/* qconv_narrow_exact's bound for channel c quantized with scale s: the
+ * weights and bias exactly as quantize_conv rounds them, inputs at most
+ * span from their zero point */
 static int64_t channel_bound(const float *w, size_t n, int channels, int dw, int c, float s, const float *b,
-                             float in_scale)
+                             float in_scale, int64_t span)
 {
     const size_t per = n / (size_t)channels;
     int64_t bound = 0;
     for (size_t k = 0; k < per; k++) {
         const float v = nearbyintf(w[dw ? k * (size_t)channels + (size_t)c : (size_t)c * per + k] / s);
-        bound += (int64_t)fabsf(v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v) * 255;
+        bound += (int64_t)fabsf(v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v) * span;
     }
     if (b) {
         const float bs = in_scale * s;
@@ -277,12 +278,12 @@ static qmultiplier layer_multiplier(float in_scale, float w_scale, float out_sca
  * candidates: multipliers of the form M0's grid of 2^j steps upward (j
  * from the bound), each as the floats next to the scale that gives it. */
 static float narrow_scale(const float *w, size_t n, int channels, int dw, int c, float s0, const float *b,
-                          float in_scale, float out_scale, double max_growth)
+                          float in_scale, int64_t span, float out_scale, double max_growth)
 {
     const qmultiplier m0 = layer_multiplier(in_scale, s0, out_scale);
     if (m0.multiplier <= 0)
         return 0.0f;
-    const int64_t bound = channel_bound(w, n, channels, dw, c, s0, b, in_scale);
+    const int64_t bound = channel_bound(w, n, channels, dw, c, s0, b, in_scale, span);
     if (quant_narrow_exact(m0, bound))
         return s0;
     if (bound > INT32_MAX)
@@ -301,7 +302,7 @@ static float narrow_scale(const float *w, size_t n, int channels, int dw, int c,
             if (f < s0 || f > s0 * (float)(1.0 + max_growth))
                 continue;
             const qmultiplier m = layer_multiplier(in_scale, f, out_scale);
-            if (m.multiplier > 0 && quant_narrow_exact(m, channel_bound(w, n, channels, dw, c, f, b, in_scale)))
+            if (m.multiplier > 0 && quant_narrow_exact(m, channel_bound(w, n, channels, dw, c, f, b, in_scale, span)))
                 return f;
         }
     }
@@ -385,10 +386,12 @@ static int quantize_conv(qm *q, int opi)
     if (q->narrow && calib_range(q->ranges, op->outputs[0], &out_lo, &out_hi) == 0) {
         range_params(out_lo, out_hi, &out_scale, &out_zp); /* as activation() below sets it */
         float *grown = malloc((size_t)channels * sizeof *grown);
+        const int64_t in_zp = q->t[q->map[in]].zero_points[0];
+        const int64_t span = in_zp + 128 > 127 - in_zp ? in_zp + 128 : 127 - in_zp;
         int c = 0;
         /* a widened channel's weights are all but zero: its scale may double */
         for (; grown && widened && c < channels; c++)
-            if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, out_scale,
+            if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, span, out_scale,
                                          widened[c] ? 1.0 : NARROW_MAX_GROWTH)) == 0.0f)
                 break;
         if (grown && c == channels) {

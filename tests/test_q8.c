@@ -679,10 +679,13 @@ static void conv_case(rng *r, const shape *s, const config *c, case_totals *tot)
     if (c->narrow) {
         int cut = 0;
         for (int oc = 0; oc < d.out_c; oc++) {
+            /* the inputs' farthest from their zero point (qconv_narrow_exact's
+             * bound, which the extreme values reach) */
+            const int64_t span = c->in_zp + 128 > 127 - c->in_zp ? c->in_zp + 128 : 127 - c->in_zp;
             int64_t bound = bias[oc] < 0 ? -(int64_t)bias[oc] : bias[oc];
             for (size_t i = 0; i < n_w; i++)
                 if ((int)(d.depthwise ? i % (size_t)d.out_c : i / (n_w / (size_t)d.out_c)) == oc)
-                    bound += (int64_t)abs(w[i] - c->w_zp) * 255;
+                    bound += (int64_t)abs(w[i] - c->w_zp) * span;
             cut += narrow_multiplier(&requant[oc], bound);
         }
         CHECK(qconv_narrow_exact(&d, &q, w, bias) == (cut == d.out_c), "%s: %d of %d multipliers cut, "
@@ -920,6 +923,7 @@ static void test_convolutions(rng *r, int *runs_out)
         {ACT_NONE, 1, 5, 3, 0, 0, 0, 0, 0, 1},
         {ACT_RELU, 0, 127, -20, -3, 0, 0, 0, 0, 1},
         {ACT_NONE, 1, 100, 0, 0, 0, 1, 0, 0, 1},
+        {ACT_NONE, 1, -1, 4, 0, 0, 1, 0, 0, 1},
         {ACT_RELU6, 1, -7, 10, 0, 1, 0, 0, 0, 1},
         {ACT_RELU, 1, -3, 10, 0, 0, 0, 1, 0, 1},
         {ACT_NONE, 1, 3, -7, 0, 0, 0, 2, 0, 1},

@@ -269,10 +269,11 @@ static int check_file(const char *path, int int8_head)
             qmultiplier mult;
             quant_multiplier_from_double((double)in->scale[0] * (double)w->scale[c] / (double)out->scale[0], &mult);
             int64_t bound = llabs((long long)((const int32_t *)b->data)[c]);
+            const int64_t zp = in->zero_point[0], span = zp + 128 > 127 - zp ? zp + 128 : 127 - zp;
             int top = 0;
             for (size_t k = 0; k < per; k++) {
                 const int v = ((const int8_t *)w->data)[dim ? k * (size_t)ch + (size_t)c : (size_t)c * per + k];
-                bound += (int64_t)abs(v) * 255;
+                bound += (int64_t)abs(v) * span;
                 top = abs(v) > top ? abs(v) : top;
             }
             narrow = quant_narrow_exact(mult, bound);
