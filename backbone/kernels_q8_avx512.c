@@ -428,10 +428,9 @@ ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, 
     } while (0)
 
 ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int relu, int narrow,
-                            int C,
-                            int in_w,
-                            int ix, const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
-                            __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left, vi *ta, vi *tb)
+                            int C, int in_w, int ix, const int8_t *const *r, int8_t *op, const int32_t *prm,
+                            const int32_t *pw, __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left,
+                            vi *ta, vi *tb)
 {
     vi tc[4], acc[4];
     if (stride == 2)
@@ -483,14 +482,14 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
         hi--;
     int ox = 0;
     for (; ox < lo; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
-                 pad, o, saturate, any_left, ta, tb);
+        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r,
+                 op + (size_t)ox * C, prm, pw, m, pad, o, saturate, any_left, ta, tb);
     for (; ox < hi; ox++)
-        dwv_out1(nv, stride, masked, full, 0, plain, relu, narrow, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
-                 pad, o, saturate, any_left, ta, tb);
+        dwv_out1(nv, stride, masked, full, 0, plain, relu, narrow, C, in_w, ox * stride - pl, r,
+                 op + (size_t)ox * C, prm, pw, m, pad, o, saturate, any_left, ta, tb);
     for (; ox < out_w; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r, op + (size_t)ox * C, prm, pw, m,
-                 pad, o, saturate, any_left, ta, tb);
+        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r,
+                 op + (size_t)ox * C, prm, pw, m, pad, o, saturate, any_left, ta, tb);
 }
 #undef DWV_COLUMN
 
@@ -539,15 +538,20 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
             const int32_t *pg = prm + (size_t)g0 / 16 * DWV_VECS * 16, *wg = pw + 3 * (size_t)g0;
             /* constant nv and masking in each call, so the row loop keeps its registers */
             if (nv == 4)
-                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
+                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                           h->narrow);
             else if (nv == 2 && !masked)
-                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
+                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                           h->narrow);
             else if (nv == 2)
-                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
+                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                           h->narrow);
             else if (!masked)
-                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
+                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                           h->narrow);
             else
-                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu, h->narrow);
+                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                           h->narrow);
         }
     }
 }
