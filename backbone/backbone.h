@@ -578,6 +578,17 @@ int qconv_left_shift_exact(const conv_desc *d, const qconv_params *q, const int8
  * in_zp): the kernels may then requantize with it. */
 int qconv_narrow_exact(const conv_desc *d, const qconv_params *q, const int8_t *w, const int32_t *bias);
 
+/* A channel's real requantization multiplier as TFLite's
+ * PopulateConvolutionQuantizationParams computes it: in double from the
+ * float scales, input scale x weight scale / output scale. qconv_params_init
+ * quantizes it (quant_multiplier_from_double); the quantizer predicts the
+ * loaded multipliers with it. */
+double qconv_real_multiplier(float in_scale, float w_scale, float out_scale);
+
+/* The farthest an int8 input can lie from its zero point: max(zero_point +
+ * 128, 127 - zero_point). */
+int32_t quant_input_span(int32_t zero_point);
+
 /* Reference int8 convolutions, TFLite's ConvPerChannel and
  * DepthwiseConvPerChannel: acc = bias[c] + sum (w - w_zp) * (in - in_zp)
  * over the taps inside the input (padding contributes nothing, as an input

@@ -201,6 +201,16 @@ int quant_params_check(qparams q, const char *what, char *err, size_t errlen)
     return 0;
 }
 
+double qconv_real_multiplier(float in_scale, float w_scale, float out_scale)
+{
+    return (double)in_scale * (double)w_scale / (double)out_scale;
+}
+
+int32_t quant_input_span(int32_t zero_point)
+{
+    return zero_point + 128 > 127 - zero_point ? zero_point + 128 : 127 - zero_point;
+}
+
 int qconv_params_init(qconv_params *p, qmultiplier *requant, const conv_desc *d, qparams in,
                       const float *w_scales, int n_w_scales, int32_t w_zero_point, qparams out,
                       char *err, size_t errlen)
@@ -223,8 +233,7 @@ int qconv_params_init(qconv_params *p, qmultiplier *requant, const conv_desc *d,
             return mnv_error(err, errlen, MNV_EINVAL,
                              "weights: quantization scale %g of channel %d is not finite and above 0",
                              (double)ws, c);
-        /* as TFLite's PopulateConvolutionQuantizationParams: in double from the float scales */
-        const double real = (double)in.scale * (double)ws / (double)out.scale;
+        const double real = qconv_real_multiplier(in.scale, ws, out.scale);
         if (quant_multiplier_from_double(real, &requant[c]) != 0)
             return mnv_error(err, errlen, MNV_EINVAL,
                              "channel %d: requantization multiplier %g (input scale x weight scale / "
@@ -287,8 +296,7 @@ int qconv_narrow_exact(const conv_desc *d, const qconv_params *q, const int8_t *
 {
     if (!qconv_acc_fits(d, q, w, bias))
         return 0;
-    const int64_t span = q->in_zero_point + 128 > 127 - q->in_zero_point ? q->in_zero_point + 128
-                                                                          : 127 - q->in_zero_point;
+    const int64_t span = quant_input_span(q->in_zero_point);
     for (int oc = 0; oc < d->out_c; oc++)
         if (!quant_narrow_exact(q->requant[oc], qconv_acc_bound(d, q, w, bias, oc, span)))
             return 0;

@@ -143,14 +143,25 @@ static const char *op_label(const tfl_op *op, char *buf, size_t len)
     return op->builtin == TFL_OP_CUSTOM && op->custom_code ? op->custom_code : tfl_op_name(op->builtin, buf, len);
 }
 
+/* The int8 parameters of the float activation tensor ft, from its
+ * calibrated range; -1 when it has none. */
+static int calibrated_params(const qm *q, int ft, float *scale, int64_t *zero_point)
+{
+    float lo, hi;
+    if (calib_range(q->ranges, ft, &lo, &hi) != 0)
+        return -1;
+    range_params(lo, hi, scale, zero_point);
+    return 0;
+}
+
 /* The int8 tensor that stands for the model's float activation tensor ft,
  * with parameters from its calibrated range. */
 static int activation(qm *q, int ft, int opi)
 {
     const tfl_tensor *src = &q->m->tensors[ft];
-    float lo, hi, scale;
+    float scale;
     int64_t zp;
-    if (calib_range(q->ranges, ft, &lo, &hi) != 0) {
+    if (calibrated_params(q, ft, &scale, &zp) != 0) {
         char b[32];
         return mnv_error(q->err, q->errlen, MNV_EINVAL,
                          "%s: tensor '%s' (output of %s, operator %d) got no calibration values", q->path,
@@ -159,7 +170,6 @@ static int activation(qm *q, int ft, int opi)
     int t = add_tensor(q, TFL_TYPE_INT8, src, src->name);
     if (t < 0)
         return nomem(q);
-    range_params(lo, hi, &scale, &zp);
     int rc = set_params(q, t, scale, zp);
     if (rc)
         return rc;
@@ -268,7 +278,7 @@ static int64_t channel_bound(const float *w, size_t n, int channels, int dw, int
 static qmultiplier layer_multiplier(float in_scale, float w_scale, float out_scale)
 {
     qmultiplier m;
-    if (quant_multiplier_from_double((double)in_scale * (double)w_scale / (double)out_scale, &m) != 0)
+    if (quant_multiplier_from_double(qconv_real_multiplier(in_scale, w_scale, out_scale), &m) != 0)
         m.multiplier = -1;
     return m;
 }
@@ -381,13 +391,12 @@ static int quantize_conv(qm *q, int opi)
         }
     }
     free(maxabs);
-    float out_lo, out_hi, out_scale;
+    float out_scale;
     int64_t out_zp;
-    if (q->narrow && calib_range(q->ranges, op->outputs[0], &out_lo, &out_hi) == 0) {
-        range_params(out_lo, out_hi, &out_scale, &out_zp); /* as activation() below sets it */
+    /* the output's scale as activation() below sets it */
+    if (q->narrow && calibrated_params(q, op->outputs[0], &out_scale, &out_zp) == 0) {
         float *grown = malloc((size_t)channels * sizeof *grown);
-        const int64_t in_zp = q->t[q->map[in]].zero_points[0];
-        const int64_t span = in_zp + 128 > 127 - in_zp ? in_zp + 128 : 127 - in_zp;
+        const int64_t span = quant_input_span((int32_t)q->t[q->map[in]].zero_points[0]);
         int c = 0;
         /* a widened channel's weights are all but zero: its scale may double */
         for (; grown && widened && c < channels; c++)
