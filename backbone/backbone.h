@@ -196,6 +196,11 @@ void calib_observe(void *ranges, int tensor, const float *data, size_t count);
 int calib_failed(const calib_ranges *c);
 /* The range seen for tensor: 0, or -1 when it has not been observed. */
 int calib_range(const calib_ranges *c, int tensor, float *lo, float *hi);
+/* The same range without isolated low values: in each picture the few
+ * lowest (at most 1 in 1000 values) that lie further below the next one
+ * than the picture's whole remaining extent (calibrate.c). With
+ * CALIB_PERCENTILE, calib_range's. */
+int calib_range_cut(const calib_ranges *c, int tensor, float *lo, float *hi);
 /* The bias correction recorded for tensor (a convolution's output, see
  * bias_probe_apply): one shift per output channel in the tensor's real
  * units, which quantize_model adds to the convolution's float bias before

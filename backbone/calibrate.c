@@ -5,6 +5,15 @@
  * the given percentile from either end instead of the extremes, so that a
  * few outliers do not stretch the range; across pictures it still keeps the
  * widest of them, so no picture's bulk is clipped.
+ *
+ * Beside each range, the same range without isolated low values
+ * (calib_range_cut): in a picture, the few lowest values that lie further
+ * below the rest than the rest's own extent. The default model's smallest
+ * box predictor gives one anchor (the top left corner cell, 0.1 x 1.0) the
+ * height and width encodings -80.6 in every picture, where the other 4330
+ * values stay within [-13, 5.6]: a box of 1e-8 of the image, quantized on
+ * the full range, would cost every box of that predictor 4.6 times its
+ * resolution.
  */
 #include <float.h>
 #include <math.h>
@@ -18,6 +27,7 @@ struct calib_ranges {
     calib_method method;
     double percentile;
     float *lo, *hi;           /* per tensor; lo > hi: never seen */
+    float *cut_lo;            /* per tensor: lo without isolated low values */
     float *scratch;           /* percentile: a copy to select in */
     size_t scratch_cap;
     int failed;               /* out of memory inside an observation */
@@ -38,8 +48,9 @@ int calib_create(calib_ranges **out, int n_tensors, calib_method method, double 
     if (c) {
         c->lo = malloc((size_t)(n_tensors > 0 ? n_tensors : 1) * sizeof(float));
         c->hi = malloc((size_t)(n_tensors > 0 ? n_tensors : 1) * sizeof(float));
+        c->cut_lo = malloc((size_t)(n_tensors > 0 ? n_tensors : 1) * sizeof(float));
     }
-    if (!c || !c->lo || !c->hi) {
+    if (!c || !c->lo || !c->hi || !c->cut_lo) {
         calib_free(c);
         return mnv_error(err, errlen, MNV_ENOMEM, "calibration: out of memory");
     }
@@ -47,7 +58,7 @@ int calib_create(calib_ranges **out, int n_tensors, calib_method method, double 
     c->method = method;
     c->percentile = percentile;
     for (int t = 0; t < n_tensors; t++)
-        c->lo[t] = FLT_MAX, c->hi[t] = -FLT_MAX;
+        c->lo[t] = c->cut_lo[t] = FLT_MAX, c->hi[t] = -FLT_MAX;
     *out = c;
     return 0;
 }
@@ -58,6 +69,7 @@ void calib_free(calib_ranges *c)
         return;
     free(c->lo);
     free(c->hi);
+    free(c->cut_lo);
     free(c->scratch);
     if (c->shift)
         for (int t = 0; t < c->n_tensors; t++)
@@ -100,12 +112,31 @@ static float select_kth(float *v, size_t n, size_t k)
     return v[k];
 }
 
+/* How many of a picture's lowest values calib_observe keeps to find
+ * isolated ones among, and the share of all values they may be at most. */
+#define CUT_KEEP 8
+#define CUT_SHARE 1000 /* at most 1 in CUT_SHARE values */
+
+/* The lowest value of a picture's tensor once isolated low values are left
+ * out: low[0..n) its n lowest values ascending, hi its highest, count its
+ * size. The j lowest are isolated when the gap above them exceeds the
+ * extent of everything above it (low[j] - low[j-1] > hi - low[j]) and
+ * they are at most 1 in CUT_SHARE of the values; the largest such j wins. */
+static float isolated_low_cut(const float *low, int n, float hi, size_t count)
+{
+    float cut = low[0];
+    for (int j = 1; j < n && (size_t)j * CUT_SHARE <= count; j++)
+        if (low[j] - low[j - 1] > hi - low[j])
+            cut = low[j];
+    return cut;
+}
+
 void calib_observe(void *ranges, int tensor, const float *data, size_t count)
 {
     calib_ranges *c = ranges;
     if (tensor < 0 || tensor >= c->n_tensors || count == 0)
         return;
-    float lo, hi;
+    float lo, hi, cut;
     if (c->method == CALIB_PERCENTILE && c->percentile < 100.0) {
         if (count > c->scratch_cap) {
             float *s = realloc(c->scratch, count * sizeof *s);
@@ -118,16 +149,30 @@ void calib_observe(void *ranges, int tensor, const float *data, size_t count)
         }
         memcpy(c->scratch, data, count * sizeof *data);
         /* rank of the percentile from the top; the same from the bottom */
-        size_t cut = (size_t)((double)(count - 1) * (100.0 - c->percentile) / 100.0 + 0.5);
-        hi = select_kth(c->scratch, count, count - 1 - cut);
-        lo = select_kth(c->scratch, count, cut);
+        size_t rank = (size_t)((double)(count - 1) * (100.0 - c->percentile) / 100.0 + 0.5);
+        hi = select_kth(c->scratch, count, count - 1 - rank);
+        lo = select_kth(c->scratch, count, rank);
+        cut = lo; /* the percentile has left the outliers out already */
     } else {
-        lo = hi = data[0];
-        for (size_t i = 1; i < count; i++) {
-            lo = data[i] < lo ? data[i] : lo;
-            hi = data[i] > hi ? data[i] : hi;
+        /* the CUT_KEEP lowest values, ascending, kept by insertion */
+        float low[CUT_KEEP];
+        int n_low = 0;
+        hi = data[0];
+        for (size_t i = 0; i < count; i++) {
+            const float x = data[i];
+            hi = x > hi ? x : hi;
+            if (n_low == CUT_KEEP && !(x < low[CUT_KEEP - 1]))
+                continue;
+            int k = n_low < CUT_KEEP ? n_low++ : CUT_KEEP - 1;
+            for (; k > 0 && low[k - 1] > x; k--)
+                low[k] = low[k - 1];
+            low[k] = x;
         }
+        lo = low[0];
+        cut = isolated_low_cut(low, n_low, hi, count);
     }
+    if (cut < c->cut_lo[tensor])
+        c->cut_lo[tensor] = cut;
     if (lo < c->lo[tensor])
         c->lo[tensor] = lo;
     if (hi > c->hi[tensor])
@@ -145,6 +190,14 @@ int calib_range(const calib_ranges *c, int tensor, float *lo, float *hi)
         return -1;
     *lo = c->lo[tensor];
     *hi = c->hi[tensor];
+    return 0;
+}
+
+int calib_range_cut(const calib_ranges *c, int tensor, float *lo, float *hi)
+{
+    if (calib_range(c, tensor, lo, hi) != 0)
+        return -1;
+    *lo = c->cut_lo[tensor];
     return 0;
 }
 

@@ -144,11 +144,17 @@ static const char *op_label(const tfl_op *op, char *buf, size_t len)
 }
 
 /* The int8 parameters of the float activation tensor ft, from its
- * calibrated range; -1 when it has none. */
+ * calibrated range; -1 when it has none. A predictor's output (dequantized
+ * for the float head) leaves isolated low values out (calib_range_cut):
+ * only the box decoder and the scores read it, and there a value far
+ * below the rest is a box shrunk to nothing or a score of nothing, which a
+ * value at the range's end still is; every other tensor keeps all its
+ * values, as they feed on through the network. */
 static int calibrated_params(const qm *q, int ft, float *scale, int64_t *zero_point)
 {
     float lo, hi;
-    if (calib_range(q->ranges, ft, &lo, &hi) != 0)
+    const int cut = q->tail && q->tail[ft];
+    if ((cut ? calib_range_cut(q->ranges, ft, &lo, &hi) : calib_range(q->ranges, ft, &lo, &hi)) != 0)
         return -1;
     range_params(lo, hi, scale, zero_point);
     return 0;

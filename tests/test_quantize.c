@@ -5,6 +5,8 @@
  * 1x1 heads reshaped and concatenated into the float output.
  *  - calibration sees every activation tensor; min/max ranges are the
  *    extremes of the observed values; the percentile is the order statistic;
+ *    the cut range leaves out isolated low values (a few, far below the
+ *    rest), and the quantizer uses it for the predictors' outputs only;
  *  - the written file follows TFLite's int8 scheme (checked by reading it
  *    back: types, per-channel weight parameters on the right dimension, bias
  *    scales = input scale x weight scale with zero points 0, a QUANTIZE first,
@@ -208,6 +210,58 @@ static void test_percentile(void)
     calib_free(c);
 }
 
+/* Isolated low values (calib_range_cut): the few lowest (at most 1 in
+ * 1000) lying further below the rest than the rest's extent. */
+static void test_range_cut(void)
+{
+    char err[256];
+    calib_ranges *c = NULL;
+    CHECK(calib_create(&c, 4, CALIB_MINMAX, 0, err, sizeof err) == 0, "%s", err);
+    /* as the default model's smallest box predictor: 4330 values in
+     * [-13, 5.5] and two at -80.6 */
+    static float v[4332];
+    for (int i = 0; i < 4330; i++)
+        v[i] = -13.0f + 18.5f * (float)((i * 7919) % 4330) / 4329.0f;
+    v[4330] = v[4331] = -80.6f;
+    float lo, hi;
+    calib_observe(c, 0, v, 4332);
+    CHECK(calib_range(c, 0, &lo, &hi) == 0 && lo == -80.6f && hi == 5.5f, "full range %g..%g", lo, hi);
+    CHECK(calib_range_cut(c, 0, &lo, &hi) == 0 && lo == -13.0f && hi == 5.5f, "cut range %g..%g", lo, hi);
+    /* a later picture reaching lower without an outlier widens the cut range */
+    v[4330] = v[4331] = -14.0f;
+    calib_observe(c, 0, v, 4332);
+    CHECK(calib_range_cut(c, 0, &lo, &hi) == 0 && lo == -14.0f, "cut range over pictures %g", lo);
+    /* a gap no wider than the rest's extent is no outlier */
+    v[4330] = v[4331] = -31.0f; /* gap 18, extent 18.5 */
+    calib_observe(c, 1, v, 4332);
+    CHECK(calib_range_cut(c, 1, &lo, &hi) == 0 && lo == -31.0f, "gap below the extent cut: %g", lo);
+    /* five far values in 4332 are more than 1 in 1000: kept */
+    for (int i = 0; i < 5; i++)
+        v[i] = -80.6f;
+    calib_observe(c, 2, v, 4332);
+    CHECK(calib_range_cut(c, 2, &lo, &hi) == 0 && lo == -80.6f, "5 of 4332 cut: %g", lo);
+    /* an isolated high value stays (only low ones go) */
+    for (int i = 0; i < 4332; i++)
+        v[i] = (float)(i % 100);
+    v[17] = 1000.0f;
+    calib_observe(c, 3, v, 4332);
+    CHECK(calib_range_cut(c, 3, &lo, &hi) == 0 && lo == 0.0f && hi == 1000.0f, "high outlier: %g..%g", lo, hi);
+    CHECK(calib_range_cut(c, 3, &lo, &hi) == 0 && calib_range_cut(c, 3 + 1, &lo, &hi) == -1,
+          "tensor 4 (of 4) has a cut range");
+    calib_free(c);
+    /* the percentile method's range is its own cut */
+    CHECK(calib_create(&c, 1, CALIB_PERCENTILE, 99.9, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < 4330; i++)
+        v[i] = -13.0f + 18.5f * (float)((i * 7919) % 4330) / 4329.0f;
+    v[4330] = v[4331] = -80.6f;
+    calib_observe(c, 0, v, 4332);
+    float plo, phi;
+    CHECK(calib_range(c, 0, &plo, &phi) == 0 && calib_range_cut(c, 0, &lo, &hi) == 0 && lo == plo && hi == phi &&
+              lo > -13.1f,
+          "percentile cut %g..%g, range %g..%g", lo, hi, plo, phi);
+    calib_free(c);
+}
+
 static const tfl_tensor *find_tensor(const tfl_model *m, const char *name, int *index)
 {
     for (int i = 0; i < m->n_tensors; i++)
@@ -398,6 +452,50 @@ static void test_quantize(void)
               int8_head, worst, mean, step);
         printf("int8 head %d: worst error %.4f (%.2f steps), mean %.4f (%.2f steps)\n", int8_head, worst,
                worst / step, mean, mean / step);
+    }
+
+    /* A predictor's output leaves isolated low values out of its range
+     * (calib_range_cut), a tensor the network reads on does not: one more
+     * picture for h1 (a head conv, dequantized) and for the ADD, of their
+     * own range and two values 100 below it. */
+    {
+        tfl_model fm;
+        int th1 = -1, tadd = -1;
+        rc = tfl_open(&fm, fcopy, err, sizeof err);
+        CHECK(rc == 0, "%s", err);
+        if (rc == 0) {
+            find_tensor(&fm, "h1", &th1);
+            find_tensor(&fm, "add", &tadd);
+            tfl_close(&fm);
+        }
+        CHECK(th1 >= 0 && tadd >= 0, "tensors h1 %d, add %d", th1, tadd);
+        float r[2][2] = {{0}}; /* lo, hi before */
+        static float extra[2000];
+        for (int k = 0; k < 2 && th1 >= 0 && tadd >= 0; k++) {
+            const int t = k ? tadd : th1;
+            calib_range(s.c, t, &r[k][0], &r[k][1]);
+            for (int i = 0; i < 2000; i++)
+                extra[i] = r[k][0] + (r[k][1] - r[k][0]) * (float)i / 1999.0f;
+            extra[700] = extra[1300] = r[k][0] - 100.0f;
+            calib_observe(s.c, t, extra, 2000);
+        }
+        for (int int8_head = 0; int8_head <= 1 && th1 >= 0 && tadd >= 0; int8_head++) {
+            rc = quantize_model(fcopy, s.c, int8_head, qpath, &rep, err, sizeof err);
+            CHECK(rc == 0, "quantize: %s", err);
+            if (rc != 0 || tfl_open(&fm, qpath, err, sizeof err) != 0)
+                continue;
+            /* the float head renames h1's int8 tensor; the int8 head keeps it */
+            const tfl_tensor *q1 = find_tensor(&fm, int8_head ? "h1" : "h1/int8", NULL),
+                             *qa = find_tensor(&fm, "add", NULL);
+            CHECK(q1 && qa && q1->type == TFL_TYPE_INT8 && qa->type == TFL_TYPE_INT8, "int8 tensors h1, add");
+            for (int k = 0; k < 2 && q1 && qa; k++) {
+                const float lo = fminf(r[k][0], 0.0f) - (k || int8_head ? 100.0f : 0.0f),
+                            want = (fmaxf(r[k][1], 0.0f) - lo) / 255.0f, got = (k ? qa : q1)->scale[0];
+                CHECK(fabsf(got - want) <= 1e-6f * want, "int8 head %d, %s: scale %g, want %g", int8_head,
+                      k ? "add" : "h1", got, want);
+            }
+            tfl_close(&fm);
+        }
     }
 
     /* an output that cannot be written: an error naming it, nothing left */
@@ -684,6 +782,7 @@ int main(void)
         return 1;
     }
     test_percentile();
+    test_range_cut();
     test_quantize();
     test_bias_correction();
     /* expand outputs of 128x128x64 and 130x130x64 int8 bytes: over the 1 MB
