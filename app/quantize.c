@@ -45,7 +45,7 @@ static void quantize_usage(FILE *out)
         "                         difference between its float and int8 outputs on the\n"
         "                         calibration pictures, the ones before it corrected)\n"
         "      --exact-scales     each weight scale exactly max|w| / 127 (default: grown\n"
-        "                         by up to 1.5%% where that lets a layer requantize in\n"
+        "                         by up to 6%% where that lets a layer requantize in\n"
         "                         32-bit steps, see the README)\n"
         "  -h, --help\n"
         "Exit status: 0 on success; 2 on bad usage, a bad model or a picture that does\n"

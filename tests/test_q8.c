@@ -883,6 +883,13 @@ static void test_convolutions(rng *r, int *runs_out)
         {"pointwise 2x3x144 -> 24 (whole tiles)", 2, 3, 144, 24, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
         {"pointwise 5x3x16 -> 120", 5, 3, 16, 120, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
         {"pointwise 3x3x24 -> 17", 3, 3, 24, 17, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        /* one vector of channels or fewer: tiles stacked GEMM_NV high (24
+         * rows on AVX-512, 12 or 10 on AVX2), the last stack part full */
+        {"pointwise 7x9x32 -> 16 (stacked tiles)", 7, 9, 32, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 5x11x8 -> 3 (stacked tiles)", 5, 11, 8, 3, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 4x6x16 -> 16 (one stack)", 4, 6, 16, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"3x3 s1 on 9x7x8 -> 12 (gathered, stacked tiles)", 9, 7, 8, 12, 3, 3, 1, 1, TFL_PAD_SAME, 0, 1},
+        {"pointwise 40x41x32 -> 16 (stacked tiles, two threads)", 40, 41, 32, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
     };
     /* SSD's widest general layers, and rows of exactly 4608 (the Arm
      * gather's bound): large, so under three configurations only (zero
@@ -1198,7 +1205,7 @@ static void compare_variants(const conv_desc *d, const qconv_params *q, const in
  * depthwise again with channels in whole blocks of 16, which the SDOT
  * variants need, and the stem form): small for the overflow tests, above the serial threshold
  * for the parallel ones. */
-#define N_KIND_SHAPES 7
+#define N_KIND_SHAPES 8
 static const shape small_kinds[N_KIND_SHAPES] = {
     {"pointwise 3x5x20 -> 19, overflowing", 3, 5, 20, 19, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
     {"3x3 s2 on 5x5x4 -> 9, overflowing", 5, 5, 4, 9, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
@@ -1207,6 +1214,7 @@ static const shape small_kinds[N_KIND_SHAPES] = {
     {"depthwise 3x3 s1 on 5x5x32, overflowing", 5, 5, 32, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
     {"depthwise 3x3 s2 on 7x6x16, overflowing", 7, 6, 16, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     {"stem 3x3 s2 on 7x6x3 -> 10, overflowing", 7, 6, 3, 10, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    {"pointwise 5x7x24 -> 16 (stacked tiles), overflowing", 5, 7, 24, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
 };
 static const shape large_kinds[N_KIND_SHAPES] = {
     {"pointwise 41x37x64 -> 72", 41, 37, 64, 72, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
@@ -1216,6 +1224,7 @@ static const shape large_kinds[N_KIND_SHAPES] = {
     {"depthwise 3x3 s1 on 45x43x64", 45, 43, 64, 0, 3, 3, 1, 1, TFL_PAD_SAME, 1, 1},
     {"depthwise 3x3 s2 on 61x57x48", 61, 57, 48, 0, 3, 3, 2, 1, TFL_PAD_SAME, 1, 1},
     {"stem 3x3 s2 on 63x61x3 -> 32", 63, 61, 3, 32, 3, 3, 2, 1, TFL_PAD_SAME, 0, 1},
+    {"pointwise 47x43x32 -> 16 (stacked tiles)", 47, 43, 32, 16, 1, 1, 1, 1, TFL_PAD_SAME, 0, 1},
 };
 
 /* Layers whose int32 accumulator overflows (biases next to the int32 ends)
