@@ -284,6 +284,20 @@ static void test_quantize(void)
             quantize_case(v + 1, n - 1, q); /* shifted against the vectors */
         }
     }
+    /* scales of all 24 bits: floats next to the ties k + 0.5 of x / scale,
+     * where a variant that multiplies by 1 / scale must divide after all */
+    for (int t = 0; t < 200; t++) {
+        const float s = ldexpf(1.0f + (float)(rng_u32(&r) & 0x7fffff) / 8388608.0f, (int)(rng_u32(&r) % 20) - 10);
+        size_t n = 0;
+        for (int k = -300; k <= 300 && n + 7 <= 8192; k += 1 + (int)(rng_u32(&r) % 3)) {
+            float x = (float)(((double)k + 0.5) * (double)s);
+            for (int u = 0; u < 3; u++)
+                x = nextafterf(x, -INFINITY);
+            for (int u = 0; u < 7; u++, x = nextafterf(x, INFINITY))
+                v[n++] = x;
+        }
+        quantize_case(v, n, (qparams){s, zps[t % 5]});
+    }
     free(v);
     /* the lengths: random bit patterns (every class of float) and values
      * around the int8 range, one float off alignment */
