@@ -51,6 +51,43 @@ const quantize_kernel *const *quantize_kernels_all(void)
     return quantize_kernels;
 }
 
+/*
+ * With x = q - zp of 9 bits, a shift -e <= 0 and 9 <= L <= 23,
+ * srdhm(x 2^L, M) = floor((x M 2^L + 2^30) / 2^31) = floor((x M +
+ * 2^(30-L)) / 2^(31-L)), and M = Mh 2^(31-L) + Ml splits that exactly into
+ * x Mh + floor((x Ml + 2^(30-L)) / 2^(31-L)), both parts within int32
+ * (|x Mh| < 2^(8+L), |x Ml| < 2^(39-L)). The rounding shift by e, ties away
+ * from zero, is floor((v + 2^(e-1) - [v < 0]) / 2^e) for e >= 1 (v itself
+ * for e = 0), where that sum stays within int32: checked here for the
+ * largest |v|. Per vector 2 multiplies of 32 bits and 8 other steps,
+ * against 2 of 64 bits and some 17 for quant_multiply's general form.
+ */
+int qadd_scale32_make(qmultiplier m, int left_shift, qadd_scale32 *s)
+{
+    if (m.shift > 0 || m.shift < -31 || left_shift < 9 || left_shift > 23 || m.multiplier < 0)
+        return 0;
+    const int e = -m.shift, low = 31 - left_shift;
+    const int64_t mh = m.multiplier >> low, ml = m.multiplier & ((INT64_C(1) << low) - 1);
+    const int64_t v = 255 * mh + ((255 * ml + (INT64_C(1) << (30 - left_shift))) >> low) + 1;
+    if (v + (e ? INT64_C(1) << (e - 1) : 0) >= INT64_C(1) << 31)
+        return 0;
+    s->mh = (int32_t)mh;
+    s->ml = (int32_t)ml;
+    s->round = (int32_t)1 << (30 - left_shift);
+    s->half = e ? (int32_t)1 << (e - 1) : 0;
+    s->neg = e ? -1 : 0;
+    s->low = low;
+    s->e = e;
+    return 1;
+}
+
+int32_t qadd_scale32_apply(const qadd_scale32 *s, int32_t x)
+{
+    /* >> of a negative int is arithmetic with gcc and clang, as the lanes' */
+    const int32_t v = x * s->mh + ((x * s->ml + s->round) >> s->low);
+    return (v + s->half + ((v >> 31) & s->neg)) >> s->e;
+}
+
 int qadd_simd_supports(const qadd_params *p)
 {
     const qmultiplier *m[3] = {&p->a_mult, &p->b_mult, &p->out_mult};

@@ -35,6 +35,22 @@ typedef struct quantize_kernel {
 const qadd_kernel *const *qadd_kernels_all(void);
 const quantize_kernel *const *quantize_kernels_all(void);
 
+/* An ADD operand's scaling quant_multiply((q - zp) << left_shift, m) in
+ * 32-bit steps, for x = q - zp in [-255, 255] (eltwise_q8.c says why it is
+ * exact): v = x * mh + ((x * ml + round) >> low) and the result
+ * (v + half + ((v >> 31) & neg)) >> e, every step within int32, shifts
+ * arithmetic. */
+typedef struct qadd_scale32 {
+    int32_t mh, ml, round, half, neg;
+    int low, e;
+} qadd_scale32;
+
+/* 1 and *s when m and left_shift have that form (what qadd_params_init
+ * makes: shift <= 0, left_shift 20), else 0 */
+int qadd_scale32_make(qmultiplier m, int left_shift, qadd_scale32 *s);
+/* The form on one value, as the SIMD variants compute it per lane */
+int32_t qadd_scale32_apply(const qadd_scale32 *s, int32_t x);
+
 /* 1 if the SIMD ADD variants handle p: left_shift in [0, 23] (so that
  * (q - zp) * 2^left_shift fits int32, as the reference assumes) and every
  * multiplier's shift in qmultiplier's [-31, 30]. Other parameters (which

@@ -76,41 +76,24 @@ INL __m512i qmul16(__m512i x, const vmul *m)
     return _mm512_mask_sub_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, _mm512_set1_epi32(-1));
 }
 
-/*
- * An operand's scaling, quant_multiply((q - zp) << L, m), in 32-bit lanes.
- * x = q - zp has 9 bits, so with m's shift -e <= 0 and 9 <= L <= 23 (what
- * qadd_params_init makes: L = 20) srdhm(x 2^L, M) = floor((x M + 2^(30-L))
- * / 2^(31-L)), and M = Mh 2^(31-L) + Ml splits that exactly into x Mh +
- * floor((x Ml + 2^(30-L)) / 2^(31-L)), both parts within int32 (|x Mh| <
- * 2^(8+L), |x Ml| < 2^(39-L)). The rounding shift by e, ties away from
- * zero, is then floor((v + 2^(e-1) - [v < 0]) / 2^e) where that sum stays
- * in int32 (checked once for the largest v). Per 16 values 2 vpmulld and
- * 8 other steps, against 2 vpmuldq and some 17 for the 64-bit form.
- */
+/* qadd_scale32 (eltwise_q8.c) as vector constants */
 typedef struct vscale {
-    __m512i mh, ml, round, half; /* Mh, Ml, 2^(30-L), 2^(e-1) (0 for e = 0) */
-    __m512i neg;                 /* -1, or 0 for e = 0 (no rounding, no [v < 0]) */
-    __m128i low, e;              /* shift counts 31 - L and e */
+    __m512i mh, ml, round, half, neg;
+    __m128i low, e;
 } vscale;
 
-/* 1 and s made if m and left take the 32-bit form, else 0 */
-static int vscale_make(qmultiplier m, int left, vscale *s)
+static int vscale_make(qmultiplier m, int left, vscale *v)
 {
-    if (m.shift > 0 || m.shift < -31 || left < 9 || left > 23 || m.multiplier < 0)
+    qadd_scale32 s;
+    if (!qadd_scale32_make(m, left, &s))
         return 0;
-    const int e = -m.shift, low = 31 - left;
-    const int64_t mh = m.multiplier >> low, ml = m.multiplier & ((INT64_C(1) << low) - 1);
-    /* the largest |v| (x = +-255), and room above it for the rounding */
-    const int64_t v = 255 * mh + ((255 * ml + (INT64_C(1) << (30 - left))) >> low) + 1;
-    if (v + (e ? INT64_C(1) << (e - 1) : 0) >= INT64_C(1) << 31)
-        return 0;
-    s->mh = _mm512_set1_epi32((int32_t)mh);
-    s->ml = _mm512_set1_epi32((int32_t)ml);
-    s->round = _mm512_set1_epi32((int32_t)1 << (30 - left));
-    s->half = _mm512_set1_epi32(e ? (int32_t)1 << (e - 1) : 0);
-    s->neg = _mm512_set1_epi32(e ? -1 : 0);
-    s->low = _mm_cvtsi32_si128(low);
-    s->e = _mm_cvtsi32_si128(e);
+    v->mh = _mm512_set1_epi32(s.mh);
+    v->ml = _mm512_set1_epi32(s.ml);
+    v->round = _mm512_set1_epi32(s.round);
+    v->half = _mm512_set1_epi32(s.half);
+    v->neg = _mm512_set1_epi32(s.neg);
+    v->low = _mm_cvtsi32_si128(s.low);
+    v->e = _mm_cvtsi32_si128(s.e);
     return 1;
 }
 
@@ -119,7 +102,6 @@ INL __m512i vscale16(__m512i x, const vscale *s)
 {
     const __m512i lo = _mm512_sra_epi32(_mm512_add_epi32(_mm512_mullo_epi32(x, s->ml), s->round), s->low);
     const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(x, s->mh), lo);
-    /* + 2^(e-1) - [v < 0]; both 0 for e = 0, where v is already exact */
     const __m512i r = _mm512_add_epi32(_mm512_add_epi32(v, s->half), _mm512_and_si512(_mm512_srai_epi32(v, 31), s->neg));
     return _mm512_sra_epi32(r, s->e);
 }

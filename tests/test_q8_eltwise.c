@@ -135,6 +135,41 @@ static void add_lengths(const qadd_params *p, rng *r)
     }
 }
 
+/* qadd_scale32: an operand's scaling in 32-bit steps equals
+ * quant_multiply((q - zp) << L, m) for every x = q - zp in [-255, 255],
+ * where it is offered; TFLite's parameters (L = 20, shifts <= 0) get it. */
+static void test_scale32(void)
+{
+    rng r = {4242};
+    int offered = 0, bad = 0;
+    for (int t = 0; t < 3000; t++) {
+        const int left = 9 + (int)(rng_u32(&r) % 15); /* 9..23 */
+        qmultiplier m = {(int32_t)((1u << 30) + rng_u32(&r) % (1u << 30)), -(int)(rng_u32(&r) % 32)};
+        if (t % 10 == 0)
+            m.multiplier = (int32_t)(rng_u32(&r) % 4096); /* small, and 0 */
+        if (t % 10 == 1)
+            m.multiplier = INT32_MAX;
+        qadd_scale32 s;
+        if (!qadd_scale32_make(m, left, &s))
+            continue;
+        offered++;
+        for (int32_t x = -255; x <= 255; x++) {
+            const int32_t want = quant_multiply(x * (INT32_C(1) << left), m);
+            if (qadd_scale32_apply(&s, x) != want && bad++ < 5)
+                fprintf(stderr, "  scale32 M %d shift %d L %d, x %d: %d, want %d\n", (int)m.multiplier,
+                        m.shift, left, (int)x, (int)qadd_scale32_apply(&s, x), (int)want);
+        }
+    }
+    CHECK(bad == 0, "%d values of the 32-bit scaling wrong", bad);
+    CHECK(offered > 2500, "the 32-bit scaling offered for %d of 3000 multipliers", offered);
+    qadd_scale32 s;
+    const qmultiplier half = {1 << 30, -1};
+    CHECK(qadd_scale32_make(half, 20, &s) && !qadd_scale32_make(half, 8, &s) &&
+              !qadd_scale32_make((qmultiplier){1 << 30, 1}, 20, &s),
+          "the 32-bit scaling's domain");
+    printf("32-bit operand scaling: %d multipliers, exact on all 511 inputs each\n", offered);
+}
+
 static void test_add(void)
 {
     rng r = {12345};
@@ -354,6 +389,7 @@ static int find_run(const char *name, int *ran, int *here)
 int main(int argc, char **argv)
 {
     printf("isa: %s\n", isa_name(isa_select()));
+    test_scale32();
     test_add();
     test_quantize();
     printf("int8 ADD variants:\n");
