@@ -64,41 +64,22 @@ INL __m256i qmul8(__m256i x, const vmul *m)
     return _mm256_sub_epi32(_mm256_sra_epi32(v, m->right), _mm256_cmpgt_epi32(rem, threshold));
 }
 
-/* qadd_scale32 (eltwise_q8.c) as vector constants */
-typedef struct vscale {
-    __m256i mh, ml, round, half, neg;
-    __m128i low, e;
-} vscale;
-
-static int vscale_make(qmultiplier m, int left, vscale *v)
-{
-    qadd_scale32 s;
-    if (!qadd_scale32_make(m, left, &s))
-        return 0;
-    v->mh = _mm256_set1_epi32(s.mh);
-    v->ml = _mm256_set1_epi32(s.ml);
-    v->round = _mm256_set1_epi32(s.round);
-    v->half = _mm256_set1_epi32(s.half);
-    v->neg = _mm256_set1_epi32(s.neg);
-    v->low = _mm_cvtsi32_si128(s.low);
-    v->e = _mm_cvtsi32_si128(s.e);
-    return 1;
-}
-
 /* quant_multiply(x << L, m) for x = q - zp in 8 lanes */
-INL __m256i vscale8(__m256i x, const vscale *s)
+INL __m256i vscale8(__m256i x, const qadd_scale32 *s)
 {
-    const __m256i lo = _mm256_sra_epi32(_mm256_add_epi32(_mm256_mullo_epi32(x, s->ml), s->round), s->low);
-    const __m256i v = _mm256_add_epi32(_mm256_mullo_epi32(x, s->mh), lo);
-    const __m256i r = _mm256_add_epi32(_mm256_add_epi32(v, s->half), _mm256_and_si256(_mm256_srai_epi32(v, 31), s->neg));
-    return _mm256_sra_epi32(r, s->e);
+    const __m256i lo = _mm256_sra_epi32(_mm256_add_epi32(_mm256_mullo_epi32(x, _mm256_set1_epi32(s->ml)),
+                                                    _mm256_set1_epi32(s->round)), _mm_cvtsi32_si128(s->low));
+    const __m256i v = _mm256_add_epi32(_mm256_mullo_epi32(x, _mm256_set1_epi32(s->mh)), lo);
+    const __m256i neg = _mm256_and_si256(_mm256_srai_epi32(v, 31), _mm256_set1_epi32(s->neg));
+    return _mm256_sra_epi32(_mm256_add_epi32(_mm256_add_epi32(v, _mm256_set1_epi32(s->half)), neg),
+                            _mm_cvtsi32_si128(s->e));
 }
 
 typedef struct add_consts {
     __m256i a_zp, b_zp, lo, hi, out_zp;
     __m128i left_shift;
     vmul a, b, out;
-    vscale sa, sb;
+    qadd_scale32 sa, sb;
     int scaled;               /* sa and sb hold: both operands in 32-bit steps */
 } add_consts;
 
@@ -147,7 +128,7 @@ void add_qs8_avx2(const qadd_params *p, const int8_t *a, const int8_t *b, int8_t
     c.a = vmul_make(p->a_mult);
     c.b = vmul_make(p->b_mult);
     c.out = vmul_make(p->out_mult);
-    c.scaled = vscale_make(p->a_mult, p->left_shift, &c.sa) && vscale_make(p->b_mult, p->left_shift, &c.sb);
+    c.scaled = qadd_scale32_make(p->a_mult, p->left_shift, &c.sa) && qadd_scale32_make(p->b_mult, p->left_shift, &c.sb);
     size_t i = 0;
     for (; i + 32 <= n; i += 32)
         add32(a + i, b + i, out + i, &c);

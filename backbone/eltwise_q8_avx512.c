@@ -76,41 +76,22 @@ INL __m512i qmul16(__m512i x, const vmul *m)
     return _mm512_mask_sub_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, _mm512_set1_epi32(-1));
 }
 
-/* qadd_scale32 (eltwise_q8.c) as vector constants */
-typedef struct vscale {
-    __m512i mh, ml, round, half, neg;
-    __m128i low, e;
-} vscale;
-
-static int vscale_make(qmultiplier m, int left, vscale *v)
-{
-    qadd_scale32 s;
-    if (!qadd_scale32_make(m, left, &s))
-        return 0;
-    v->mh = _mm512_set1_epi32(s.mh);
-    v->ml = _mm512_set1_epi32(s.ml);
-    v->round = _mm512_set1_epi32(s.round);
-    v->half = _mm512_set1_epi32(s.half);
-    v->neg = _mm512_set1_epi32(s.neg);
-    v->low = _mm_cvtsi32_si128(s.low);
-    v->e = _mm_cvtsi32_si128(s.e);
-    return 1;
-}
-
 /* quant_multiply(x << L, m) for x = q - zp in 16 lanes */
-INL __m512i vscale16(__m512i x, const vscale *s)
+INL __m512i vscale16(__m512i x, const qadd_scale32 *s)
 {
-    const __m512i lo = _mm512_sra_epi32(_mm512_add_epi32(_mm512_mullo_epi32(x, s->ml), s->round), s->low);
-    const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(x, s->mh), lo);
-    const __m512i r = _mm512_add_epi32(_mm512_add_epi32(v, s->half), _mm512_and_si512(_mm512_srai_epi32(v, 31), s->neg));
-    return _mm512_sra_epi32(r, s->e);
+    const __m512i lo = _mm512_sra_epi32(_mm512_add_epi32(_mm512_mullo_epi32(x, _mm512_set1_epi32(s->ml)),
+                                                    _mm512_set1_epi32(s->round)), _mm_cvtsi32_si128(s->low));
+    const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(x, _mm512_set1_epi32(s->mh)), lo);
+    const __m512i neg = _mm512_and_si512(_mm512_srai_epi32(v, 31), _mm512_set1_epi32(s->neg));
+    return _mm512_sra_epi32(_mm512_add_epi32(_mm512_add_epi32(v, _mm512_set1_epi32(s->half)), neg),
+                            _mm_cvtsi32_si128(s->e));
 }
 
 typedef struct add_consts {
     __m512i a_zp, b_zp, lo, hi, out_zp;
     __m128i left_shift;
     vmul a, b, out;
-    vscale sa, sb;
+    qadd_scale32 sa, sb;
 } add_consts;
 
 /* 16 sums: the bytes a8 and b8 in, 16 bytes out */
@@ -127,7 +108,7 @@ INL __m128i add16(__m128i a8, __m128i b8, const add_consts *c)
     return _mm512_cvtepi32_epi8(_mm512_add_epi32(s, c->out_zp));
 }
 
-/* add16 with both operands in the 32-bit form (vscale) */
+/* add16 with both operands in the 32-bit form (qadd_scale32) */
 INL __m128i add16_scaled(__m128i a8, __m128i b8, const add_consts *c)
 {
     const __m512i a = vscale16(_mm512_sub_epi32(_mm512_cvtepi8_epi32(a8), c->a_zp), &c->sa);
@@ -169,7 +150,7 @@ void add_qs8_avx512(const qadd_params *p, const int8_t *a, const int8_t *b, int8
     c.a = vmul_make(p->a_mult);
     c.b = vmul_make(p->b_mult);
     c.out = vmul_make(p->out_mult);
-    if (vscale_make(p->a_mult, p->left_shift, &c.sa) && vscale_make(p->b_mult, p->left_shift, &c.sb))
+    if (qadd_scale32_make(p->a_mult, p->left_shift, &c.sa) && qadd_scale32_make(p->b_mult, p->left_shift, &c.sb))
         add_run(&c, 1, a, b, out, n);
     else
         add_run(&c, 0, a, b, out, n);
