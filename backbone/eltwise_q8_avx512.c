@@ -94,38 +94,32 @@ typedef struct add_consts {
     qadd_scale32 sa, sb;
 } add_consts;
 
-/* 16 sums: the bytes a8 and b8 in, 16 bytes out */
-INL __m128i add16(__m128i a8, __m128i b8, const add_consts *c)
+/* 16 sums: the bytes a8 and b8 in, 16 bytes out; scaled (a constant where
+ * inlined): both operands in the 32-bit form (qadd_scale32) */
+INL __m128i add16(__m128i a8, __m128i b8, const add_consts *c, int scaled)
 {
-    __m512i a = _mm512_sll_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(a8), c->a_zp), c->left_shift);
-    __m512i b = _mm512_sll_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(b8), c->b_zp), c->left_shift);
+    const __m512i a = _mm512_sub_epi32(_mm512_cvtepi8_epi32(a8), c->a_zp);
+    const __m512i b = _mm512_sub_epi32(_mm512_cvtepi8_epi32(b8), c->b_zp);
     /* int32 sum: the reference's sum of the two is int32 as well, each
      * below 2^28 in magnitude for qadd_params_init's parameters */
-    __m512i s = qmul16(_mm512_add_epi32(qmul16(a, &c->a), qmul16(b, &c->b)), &c->out);
+    const __m512i sum = scaled ? _mm512_add_epi32(vscale16(a, &c->sa), vscale16(b, &c->sb))
+                               : _mm512_add_epi32(qmul16(_mm512_sll_epi32(a, c->left_shift), &c->a),
+                                                  qmul16(_mm512_sll_epi32(b, c->left_shift), &c->b));
+    __m512i s = qmul16(sum, &c->out);
     /* clamp(s + zp, act_min, act_max) as clamp(s, act_min - zp, act_max - zp)
      * + zp: the same integers, and s + zp cannot overflow */
     s = _mm512_min_epi32(_mm512_max_epi32(s, c->lo), c->hi);
     return _mm512_cvtepi32_epi8(_mm512_add_epi32(s, c->out_zp));
 }
 
-/* add16 with both operands in the 32-bit form (qadd_scale32) */
-INL __m128i add16_scaled(__m128i a8, __m128i b8, const add_consts *c)
-{
-    const __m512i a = vscale16(_mm512_sub_epi32(_mm512_cvtepi8_epi32(a8), c->a_zp), &c->sa);
-    const __m512i b = vscale16(_mm512_sub_epi32(_mm512_cvtepi8_epi32(b8), c->b_zp), &c->sb);
-    __m512i s = qmul16(_mm512_add_epi32(a, b), &c->out);
-    s = _mm512_min_epi32(_mm512_max_epi32(s, c->lo), c->hi);
-    return _mm512_cvtepi32_epi8(_mm512_add_epi32(s, c->out_zp));
-}
-
-/* n values through add16 or add16_scaled (a constant where inlined) */
+/* n values through add16 (scaled a constant where inlined) */
 INL void add_run(const add_consts *c, int scaled, const int8_t *a, const int8_t *b, int8_t *out, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + i)),
                       y = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
-        _mm_storeu_si128((__m128i *)(void *)(out + i), scaled ? add16_scaled(x, y, c) : add16(x, y, c));
+        _mm_storeu_si128((__m128i *)(void *)(out + i), add16(x, y, c, scaled));
     }
     if (i < n) { /* the last 1..15 through a copy: nothing read or written past n */
         int8_t ta[16] = {0}, tb[16] = {0}, to[16];
@@ -133,7 +127,7 @@ INL void add_run(const add_consts *c, int scaled, const int8_t *a, const int8_t 
         memcpy(tb, b + i, n - i);
         const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)ta),
                       y = _mm_loadu_si128((const __m128i *)(const void *)tb);
-        _mm_storeu_si128((__m128i *)(void *)to, scaled ? add16_scaled(x, y, c) : add16(x, y, c));
+        _mm_storeu_si128((__m128i *)(void *)to, add16(x, y, c, scaled));
         memcpy(out + i, to, n - i);
     }
 }
