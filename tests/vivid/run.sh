@@ -130,8 +130,11 @@ t_built=$(date +%s.%N)
 # emulation, in the time left. MNV2DET_VIVID_ACCEL=tcg skips KVM.
 cpu=max,-arch-capabilities
 kvm_boot_s=60
-if [ -w /dev/kvm ] && [ "${MNV2DET_VIVID_ACCEL:-}" != tcg ]; then accel=(-accel kvm -accel tcg -cpu "$cpu"); accel_name="kvm (tcg if kvm fails)"
-else accel=(-accel tcg -cpu "$cpu"); accel_name="tcg (software emulation)"; fi
+tcg=(-accel tcg -cpu "$cpu")
+kvm=0
+[ -w /dev/kvm ] && [ "${MNV2DET_VIVID_ACCEL:-}" != tcg ] && kvm=1
+if [ "$kvm" = 1 ]; then accel=(-accel kvm "${tcg[@]}"); accel_name="kvm (tcg if kvm fails)"
+else accel=("${tcg[@]}"); accel_name="tcg (software emulation)"; fi
 log="$work/console.log"
 # run_vm SECONDS BOOT_SECONDS: the VM for at most SECONDS, stopped if the
 # guest's init has not started after BOOT_SECONDS (0: no such limit). The
@@ -159,13 +162,13 @@ run_vm() {
   set -e
 }
 t_vm=$t_built # the start of the VM run whose boot and length are reported
-if [ "${accel[1]}" = kvm ]; then
+if [ "$kvm" = 1 ]; then
   run_vm "$timeout_s" "$kvm_boot_s"
   left=$(awk -v a="$t_built" -v b="$(date +%s.%N)" -v t="$timeout_s" 'BEGIN { printf "%d", t - (b - a) }')
   if [ ! -f "$work/t_boot" ] && [ "$left" -gt 30 ]; then
     echo "vivid: under KVM the guest did not start (qemu exit $(cat "$work/qemu.rc" 2>/dev/null || echo '?')); its console ended:"
     tr -d '\r' <"$log" | tail -n 3
-    accel=(-accel tcg -cpu "$cpu"); accel_name="tcg (software emulation, after KVM)"
+    accel=("${tcg[@]}"); accel_name="tcg (software emulation, after KVM)"
     t_vm=$(date +%s.%N)
     run_vm "$left" 0
   fi
