@@ -33,7 +33,8 @@ typedef struct q8_layer {
 } q8_layer;
 
 /* SSD MobileNetV2 at 300x300: the stem, the 1x1 layers from the widest
- * maps to the deepest, and depthwise layers of both strides */
+ * maps to the deepest, the SSD head's largest 3x3 convolution (1.2 MB of
+ * weights), and depthwise layers of both strides */
 static const q8_layer layers[] = {
     {"stem 3x3 s2 300x300 3->32", 300, 300, 3, 32, 3, 2, 0},
     {"1x1 150x150 32->16", 150, 150, 32, 16, 1, 1, 0},
@@ -44,6 +45,7 @@ static const q8_layer layers[] = {
     {"1x1 38x38 192->32", 38, 38, 192, 32, 1, 1, 0},
     {"1x1 19x19 576->96", 19, 19, 576, 96, 1, 1, 0},
     {"1x1 10x10 960->320", 10, 10, 960, 320, 1, 1, 0},
+    {"3x3 s2 10x10 256->512", 10, 10, 256, 512, 3, 2, 0},
     {"dw 150x150x32 s1", 150, 150, 32, 32, 3, 1, 1},
     {"dw 150x150x96 s2", 150, 150, 96, 96, 3, 2, 1},
     {"dw 75x75x144 s1", 75, 75, 144, 144, 3, 1, 1},
