@@ -81,7 +81,7 @@ start_x() {
 # the window found with XSendEvent, and a key that ends the program (q)
 # then lost its window before the key's release was sent: xdotool died of
 # BadWindow, the retries waited for a window that was gone, and the press
-# that had worked counted as failed (1 run in 4 on a 2-vCPU VM). xdotool's
+# that had worked counted as failed (2 runs in 11 on a 2-vCPU VM). xdotool's
 # complaints go to $tmp/xdotool.err.
 press() {
   local i
