@@ -128,19 +128,31 @@ static void vertical_pass(const resize_plan *p, int out_w, int out_h, float mean
 {
     const float *rows = p->rows;
     const taps *ty = &p->y;
+    const int n = out_w * 3;
     #pragma omp parallel for schedule(static)
     for (int y = 0; y < out_h; y++) {
         const float *wt = ty->w + (size_t)y * ty->max_taps;
-        float *dst = out + (size_t)y * out_w * 3;
-        for (int x = 0; x < out_w * 3; x++) {
-            const float *src = rows + (size_t)ty->first[y] * out_w * 3 + x;
-            float v = 0;
-            for (int k = 0; k < ty->count[y]; k++)
-                v += wt[k] * src[(size_t)k * out_w * 3];
+        const float *src = rows + (size_t)ty->first[y] * n;
+        float *dst = out + (size_t)y * n;
+        /* tap by tap over the whole row, so that the loops run on vectors;
+         * each value still sums its taps from 0 in tap order, as one loop
+         * per value would */
+        for (int x = 0; x < n; x++)
+            dst[x] = 0.0f;
+        for (int k = 0; k < ty->count[y]; k++) {
+            const float w = wt[k], *s = src + (size_t)k * n;
+            for (int x = 0; x < n; x++)
+                dst[x] += w * s[x];
+        }
+        for (int x = 0; x < n; x++) {
             /* PIL rounds each pass to 8 bits; rounding the result keeps the
-             * network input on the same grid of values. */
-            v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
-            dst[x] = (nearbyintf(v) - mean) / std;
+             * network input on the same grid of values. Adding and taking
+             * away 1.5 * 2^23 rounds v in [0, 255] to the nearest integer,
+             * ties to even, as nearbyintf does (and, unlike the call,
+             * vectorizes). */
+            float v = dst[x] < 0.0f ? 0.0f : (dst[x] > 255.0f ? 255.0f : dst[x]);
+            v = (v + 0x1.8p23f) - 0x1.8p23f;
+            dst[x] = (v - mean) / std;
         }
     }
 }
