@@ -6,9 +6,12 @@
 # mnv2det) and checks
 # with int8_accuracy.py that every detection scoring 0.4 or more has a
 # partner of the same class in the other model's list with IoU >= 0.8 and a
-# score within 0.06. Usage: test_int8_accuracy.sh MNV2DET
+# score within 0.06. With a clip's name (scripts/sample-clip), every frame of
+# that clip instead of the pictures; SKIP when the clip is not there.
+# Usage: test_int8_accuracy.sh MNV2DET [CLIP]
 set -euo pipefail
 bin=$1
+clip_name=${2:-}
 data=$MNV2DET_TEST_DATA
 float=$MNV2DET_MODEL_DIR/object_detection_ssd_mobilenetv2_oidv4_fp16.tflite
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +21,15 @@ calib=() inputs=()
 for g in astronaut basketball1 chelsea coffee messi5 motorcycle_left; do
   calib+=("$data/$g.300.png")
 done
-for p in "${calib[@]}" "$data/noise.300.png" "$data/messi5.jpg"; do inputs+=(-i "$p"); done
+if [ -n "$clip_name" ]; then
+  if ! clip=$("$here/../scripts/sample-clip" "$clip_name" 2>"$tmp/clip.err"); then
+    echo "SKIP: $(head -1 "$tmp/clip.err") (scripts/setup fetches it)"
+    exit 77
+  fi
+  inputs=(-i "$clip")
+else
+  for p in "${calib[@]}" "$data/noise.300.png" "$data/messi5.jpg"; do inputs+=(-i "$p"); done
+fi
 if ! "$bin" quantize --model "$float" --output "$tmp/int8.tflite" --calibrate "${calib[@]}" >"$tmp/log" 2>&1; then
   cat "$tmp/log"
   exit 1
@@ -28,5 +39,14 @@ cat "$tmp/log"
 # under 0.4 is listed
 "$bin" -m "$float" -s 0.3 --json --no-display "${inputs[@]}" >"$tmp/float.jsonl"
 "$bin" -m "$tmp/int8.tflite" -s 0.3 --json --no-display "${inputs[@]}" >"$tmp/int8.jsonl"
-grep -q '"model":"[^"]*int8.tflite"' "$tmp/int8.jsonl"
+if [ -n "$clip_name" ]; then
+  # a clip's lines do not name the model: the int8 run's scores must at
+  # least differ from float32's, or both ran the same model
+  if cmp -s <(grep -o '"score":[0-9.e-]*' "$tmp/float.jsonl") <(grep -o '"score":[0-9.e-]*' "$tmp/int8.jsonl"); then
+    echo "the int8 model's scores on $clip are float32's to the digit: did it run?"
+    exit 1
+  fi
+else
+  grep -q '"model":"[^"]*int8.tflite"' "$tmp/int8.jsonl"
+fi
 python3 "$here/int8_accuracy.py" "$tmp/float.jsonl" "$tmp/int8.jsonl"
