@@ -223,16 +223,18 @@ typedef struct quantize_report {
  * The reshapes and concatenations that lead to the outputs stay float (each
  * predictor convolution's output is dequantized), unless flags has
  * QUANTIZE_INT8_HEAD: then they are int8 too, on one range for all
- * predictors, and only the outputs are dequantized. Weight scales grow
- * slightly where that gives a layer 32-bit requantization, unless flags
- * has QUANTIZE_EXACT_SCALES.
+ * predictors, and only the outputs are dequantized. Activation scales are
+ * rounded up to 6 significant bits and weight scales grow slightly where
+ * that gives a layer 32-bit requantization, unless flags has
+ * QUANTIZE_EXACT_SCALES.
  * A tensor without a range, a weight that is not a float constant or an
  * operator other than those of SSD graphs is an error naming it. The file
  * appears whole or not at all. */
 enum {
     QUANTIZE_INT8_HEAD = 1,     /* the head's reshapes and concatenations in int8 too */
-    QUANTIZE_EXACT_SCALES = 2,  /* weight scales max|w| / 127 exactly: no growth towards
-                                 * multipliers with the 32-bit form (quantize_model.c) */
+    QUANTIZE_EXACT_SCALES = 2,  /* weight scales max|w| / 127 and activation scales
+                                 * range / 255 exactly: nothing moved towards multipliers
+                                 * with the 32-bit form (quantize_model.c) */
 };
 int quantize_model(const char *float_path, const calib_ranges *ranges, int flags, const char *out_path,
                    quantize_report *report, char *err, size_t errlen);
