@@ -466,10 +466,11 @@ static int quantize_conv(qm *q, int opi)
         float *grown = malloc((size_t)channels * sizeof *grown);
         const int64_t span = quant_input_span((int32_t)q->t[q->map[in]].zero_points[0]);
         int c = 0;
-        for (; grown && widened && c < channels; c++)
-            if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, span, out_scale,
-                                         narrow_growth(n, channels, widened[c], ws[c], in_scale, span, out_scale))) == 0.0f)
+        for (; grown && widened && c < channels; c++) {
+            const double allow = narrow_growth(n, channels, widened[c], ws[c], in_scale, span, out_scale);
+            if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, span, out_scale, allow)) == 0.0f)
                 break;
+        }
         if (grown && c == channels) {
             memcpy(ws, grown, (size_t)channels * sizeof *ws);
             q->rep.narrow++;
