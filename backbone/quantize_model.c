@@ -354,8 +354,12 @@ static float narrow_scale(const float *w, size_t n, int channels, int dw, int c,
         for (int i = 0; i < 5; i++, f = nextafterf(f, INFINITY)) {
             if (f < s0 || f > s0 * (float)(1.0 + max_growth))
                 continue;
+            /* the form first: most candidates lack the zero bits, and the
+             * bound costs a pass over the channel's weights */
             const qmultiplier m = layer_multiplier(in_scale, f, out_scale);
-            if (m.multiplier > 0 && quant_narrow_exact(m, channel_bound(w, n, channels, dw, c, f, b, in_scale, span)))
+            qnarrow form;
+            if (m.multiplier > 0 && quant_narrow_form(m, &form) &&
+                quant_narrow_exact(m, channel_bound(w, n, channels, dw, c, f, b, in_scale, span)))
                 return f;
         }
     }
