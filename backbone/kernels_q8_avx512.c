@@ -145,22 +145,38 @@ static inline void v_flip_copy(uint8_t *dst, const int8_t *x, int n)
  * outputs where a vpmovsdb a vector took 2 uops each plus the int32 clamp
  * and add. The packs interleave 4-lane runs of the vectors within 128-bit
  * lanes, which the panel's packed column order (gemm_panel_chan) undoes;
- * for 2 vectors a qword permute joins the lanes' 8-byte halves. */
+ * for 2 vectors a qword permute joins the lanes' 8-byte halves.
+ *
+ * u8 (a constant where inlined): the zero point and the lower bound are
+ * both -128 (ReLU and ReLU6 outputs calibrated from 0). Then the output
+ * byte plus 128 is r saturated to [0, 255], which packuswb makes from the
+ * int16 lanes; flipping the sign bit subtracts the 128 again, and only the
+ * upper bound is left: 4 operations for 64 outputs where the add and the
+ * lower bound took 6 (kernels are ALU-bound here, the depthwise ones and
+ * the small-k GEMMs about an operation a cycle and lane group). */
 #define GEMM_PACK 1
-static inline __attribute__((always_inline)) void v_pack_store(int nv, int8_t *p, const vi *r, int n, vi zp16,
-                                                               vi lo8, vi hi8)
+static inline __attribute__((always_inline)) vi v_pack_bytes(int nv, const vi *r, vi zp16, vi lo8, vi hi8,
+                                                              int u8)
 {
+    const vi p01 = _mm512_packs_epi32(r[0], nv >= 2 ? r[1] : r[0]);
+    const vi p23 = nv == 4 ? _mm512_packs_epi32(r[2], r[3]) : p01;
+    if (u8)
+        return _mm512_min_epi8(_mm512_xor_si512(_mm512_packus_epi16(p01, p23), _mm512_set1_epi8((char)0x80)),
+                               hi8);
+    const vi q01 = _mm512_adds_epi16(p01, zp16), q23 = nv == 4 ? _mm512_adds_epi16(p23, zp16) : q01;
+    return _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(q01, q23), lo8), hi8);
+}
+
+static inline __attribute__((always_inline)) void v_pack_store(int nv, int8_t *p, const vi *r, int n, vi zp16,
+                                                               vi lo8, vi hi8, int u8)
+{
+    vi b = v_pack_bytes(nv, r, zp16, lo8, hi8, u8);
     if (nv == 4) {
-        const vi p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16);
-        const vi p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), zp16);
-        const vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), lo8), hi8);
         if (n >= 64)
             _mm512_storeu_si512(p, b);
         else
             _mm512_mask_storeu_epi8(p, (__mmask64)((UINT64_C(1) << n) - 1), b);
     } else {
-        const vi q = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zp16);
-        vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(q, q), lo8), hi8);
         b = _mm512_permutexvar_epi64(_mm512_set_epi64(6, 4, 2, 0, 6, 4, 2, 0), b);
         if (n >= 32)
             _mm256_storeu_si256((__m256i *)p, _mm512_castsi512_si256(b));
@@ -384,28 +400,23 @@ typedef struct dwv_out {
     vi zp, lo, hi;
 } dwv_out;
 
-/* r[0..nv): requantized vectors of one output's group -> int8 at op */
-ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, __mmask64 m, int masked)
+/* r[0..nv): requantized vectors of one output's group -> int8 at op (u8:
+ * v_pack_bytes' shortcut for a zero point and lower bound of -128) */
+ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, __mmask64 m, int masked, int u8)
 {
+    vi b = v_pack_bytes(nv, r, o->zp, o->lo, o->hi, u8);
     if (nv == 4) {
-        const vi p01 = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), o->zp);
-        const vi p23 = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), o->zp);
-        const vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p01, p23), o->lo), o->hi);
         if (masked)
             _mm512_mask_storeu_epi8(op, m, b);
         else
             _mm512_storeu_si512(op, b);
     } else if (nv == 2) {
-        const vi p = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), o->zp);
-        vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p, p), o->lo), o->hi);
         b = _mm512_permutexvar_epi64(_mm512_set_epi64(6, 4, 2, 0, 6, 4, 2, 0), b);
         if (masked)
             _mm256_mask_storeu_epi8(op, (__mmask32)m, _mm512_castsi512_si256(b));
         else
             _mm256_storeu_si256((__m256i *)op, _mm512_castsi512_si256(b));
     } else {
-        const vi p = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[0]), o->zp);
-        vi b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(p, p), o->lo), o->hi);
         b = _mm512_permutexvar_epi32(_mm512_set_epi32(12, 8, 4, 0, 12, 8, 4, 0, 12, 8, 4, 0, 12, 8, 4, 0), b);
         if (masked)
             _mm_mask_storeu_epi8(op, (__mmask16)m, _mm512_castsi512_si128(b));
@@ -446,7 +457,7 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
         acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left, relu,
                              narrow);
     }
-    dwv_store(nv, op, acc, o, m, masked);
+    dwv_store(nv, op, acc, o, m, masked, relu == 2);
     for (int v = 0; v < nv; v++) {
         if (stride == 1) {
             ta[v] = tb[v];
@@ -499,7 +510,9 @@ ALWAYS_INLINE void dwv_row_nv(int nv, int stride, int masked, const conv_desc *d
                               const dwv_out *o, int saturate, int any_left, int relu, int narrow)
 {
     const int full = r[0] && r[1] && r[2], plain = !saturate && !any_left;
-    if (full && plain && narrow && relu)
+    if (full && plain && narrow && relu == 2)
+        dwv_row(nv, stride, masked, 1, 1, 2, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (full && plain && narrow && relu)
         dwv_row(nv, stride, masked, 1, 1, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
     else if (full && plain && narrow)
         dwv_row(nv, stride, masked, 1, 1, 0, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
@@ -525,7 +538,8 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
     const dwv_out o = {_mm512_set1_epi16((short)q->out_zero_point), _mm512_set1_epi8((char)q->act_min),
                        _mm512_set1_epi8((char)q->act_max)};
     const ptrdiff_t row = (ptrdiff_t)d->in_w * C;
-    const int relu = q->act_min >= q->out_zero_point;
+    /* 2: the output bytes' shortcut for a zero point and lower bound of -128 as well (dwv_store) */
+    const int relu = stride == 1 && q->out_zero_point == -128 && q->act_min == -128 ? 2 : q->act_min >= q->out_zero_point;
     for (int oy = y0; oy < y1; oy++) {
         const int iy0 = oy * stride - d->pad_top;
         int8_t *orow = out + (size_t)oy * d->out_w * C;
