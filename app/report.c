@@ -128,6 +128,8 @@ void report_frame_json(FILE *out, const detector *d, const live_frame *lf, const
     fprintf(out, ",\"frame\":%llu,\"timestamp\":%.6f,\"pts\":%.6f,\"width\":%d,\"height\":%d,\"format\":\"%s\"",
             (unsigned long long)f->seq, lf->t.captured / 1e9, f->pts, f->img.width, f->img.height,
             mnv_pixfmt_name(f->img.format));
+    fputs(",\"model\":", out);
+    json_string(out, d->model_path);
     fprintf(out, ",\"dropped\":%llu,\"skipped\":%llu,\"latency_ms\":%.3f",
             (unsigned long long)lf->dropped, (unsigned long long)lf->skipped,
             (lf->t.detect_end - lf->t.captured) / 1e6);
