@@ -153,24 +153,28 @@ static inline void v_flip_copy(uint8_t *dst, const int8_t *x, int n)
  * int16 lanes; flipping the sign bit subtracts the 128 again, and only the
  * upper bound is left: 4 operations for 64 outputs where the add and the
  * lower bound took 6 (kernels are ALU-bound here, the depthwise ones and
- * the small-k GEMMs about an operation a cycle and lane group). */
+ * the small-k GEMMs about an operation a cycle and lane group).
+ * V_PACK_FULL: bounds of -128 and 127 (linear outputs), which packsswb's
+ * saturation is already: no min or max. */
+enum { V_PACK_CLAMP, V_PACK_U8, V_PACK_FULL };
 #define GEMM_PACK 1
 static inline __attribute__((always_inline)) vi v_pack_bytes(int nv, const vi *r, vi zp16, vi lo8, vi hi8,
-                                                              int u8)
+                                                              int mode)
 {
     const vi p01 = _mm512_packs_epi32(r[0], nv >= 2 ? r[1] : r[0]);
     const vi p23 = nv == 4 ? _mm512_packs_epi32(r[2], r[3]) : p01;
-    if (u8)
+    if (mode == V_PACK_U8)
         return _mm512_min_epi8(_mm512_xor_si512(_mm512_packus_epi16(p01, p23), _mm512_set1_epi8((char)0x80)),
                                hi8);
     const vi q01 = _mm512_adds_epi16(p01, zp16), q23 = nv == 4 ? _mm512_adds_epi16(p23, zp16) : q01;
-    return _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(q01, q23), lo8), hi8);
+    const vi b = _mm512_packs_epi16(q01, q23);
+    return mode == V_PACK_FULL ? b : _mm512_min_epi8(_mm512_max_epi8(b, lo8), hi8);
 }
 
 static inline __attribute__((always_inline)) void v_pack_store(int nv, int8_t *p, const vi *r, int n, vi zp16,
-                                                               vi lo8, vi hi8, int u8)
+                                                               vi lo8, vi hi8, int mode)
 {
-    vi b = v_pack_bytes(nv, r, zp16, lo8, hi8, u8);
+    vi b = v_pack_bytes(nv, r, zp16, lo8, hi8, mode);
     if (nv == 4) {
         if (n >= 64)
             _mm512_storeu_si512(p, b);
@@ -404,7 +408,7 @@ typedef struct dwv_out {
  * v_pack_bytes' shortcut for a zero point and lower bound of -128) */
 ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, __mmask64 m, int masked, int u8)
 {
-    vi b = v_pack_bytes(nv, r, o->zp, o->lo, o->hi, u8);
+    vi b = v_pack_bytes(nv, r, o->zp, o->lo, o->hi, u8 ? V_PACK_U8 : V_PACK_CLAMP);
     if (nv == 4) {
         if (masked)
             _mm512_mask_storeu_epi8(op, m, b);
