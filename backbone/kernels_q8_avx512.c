@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backbone/backbone.h"
+
 typedef __m512i vi;
 #define VL 16
 
@@ -158,6 +160,16 @@ static inline void v_flip_copy(uint8_t *dst, const int8_t *x, int n)
  * saturation is already: no min or max. */
 enum { V_PACK_CLAMP, V_PACK_U8, V_PACK_FULL };
 #define GEMM_PACK 1
+
+/* The shortcut a layer's output parameters allow (both the GEMM's and the
+ * depthwise kernel's stores ask here) */
+static inline int v_pack_mode(const qconv_params *q)
+{
+    if (q->out_zero_point == -128 && q->act_min == -128)
+        return V_PACK_U8;
+    return q->act_min == -128 && q->act_max == 127 ? V_PACK_FULL : V_PACK_CLAMP;
+}
+
 static inline __attribute__((always_inline)) vi v_pack_bytes(int nv, const vi *r, vi zp16, vi lo8, vi hi8,
                                                               int mode)
 {
@@ -542,8 +554,8 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
     const dwv_out o = {_mm512_set1_epi16((short)q->out_zero_point), _mm512_set1_epi8((char)q->act_min),
                        _mm512_set1_epi8((char)q->act_max)};
     const ptrdiff_t row = (ptrdiff_t)d->in_w * C;
-    /* 2: the output bytes' shortcut for a zero point and lower bound of -128 as well (dwv_store) */
-    const int relu = stride == 1 && q->out_zero_point == -128 && q->act_min == -128 ? 2 : q->act_min >= q->out_zero_point;
+    /* 2: v_pack_bytes' V_PACK_U8 shortcut as well (dwv_store), stride 1 only */
+    const int relu = stride == 1 && v_pack_mode(q) == V_PACK_U8 ? 2 : q->act_min >= q->out_zero_point;
     for (int oy = y0; oy < y1; oy++) {
         const int iy0 = oy * stride - d->pad_top;
         int8_t *orow = out + (size_t)oy * d->out_w * C;
