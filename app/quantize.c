@@ -247,11 +247,11 @@ static int write_settings(const char *cfg_path, const char *out_cfg, const char 
  * every calibration picture, and the mean difference of that convolution's
  * outputs joins the ranges' bias shifts. *n_convs: how many convolutions
  * there are. Returns the exit status (message printed). */
-static int bias_round(detector *d, const paths *cal, calib_ranges *ranges, int flags, const net_options *opt,
-                      const char *probe_path, int first, int *n_convs)
+static int bias_round(detector *d, const paths *cal, calib_ranges *ranges, int flags, quantize_memo *memo,
+                      const net_options *opt, const char *probe_path, int first, int *n_convs)
 {
     char err[APP_ERR_MAX];
-    int rc = quantize_model(d->model_path, ranges, flags, probe_path, NULL, err, sizeof err);
+    int rc = quantize_model_memo(d->model_path, ranges, flags, memo, probe_path, NULL, err, sizeof err);
     if (rc)
         return quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
     net *qn = NULL;
@@ -302,7 +302,7 @@ done:
  * what the layers before it passed on, which their own corrections remove
  * too, and on this network the doubled corrections grow from layer to layer
  * (repeating such rounds diverged). Returns the exit status. */
-static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, int flags,
+static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, int flags, quantize_memo *memo,
                           const net_options *opt, const char *output, int *corrected)
 {
     char *probe_path = model_sibling(output, ".probe.tflite");
@@ -319,7 +319,7 @@ static int correct_biases(detector *d, const paths *cal, calib_ranges *ranges, i
     omp_set_num_threads(1);
     int rc = 0, n_convs = 1, k;
     for (k = 0; k < n_convs && !rc; k++)
-        rc = bias_round(d, cal, ranges, flags, opt, probe_path, k, &n_convs);
+        rc = bias_round(d, cal, ranges, flags, memo, opt, probe_path, k, &n_convs);
     omp_set_num_threads(threads);
     *corrected = rc ? 0 : k;
     free(probe_path);
@@ -432,12 +432,18 @@ int quantize_main(int argc, char **argv)
         frame_free(&f);
     }
     int corrected = 0;
+    /* each round of the bias correction moves one layer's bias, and the
+     * memo keeps every layer's scale search for the next round (the default
+     * model and six pictures: 38 s -> 19 s on a Zen 5); NULL only costs
+     * that time */
+    quantize_memo *memo = quantize_memo_create();
     if (!rc && bias_correction)
-        rc = correct_biases(&d, &cal, ranges, flags, &opt, output, &corrected);
+        rc = correct_biases(&d, &cal, ranges, flags, memo, &opt, output, &corrected);
     quantize_report rep;
     char *out_cfg = NULL;
-    if (!rc && (rc = quantize_model(d.model_path, ranges, flags, output, &rep, err, sizeof err)) != 0)
+    if (!rc && (rc = quantize_model_memo(d.model_path, ranges, flags, memo, output, &rep, err, sizeof err)) != 0)
         rc = quantize_error("%s", err) - (rc == MNV_EIO || rc == MNV_ENOMEM);
+    quantize_memo_free(memo);
     if (!rc && d.config_path) {
         if (!(out_cfg = model_sibling(output, ".cfg"))) {
             fputs("mnv2det quantize: out of memory\n", stderr);

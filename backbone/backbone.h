@@ -214,6 +214,7 @@ typedef struct quantize_report {
     size_t weights;           /* int8 weights written */
     int widened;              /* channels whose weight scale grew to keep the bias in range */
     int narrow;               /* convolutions whose scales give 32-bit form multipliers */
+    int narrow_reused;        /* of those, whose scales came from the memo (quantize_model_memo) */
     size_t bytes;             /* size of the file */
 } quantize_report;
 
@@ -238,6 +239,24 @@ enum {
 };
 int quantize_model(const char *float_path, const calib_ranges *ranges, int flags, const char *out_path,
                    quantize_report *report, char *err, size_t errlen);
+
+/* The search for weight scales with 32-bit requantization is most of
+ * quantize_model's time (a few hundred ms on the default model, against
+ * tens for the rest), and the bias correction quantizes the same model
+ * once per convolution with only one layer's bias changed each time. A
+ * quantize_memo keeps each convolution's search result with what it was
+ * computed from (starting scales, biases, input and output scales); a
+ * later call whose search would start from the same values takes the
+ * result instead, so the file is byte for byte what quantize_model writes.
+ * A memo is of one float model: given another path, it starts afresh.
+ * quantize_memo_create returns NULL when out of memory. */
+typedef struct quantize_memo quantize_memo;
+quantize_memo *quantize_memo_create(void);
+void quantize_memo_free(quantize_memo *memo);
+/* quantize_model with memo (NULL: none); memory the memo cannot get only
+ * costs the time it would have saved */
+int quantize_model_memo(const char *float_path, const calib_ranges *ranges, int flags, quantize_memo *memo,
+                        const char *out_path, quantize_report *report, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* FlexBuffers (flexbuf.c): custom operator options                          */

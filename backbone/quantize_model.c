@@ -33,8 +33,108 @@ typedef struct qm {
     void **owned; int n_owned, cap_owned;
     int *outputs;
     int narrow;               /* grow weight scales to multipliers of quant_narrow's form */
+    quantize_memo *memo;      /* or NULL */
     quantize_report rep;
 } qm;
+
+/* One convolution's search (quantize_conv): its inputs, then its result */
+typedef struct memo_entry {
+    int set, channels, has_bias, ok;
+    float in_scale, out_scale;
+    int64_t span;
+    float *start;             /* channels starting scales, then channels biases (with has_bias) */
+    float *grown;             /* channels: the scales found (with ok) */
+} memo_entry;
+
+struct quantize_memo {
+    char *path;               /* the float model of the entries */
+    int n_ops;
+    memo_entry *e;            /* one per float model operator */
+};
+
+quantize_memo *quantize_memo_create(void)
+{
+    return calloc(1, sizeof(quantize_memo));
+}
+
+static void memo_clear(quantize_memo *memo)
+{
+    for (int i = 0; i < memo->n_ops; i++)
+        free(memo->e[i].start), free(memo->e[i].grown);
+    free(memo->e);
+    free(memo->path);
+    memo->e = NULL, memo->path = NULL, memo->n_ops = 0;
+}
+
+void quantize_memo_free(quantize_memo *memo)
+{
+    if (memo) {
+        memo_clear(memo);
+        free(memo);
+    }
+}
+
+/* The memo for the float model at path with n_ops operators: emptied
+ * first if it was of another one; NULL without memory (no memo then) */
+static quantize_memo *memo_for(quantize_memo *memo, const char *path, int n_ops)
+{
+    if (!memo)
+        return NULL;
+    if (memo->path && strcmp(memo->path, path) == 0 && memo->n_ops == n_ops)
+        return memo;
+    memo_clear(memo);
+    memo->path = strdup(path);
+    memo->e = calloc((size_t)n_ops + 1, sizeof *memo->e);
+    if (!memo->path || !memo->e) {
+        memo_clear(memo);
+        return NULL;
+    }
+    memo->n_ops = n_ops;
+    return memo;
+}
+
+/* Operator opi's entry, if its search started from these values */
+static const memo_entry *memo_find(const qm *q, int opi, int channels, const float *ws, const float *b,
+                                   float in_scale, float out_scale, int64_t span)
+{
+    if (!q->memo)
+        return NULL;
+    const memo_entry *e = &q->memo->e[opi];
+    const size_t bytes = (size_t)channels * sizeof(float);
+    if (!e->set || e->channels != channels || e->has_bias != (b != NULL) || e->span != span ||
+        memcmp(&e->in_scale, &in_scale, sizeof in_scale) != 0 ||
+        memcmp(&e->out_scale, &out_scale, sizeof out_scale) != 0 || memcmp(e->start, ws, bytes) != 0 ||
+        (b && memcmp(e->start + channels, b, bytes) != 0))
+        return NULL;
+    return e;
+}
+
+/* Keep operator opi's search (grown: its result when ok) */
+static void memo_keep(qm *q, int opi, int channels, const float *ws, const float *b, float in_scale,
+                      float out_scale, int64_t span, const float *grown, int ok)
+{
+    if (!q->memo)
+        return;
+    memo_entry *e = &q->memo->e[opi];
+    const size_t bytes = (size_t)channels * sizeof(float);
+    e->set = 0;
+    if (e->channels != channels) {
+        free(e->start), free(e->grown);
+        e->start = malloc(2 * bytes);
+        e->grown = malloc(bytes);
+        e->channels = e->start && e->grown ? channels : 0;
+        if (!e->channels)
+            return;
+    }
+    memcpy(e->start, ws, bytes);
+    if (b)
+        memcpy(e->start + channels, b, bytes);
+    if (ok)
+        memcpy(e->grown, grown, bytes);
+    e->has_bias = b != NULL, e->ok = ok, e->span = span;
+    e->in_scale = in_scale, e->out_scale = out_scale;
+    e->set = 1;
+}
 
 static int nomem(qm *q)
 {
@@ -467,19 +567,32 @@ static int quantize_conv(qm *q, int opi)
     int64_t out_zp;
     /* the output's scale as activation() below sets it */
     if (q->narrow && calibrated_params(q, op->outputs[0], &out_scale, &out_zp) == 0) {
-        float *grown = malloc((size_t)channels * sizeof *grown);
         const int64_t span = quant_input_span((int32_t)q->t[q->map[in]].zero_points[0]);
-        int c = 0;
-        for (; grown && widened && c < channels; c++) {
-            const double allow = narrow_growth(n, channels, widened[c], ws[c], in_scale, span, out_scale);
-            if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, span, out_scale, allow)) == 0.0f)
-                break;
+        const memo_entry *e = memo_find(q, opi, channels, ws, b, in_scale, out_scale, span);
+        if (e) {
+            if (e->ok) {
+                memcpy(ws, e->grown, (size_t)channels * sizeof *ws);
+                q->rep.narrow++;
+                q->rep.narrow_reused++;
+            }
+        } else {
+            float *grown = malloc((size_t)channels * sizeof *grown);
+            int c = 0;
+            for (; grown && widened && c < channels; c++) {
+                const double allow = narrow_growth(n, channels, widened[c], ws[c], in_scale, span, out_scale);
+                if ((grown[c] = narrow_scale(w, n, channels, dw, c, ws[c], b, in_scale, span, out_scale,
+                                             allow)) == 0.0f)
+                    break;
+            }
+            /* a search cut short by memory is not kept: it did not fail */
+            if (grown && widened)
+                memo_keep(q, opi, channels, ws, b, in_scale, out_scale, span, grown, c == channels);
+            if (grown && c == channels) {
+                memcpy(ws, grown, (size_t)channels * sizeof *ws);
+                q->rep.narrow++;
+            }
+            free(grown);
         }
-        if (grown && c == channels) {
-            memcpy(ws, grown, (size_t)channels * sizeof *ws);
-            q->rep.narrow++;
-        }
-        free(grown);
     }
     free(widened);
     for (size_t i = 0; i < n; i++) {
@@ -752,13 +865,19 @@ static int write_atomically(const char *path, const void *bytes, size_t size, ch
 int quantize_model(const char *float_path, const calib_ranges *ranges, int flags, const char *out_path,
                    quantize_report *report, char *err, size_t errlen)
 {
+    return quantize_model_memo(float_path, ranges, flags, NULL, out_path, report, err, errlen);
+}
+
+int quantize_model_memo(const char *float_path, const calib_ranges *ranges, int flags, quantize_memo *memo,
+                        const char *out_path, quantize_report *report, char *err, size_t errlen)
+{
     const int float_outputs = !(flags & QUANTIZE_INT8_HEAD);
     tfl_model m;
     int rc = tfl_open(&m, float_path, err, errlen);
     if (rc)
         return rc;
     qm q = {.path = float_path, .m = &m, .ranges = ranges, .err = err, .errlen = errlen,
-            .narrow = !(flags & QUANTIZE_EXACT_SCALES)};
+            .narrow = !(flags & QUANTIZE_EXACT_SCALES), .memo = memo_for(memo, float_path, m.n_ops)};
     if (errlen)
         err[0] = '\0';
     q.map = malloc((size_t)(m.n_tensors + 1) * sizeof(int));

@@ -575,6 +575,46 @@ static void mean_error(const char *fpath, const char *qpath, const float *inputs
  * causes, within the noise of the activations' rounding, and the corrected
  * file's biases must move by it: channel 0's up, channel 1's down; the
  * corrected model's mean error must shrink. */
+/* 1 if the files at a and b hold the same bytes */
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        const int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+/* quantize_model_memo on c (the convolution's search, the memo's part of
+ * the work, reaching the 32-bit form): the file byte for byte
+ * quantize_model's, the search's result taken from the memo while what it
+ * starts from stays (want_reused) and redone otherwise */
+static void check_memo(const char *fpath, const calib_ranges *c, quantize_memo *memo, int want_reused)
+{
+    char plain[512], memod[512], err[512];
+    snprintf(plain, sizeof plain, "%s/memo_plain.tflite", tmpdir);
+    snprintf(memod, sizeof memod, "%s/memo_memo.tflite", tmpdir);
+    quantize_report r0, r1;
+    int rc = quantize_model(fpath, c, 0, plain, &r0, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    rc = quantize_model_memo(fpath, c, 0, memo, memod, &r1, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    CHECK(r0.narrow == 1 && r0.narrow_reused == 0 && r1.narrow == 1 &&
+          r1.narrow_reused == (want_reused ? 1 : 0), "narrow %d (reused %d), with the memo %d (reused %d), want %d",
+          r0.narrow, r0.narrow_reused, r1.narrow, r1.narrow_reused, want_reused);
+    CHECK(same_bytes(plain, memod), "the memo's file differs from quantize_model's (reused %d)", want_reused);
+    remove(plain);
+    remove(memod);
+}
+
 static void test_bias_correction(void)
 {
     enum { CI = 8, CO = 2, K = 16 };
@@ -620,6 +660,7 @@ static void test_bias_correction(void)
     net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
     calib_ranges *c = NULL;
     bias_probe *probe = NULL;
+    quantize_memo *memo = NULL;
     int rc = net_load(&fn, fpath, &opt, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     if (!rc)
@@ -639,6 +680,12 @@ static void test_bias_correction(void)
     if (rc)
         goto done;
     CHECK(bias_probe_count(probe) == 1, "%d convolutions", bias_probe_count(probe));
+    memo = quantize_memo_create();
+    CHECK(memo != NULL, "out of memory");
+    if (memo) {
+        check_memo(fpath, c, memo, 0); /* the memo empty: searched */
+        check_memo(fpath, c, memo, 1); /* the same inputs: reused */
+    }
     for (int k = 0; k < K; k++) {
         net_run_observed(fn, inputs[k], bias_probe_float, probe);
         net_run_observed_q8(qn, inputs[k], bias_probe_int8, probe);
@@ -657,6 +704,18 @@ static void test_bias_correction(void)
     CHECK(fabs(mean_abs - (fabs(shift[0]) + fabs(shift[1])) / 2) < 1e-6, "mean |shift| %g", mean_abs);
     printf("bias correction: shifts %.5f %.5f, expected %.5f %.5f\n", (double)shift[0], (double)shift[1],
            expect[0], expect[1]);
+    if (memo) {
+        check_memo(fpath, c, memo, 0); /* the bias moved: searched again */
+        check_memo(fpath, c, memo, 1);
+        /* another float model (the same bytes under another name): afresh */
+        char fcopy[600];
+        snprintf(fcopy, sizeof fcopy, "%s/bias_float_copy.tflite", tmpdir);
+        bytes = tfb_build(&m, &nb);
+        CHECK(bytes && tfb_write_file(fcopy, bytes, nb) == 0, "cannot write %s", fcopy);
+        free(bytes);
+        check_memo(fcopy, c, memo, 0);
+        remove(fcopy);
+    }
 
     rc = quantize_model(fpath, c, QUANTIZE_EXACT_SCALES, cpath, NULL, err, sizeof err);
     CHECK(rc == 0, "%s", err);
@@ -680,6 +739,7 @@ static void test_bias_correction(void)
     printf("bias correction: mean int8 - float32 %.5f %.5f before, %.5f %.5f after\n", e_before[0], e_before[1],
            e_after[0], e_after[1]);
 done:
+    quantize_memo_free(memo);
     bias_probe_free(probe);
     calib_free(c);
     net_free(qn);
