@@ -37,6 +37,11 @@ typedef struct q8_layer {
  * weights), and depthwise layers of both strides */
 static const q8_layer layers[] = {
     {"stem 3x3 s2 300x300 3->32", 300, 300, 3, 32, 3, 2, 0},
+    {"dw 38x38x144 s1x", 38, 38, 144, 144, 3, 1, 1},
+    {"dw 40x40x32 s1x", 40, 40, 32, 32, 3, 1, 1},
+    {"1x1 38x38 24->144", 38, 38, 24, 144, 1, 1, 0},
+    {"1x1 38x38 24->128", 38, 38, 24, 128, 1, 1, 0},
+    {"1x1 40x40 16->96", 40, 40, 16, 96, 1, 1, 0},
     {"1x1 150x150 32->16", 150, 150, 32, 16, 1, 1, 0},
     {"1x1 150x150 16->96", 150, 150, 16, 96, 1, 1, 0},
     {"1x1 150x150 96->24", 150, 150, 96, 24, 1, 1, 0},
@@ -135,12 +140,12 @@ int main(int argc, char **argv)
             w[i] = (int8_t)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 56 | 1);
         for (int c = 0; c < d.out_c; c++) {
             bias[c] = (int32_t)(c * 37 % 2001) - 1000;
-            ws[c] = 0.002f + 0.0001f * (float)(c % 17);
+            ws[c] = getenv("NARROW") ? 1.0f / 512.0f * (float)(1 + c % 3) : 0.002f + 0.0001f * (float)(c % 17);
         }
         qconv_params q;
         char err[200];
-        if (qconv_params_init(&q, requant, &d, (qparams){0.02f, -128}, ws, d.out_c, 0,
-                              (qparams){6.0f / 255.0f, -128}, err, sizeof err) != 0) {
+        if (qconv_params_init(&q, requant, &d, (qparams){getenv("NARROW") ? 1.0f / 64.0f : 0.02f, -128}, ws, d.out_c, 0,
+                              (qparams){getenv("NARROW") ? 1.0f / 32.0f : 6.0f / 255.0f, -128}, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", L->name, err);
             return 1;
         }
