@@ -567,14 +567,6 @@ static void mean_error(const char *fpath, const char *qpath, const float *inputs
     }
 }
 
-/* Empirical bias correction on one 1x1 convolution (8 -> 2 channels, no
- * activation) whose weights all round the same way: in channel 0 each
- * weight but the largest is 0.4 of a step above an integer step (rounded
- * down: the int8 output comes out low on positive inputs), in channel 1 0.6
- * above (rounded up: high). The probe must measure the shift the rounding
- * causes, within the noise of the activations' rounding, and the corrected
- * file's biases must move by it: channel 0's up, channel 1's down; the
- * corrected model's mean error must shrink. */
 /* 1 if the files at a and b hold the same bytes */
 static int same_bytes(const char *a, const char *b)
 {
@@ -615,6 +607,14 @@ static void check_memo(const char *fpath, const calib_ranges *c, quantize_memo *
     remove(memod);
 }
 
+/* Empirical bias correction on one 1x1 convolution (8 -> 2 channels, no
+ * activation) whose weights all round the same way: in channel 0 each
+ * weight but the largest is 0.4 of a step above an integer step (rounded
+ * down: the int8 output comes out low on positive inputs), in channel 1 0.6
+ * above (rounded up: high). The probe must measure the shift the rounding
+ * causes, within the noise of the activations' rounding, and the corrected
+ * file's biases must move by it: channel 0's up, channel 1's down; the
+ * corrected model's mean error must shrink. */
 static void test_bias_correction(void)
 {
     enum { CI = 8, CO = 2, K = 16 };
