@@ -427,6 +427,12 @@ ALWAYS_INLINE vi dwv_requant(const int32_t *p, vi acc, int saturate, int any_lef
     return v_mul_shift_k(acc, t, relu);
 }
 
+/* The output's form, a constant in each copy of the row loop: DWV_RELU a
+ * lower bound at or above the zero point (ReLU, ReLU6: the requantization's
+ * shortcuts, DWV_FOLD), DWV_RELU_U8 that and v_pack_bytes' V_PACK_U8 store
+ * (stride 1 only), DWV_LINEAR neither. */
+enum { DWV_LINEAR, DWV_RELU, DWV_RELU_U8 };
+
 /* The zero point (int16 lanes), the activation bounds (int8 lanes) */
 typedef struct dwv_out {
     vi zp, lo, hi;
@@ -470,11 +476,12 @@ ALWAYS_INLINE void dwv_store(int nv, int8_t *op, const vi *r, const dwv_out *o, 
                 (t)[v_] = pad;                                                              \
     } while (0)
 
-ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int relu, int narrow,
+ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check, int plain, int act, int narrow,
                             int C, int in_w, int ix, const int8_t *const *r, int8_t *op, const int32_t *prm,
                             const int32_t *pw, __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left,
                             vi *ta, vi *tb)
 {
+    const int relu = act != DWV_LINEAR;
     vi tc[4], acc[4];
     if (stride == 2)
         DWV_COLUMN(ix + 1, tb);
@@ -490,7 +497,7 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
         acc[v] = dwv_requant(prm + v * DWV_VECS * 16, acc[v], !plain && saturate, !plain && any_left, relu,
                              narrow);
     }
-    dwv_store(nv, op, acc, o, m, masked, relu == 2);
+    dwv_store(nv, op, acc, o, m, masked, act == DWV_RELU_U8);
     for (int v = 0; v < nv; v++) {
         if (stride == 1) {
             ta[v] = tb[v];
@@ -506,7 +513,7 @@ ALWAYS_INLINE void dwv_out1(int nv, int stride, int masked, int full, int check,
  * first channel; prm and pw the group's terms and weights. plain: no
  * saturating bias and no left shift (every real model), so that this copy
  * has no branch in its loop. */
-ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, int relu, int narrow,
+ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, int act, int narrow,
                            const conv_desc *d,
                            const int8_t *const *r, int8_t *op, const int32_t *prm, const int32_t *pw,
                            __mmask64 m, vi pad, const dwv_out *o, int saturate, int any_left)
@@ -526,13 +533,13 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
         hi--;
     int ox = 0;
     for (; ox < lo; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r,
+        dwv_out1(nv, stride, masked, full, 1, plain, act, narrow, C, in_w, ox * stride - pl, r,
                  op + (size_t)ox * C, prm, pw, m, pad, o, saturate, any_left, ta, tb);
     for (; ox < hi; ox++)
-        dwv_out1(nv, stride, masked, full, 0, plain, relu, narrow, C, in_w, ox * stride - pl, r,
+        dwv_out1(nv, stride, masked, full, 0, plain, act, narrow, C, in_w, ox * stride - pl, r,
                  op + (size_t)ox * C, prm, pw, m, pad, o, saturate, any_left, ta, tb);
     for (; ox < out_w; ox++)
-        dwv_out1(nv, stride, masked, full, 1, plain, relu, narrow, C, in_w, ox * stride - pl, r,
+        dwv_out1(nv, stride, masked, full, 1, plain, act, narrow, C, in_w, ox * stride - pl, r,
                  op + (size_t)ox * C, prm, pw, m, pad, o, saturate, any_left, ta, tb);
 }
 #undef DWV_COLUMN
@@ -540,23 +547,23 @@ ALWAYS_INLINE void dwv_row(int nv, int stride, int masked, int full, int plain, 
 /* One output row's group with nv, the masking, full and plain constants */
 ALWAYS_INLINE void dwv_row_nv(int nv, int stride, int masked, const conv_desc *d, const int8_t *const *r,
                               int8_t *op, const int32_t *prm, const int32_t *pw, __mmask64 m, vi pad,
-                              const dwv_out *o, int saturate, int any_left, int relu, int narrow)
+                              const dwv_out *o, int saturate, int any_left, int act, int narrow)
 {
     const int full = r[0] && r[1] && r[2], plain = !saturate && !any_left;
-    if (full && plain && narrow && relu == 2)
-        dwv_row(nv, stride, masked, 1, 1, 2, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
-    else if (full && plain && narrow && relu)
-        dwv_row(nv, stride, masked, 1, 1, 1, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    if (full && plain && narrow && act == DWV_RELU_U8)
+        dwv_row(nv, stride, masked, 1, 1, DWV_RELU_U8, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (full && plain && narrow && act == DWV_RELU)
+        dwv_row(nv, stride, masked, 1, 1, DWV_RELU, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
     else if (full && plain && narrow)
-        dwv_row(nv, stride, masked, 1, 1, 0, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
-    else if (full && plain && relu)
-        dwv_row(nv, stride, masked, 1, 1, 1, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
+        dwv_row(nv, stride, masked, 1, 1, DWV_LINEAR, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+    else if (full && plain && act != DWV_LINEAR)
+        dwv_row(nv, stride, masked, 1, 1, DWV_RELU, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
     else if (full && plain)
-        dwv_row(nv, stride, masked, 1, 1, 0, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
+        dwv_row(nv, stride, masked, 1, 1, DWV_LINEAR, 0, d, r, op, prm, pw, m, pad, o, 0, 0);
     else if (narrow)
-        dwv_row(nv, stride, masked, 0, 1, 0, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
+        dwv_row(nv, stride, masked, 0, 1, DWV_LINEAR, 1, d, r, op, prm, pw, m, pad, o, 0, 0);
     else
-        dwv_row(nv, stride, masked, 0, 0, 0, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
+        dwv_row(nv, stride, masked, 0, 0, DWV_LINEAR, 0, d, r, op, prm, pw, m, pad, o, saturate, any_left);
 }
 
 /* Output rows [y0, y1) */
@@ -571,8 +578,9 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
     const dwv_out o = {_mm512_set1_epi16((short)q->out_zero_point), _mm512_set1_epi8((char)q->act_min),
                        _mm512_set1_epi8((char)q->act_max)};
     const ptrdiff_t row = (ptrdiff_t)d->in_w * C;
-    /* 2: v_pack_bytes' V_PACK_U8 shortcut as well (dwv_store), stride 1 only */
-    const int relu = stride == 1 && v_pack_mode(q) == V_PACK_U8 ? 2 : q->act_min >= q->out_zero_point;
+    const int act = stride == 1 && v_pack_mode(q) == V_PACK_U8 ? DWV_RELU_U8
+                    : q->act_min >= q->out_zero_point           ? DWV_RELU
+                                                                : DWV_LINEAR;
     for (int oy = y0; oy < y1; oy++) {
         const int iy0 = oy * stride - d->pad_top;
         int8_t *orow = out + (size_t)oy * d->out_w * C;
@@ -585,19 +593,19 @@ ALWAYS_INLINE void dwv_rows(const conv_desc *d, const qconv_params *q, const voi
             const int32_t *pg = prm + (size_t)g0 / 16 * DWV_VECS * 16, *wg = pw + 3 * (size_t)g0;
             /* constant nv and masking in each call, so the row loop keeps its registers */
             if (nv == 4)
-                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                dwv_row_nv(4, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, act,
                            h->narrow);
             else if (nv == 2 && !masked)
-                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                dwv_row_nv(2, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, act,
                            h->narrow);
             else if (nv == 2)
-                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                dwv_row_nv(2, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, act,
                            h->narrow);
             else if (!masked)
-                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                dwv_row_nv(1, stride, 0, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, act,
                            h->narrow);
             else
-                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, relu,
+                dwv_row_nv(1, stride, 1, d, r, orow + g0, pg, wg, m, pad, &o, h->saturate, h->any_left, act,
                            h->narrow);
         }
     }
