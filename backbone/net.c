@@ -904,11 +904,26 @@ static int fusable(const net *n, int i)
     return n->stores[e->out].last == i + 1 && n->stores[d->out].last == i + 2;
 }
 
+/* 1 if stores a and b share bytes of the arena */
+static int stores_overlap(const net *n, int a, int b)
+{
+    const char *a0 = (const char *)n->ptr[a], *b0 = (const char *)n->ptr[b];
+    return a0 < b0 + n->stores[b].bytes && b0 < a0 + n->stores[a].bytes;
+}
+
 static int plan_blocks(net *n, size_t max_memory)
 {
     size_t need = 0;
     for (int i = 0; i + 2 < n->n_layers; i++) {
         if (!fusable(n, i))
+            continue;
+        /* The arena plan saw the block's input die at its first layer and
+         * its output born at its last, so it may have placed one over the
+         * other; band by band, the first bands' outputs would then overwrite
+         * input rows the later bands still read. (Not so in the default
+         * models: the intermediates, alive in between, sit apart from both.) */
+        const layer *p = &n->layers[i + 2];
+        if (stores_overlap(n, n->layers[i].in0, p->out) || (p->in1 >= 0 && stores_overlap(n, p->in1, p->out)))
             continue;
         layer *e = &n->layers[i], *d = &n->layers[i + 1];
         const size_t elem = layer_elem_size(e->kind);
