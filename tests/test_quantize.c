@@ -18,6 +18,8 @@
  *    all rounded one way cause, and moves the int32 biases against it;
  *  - refusals: an operator outside SSD graphs, a tensor never observed, an
  *    output that cannot be written (no file left behind);
+ *  - a channel that is nearly its bias grows its weight scale past 6% for
+ *    the 32-bit form, and its output stays within a step of float32's;
  *  - an int8 inverted-residual block big enough to run fused (band by band,
  *    the threads' shares following their pace) gives the same bytes as the
  *    same layers run one by one, at 1 and 2 threads, stride 1 and 2.
@@ -749,6 +751,117 @@ done:
     remove(cpath);
 }
 
+/* A 1x1 convolution (8 -> 16, linear) whose last channel is nearly its bias
+ * (weights of 1e-4, bias 1): its bias in units of input scale x weight
+ * scale is some 10^8, so the 32-bit form needs so many zero bits that no
+ * multiplier within NARROW_MAX_GROWTH's 6% has them (without narrow_growth
+ * the layer keeps the 64-bit form: tried). Its weights and bias move its
+ * output by far less than a step when its scale grows (narrow_growth), so
+ * the layer takes the form anyway: that channel's scale grows by more than
+ * 6% (4x here), the others' by 6% at most, and its output stays within a
+ * step of float32's. */
+static void test_narrow_growth(void)
+{
+    enum { CIN = 8, COUT = 16, SIDE = 4, PICS = 4 };
+    static float w[COUT * CIN], b[COUT];
+    for (int o = 0; o < COUT; o++) {
+        for (int i = 0; i < CIN; i++)
+            w[o * CIN + i] = o == COUT - 1 ? frand() * 1e-4f : frand() * 0.5f;
+        b[o] = o == COUT - 1 ? 1.0f : frand() * 0.1f;
+    }
+    w[(COUT - 1) * CIN] = 1e-4f; /* its largest weight, exactly */
+    int in_s[4] = {1, SIDE, SIDE, CIN}, o_s[4] = {1, SIDE, SIDE, COUT}, w_s[4] = {COUT, 1, 1, CIN}, vb[1] = {COUT};
+    static tfb_model m;
+    memset(&m, 0, sizeof m);
+    int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, in_s, "input", NULL, 0);
+    int tw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, w_s, "w", w, sizeof w);
+    int tb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vb, "b", b, sizeof b);
+    int to = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, o_s, "out", NULL, 0);
+    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw, tb}, 3, &to, 1);
+    m.inputs[m.n_inputs++] = x;
+    m.outputs[m.n_outputs++] = to;
+    char fpath[512], qpath[512], err[512];
+    snprintf(fpath, sizeof fpath, "%s/growth.tflite", tmpdir);
+    snprintf(qpath, sizeof qpath, "%s/growth.int8.tflite", tmpdir);
+    size_t nb;
+    uint8_t *buf = tfb_build(&m, &nb);
+    CHECK(buf && tfb_write_file(fpath, buf, nb) == 0, "cannot write %s", fpath);
+    free(buf);
+
+    enum { N_IN = SIDE * SIDE * CIN, N_OUT = SIDE * SIDE * COUT };
+    static float pics[PICS][N_IN], ref[PICS][N_OUT];
+    for (int k = 0; k < PICS; k++)
+        for (int i = 0; i < N_IN; i++)
+            pics[k][i] = frand();
+    net *n = NULL;
+    calib_ranges *c = NULL;
+    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
+    quantize_report rep = {0};
+    int rc = net_load(&n, fpath, &opt, err, sizeof err);
+    CHECK(rc == 0, "load: %s", err);
+    if (rc == 0 && calib_create(&c, net_tensor_count(n), CALIB_MINMAX, 0, err, sizeof err) == 0) {
+        for (int k = 0; k < PICS; k++) {
+            net_run_observed(n, pics[k], calib_observe, c);
+            memcpy(ref[k], net_output_data(n, 0), sizeof ref[k]);
+        }
+        rc = quantize_model(fpath, c, 0, qpath, &rep, err, sizeof err);
+        CHECK(rc == 0, "quantize: %s", err);
+    }
+    net_free(n);
+    calib_free(c);
+    if (rc != 0)
+        return;
+    CHECK(rep.narrow == 1 && rep.widened == 0, "%d layers in the 32-bit form, %d widened: want 1 and 0",
+          rep.narrow, rep.widened);
+
+    tfl_model qm;
+    rc = tfl_open(&qm, qpath, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc == 0) {
+        const tfl_tensor *qw = find_tensor(&qm, "w", NULL);
+        CHECK(qw && qw->n_quant == COUT, "the int8 weights' scales");
+        if (qw && qw->n_quant == COUT) {
+            const double grown = qw->scale[COUT - 1] / (1e-4 / 127.0);
+            double others = 0;
+            for (int o = 0; o < COUT - 1; o++) {
+                float top = 0;
+                for (int i = 0; i < CIN; i++)
+                    top = fmaxf(top, fabsf(w[o * CIN + i]));
+                others = fmax(others, qw->scale[o] / (top / 127.0));
+            }
+            CHECK(grown > 1.06 && grown < 256.0, "the nearly-bias channel's scale grew %.4fx", grown);
+            CHECK(others <= 1.06 + 1e-6, "another channel's scale grew %.4fx (6%% at most)", others);
+            printf("narrow growth: the nearly-bias channel's scale grew %.3fx, the others' %.4fx at most\n",
+                   grown, others);
+        }
+        tfl_close(&qm);
+    }
+
+    opt.keep_tensors = 0;
+    n = NULL;
+    rc = net_load(&n, qpath, &opt, err, sizeof err);
+    CHECK(rc == 0, "load %s: %s", qpath, err);
+    if (rc == 0) {
+        /* the output's step: its calibrated range over 255 */
+        float lo = 0, hi = 0;
+        for (int k = 0; k < PICS; k++)
+            for (int i = 0; i < N_OUT; i++)
+                lo = fminf(lo, ref[k][i]), hi = fmaxf(hi, ref[k][i]);
+        const float step = (hi - lo) / 255.0f;
+        float worst = 0;
+        for (int k = 0; k < PICS; k++) {
+            net_run(n, pics[k]);
+            const float *got = net_output_data(n, 0);
+            for (int p = 0; p < SIDE * SIDE; p++)
+                worst = fmaxf(worst, fabsf(got[p * COUT + COUT - 1] - ref[k][p * COUT + COUT - 1]));
+        }
+        CHECK(worst <= step, "the nearly-bias channel: int8 off float32 by %g, a step is %g", worst, step);
+        net_free(n);
+    }
+    remove(fpath);
+    remove(qpath);
+}
+
 /* expand 1x1 (8 -> 64, RELU6) -> depthwise 3x3 (stride, RELU6) -> project
  * 1x1 (64 -> 8), on a 1 x side x side x 8 input: quantized here, then the
  * int8 net's fused run against its layer-by-layer run. */
@@ -853,10 +966,13 @@ int main(void)
     test_range_cut();
     test_quantize();
     test_bias_correction();
+    test_narrow_growth();
     /* expand outputs of 128x128x64 and 130x130x64 int8 bytes: over the 1 MB
-     * from which plan_blocks fuses */
+     * from which plan_blocks fuses float32 blocks; 72x72x64, over the 256 KB
+     * from which it fuses int8 ones, and a band that would hold it all */
     test_fused_block(128, 1);
     test_fused_block(130, 2);
+    test_fused_block(72, 1);
     rmdir(tmpdir);
     return check_finish("quantizer");
 }
