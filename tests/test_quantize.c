@@ -751,6 +751,22 @@ done:
     remove(cpath);
 }
 
+/* m with input tensor in and output tensor out, written to
+ * tmpdir/NAME.tflite (fpath); qpath gets tmpdir/NAME.int8.tflite, where the
+ * quantizer is to write (both of len bytes) */
+static void write_test_model(tfb_model *m, int in, int out, const char *name, char *fpath, char *qpath,
+                             size_t len)
+{
+    m->inputs[m->n_inputs++] = in;
+    m->outputs[m->n_outputs++] = out;
+    snprintf(fpath, len, "%s/%s.tflite", tmpdir, name);
+    snprintf(qpath, len, "%s/%s.int8.tflite", tmpdir, name);
+    size_t nb;
+    uint8_t *b = tfb_build(m, &nb);
+    CHECK(b && tfb_write_file(fpath, b, nb) == 0, "cannot write %s", fpath);
+    free(b);
+}
+
 /* A 1x1 convolution (8 -> 16, linear) whose last channel is nearly its bias
  * (weights of 1e-4, bias 1): its bias in units of input scale x weight
  * scale is some 10^8, so the 32-bit form needs so many zero bits that no
@@ -778,15 +794,8 @@ static void test_narrow_growth(void)
     int tb = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, vb, "b", b, sizeof b);
     int to = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, o_s, "out", NULL, 0);
     tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw, tb}, 3, &to, 1);
-    m.inputs[m.n_inputs++] = x;
-    m.outputs[m.n_outputs++] = to;
     char fpath[512], qpath[512], err[512];
-    snprintf(fpath, sizeof fpath, "%s/growth.tflite", tmpdir);
-    snprintf(qpath, sizeof qpath, "%s/growth.int8.tflite", tmpdir);
-    size_t nb;
-    uint8_t *buf = tfb_build(&m, &nb);
-    CHECK(buf && tfb_write_file(fpath, buf, nb) == 0, "cannot write %s", fpath);
-    free(buf);
+    write_test_model(&m, x, to, "growth", fpath, qpath, sizeof fpath);
 
     enum { N_IN = SIDE * SIDE * CIN, N_OUT = SIDE * SIDE * COUT };
     static float pics[PICS][N_IN], ref[PICS][N_OUT];
@@ -898,15 +907,8 @@ static void test_fused_block(int side, int stride)
     o->activation = TFL_ACT_RELU6;
     o->stride_w = o->stride_h = stride;
     tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){t_d, t_pw, t_pb}, 3, &t_o, 1);
-    m.inputs[m.n_inputs++] = x;
-    m.outputs[m.n_outputs++] = t_o;
     char fpath[512], qpath[512], err[512];
-    snprintf(fpath, sizeof fpath, "%s/block.tflite", tmpdir);
-    snprintf(qpath, sizeof qpath, "%s/block.int8.tflite", tmpdir);
-    size_t nb;
-    uint8_t *b = tfb_build(&m, &nb);
-    CHECK(b && tfb_write_file(fpath, b, nb) == 0, "cannot write %s", fpath);
-    free(b);
+    write_test_model(&m, x, t_o, "block", fpath, qpath, sizeof fpath);
 
     const size_t n_in = (size_t)side * side * CIN, n_out = (size_t)os * os * CIN;
     float *input = malloc(n_in * sizeof *input), *fused = malloc(n_out * sizeof *fused);
