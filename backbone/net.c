@@ -873,13 +873,16 @@ void net_free(net *n)
  * except at the one boundary between threads.
  */
 #define BLOCK_MIN_MID (1u << 20)     /* bytes: below this the tensor stays in L2 anyway */
-/* Int8 blocks pay from a quarter of that: a thread then runs the block's
+/* Int8 blocks pay from an eighth of that: a thread then runs the block's
  * three layers over its rows with no barrier between them and no row of
- * the other thread's to fetch. Zen 5, 2 threads, 8 rounds alternating: 7
- * blocks instead of 1 took 0.965 of the time in every round (1 thread:
- * within the noise). Float32 with the same bound (16 blocks instead of 7)
- * was within the noise at 2 threads, so it keeps its own. */
-#define BLOCK_MIN_MID_Q8 (1u << 18)
+ * the other thread's to fetch. Zen 5, 2 threads, rounds alternating: from
+ * 256 KB (7 blocks instead of 1) 0.965 of the time in every one of 8
+ * rounds, 1 thread within the noise; from 128 KB (13 blocks, the 19x19
+ * ones too) 0.965 of that again, 1 thread 0.97-0.99; from 64 KB (16, the
+ * 10x10 ones too) no better than 128 KB at 2 threads and 1.01 at 1. Float32
+ * from 256 KB (16 blocks instead of 7) was within the noise at 2 threads,
+ * so it keeps its own bound. */
+#define BLOCK_MIN_MID_Q8 (1u << 17)
 #define BLOCK_BAND_BYTES (512u << 10) /* rows of the big tensor one band needs */
 
 static int is_pw(const layer *l)

@@ -970,7 +970,7 @@ int main(void)
     test_bias_correction();
     test_narrow_growth();
     /* expand outputs of 128x128x64 and 130x130x64 int8 bytes: over the 1 MB
-     * from which plan_blocks fuses float32 blocks; 72x72x64, over the 256 KB
+     * from which plan_blocks fuses float32 blocks; 72x72x64, over the 128 KB
      * from which it fuses int8 ones, and a band that would hold it all */
     test_fused_block(128, 1);
     test_fused_block(130, 2);
