@@ -767,6 +767,33 @@ static void write_test_model(tfb_model *m, int in, int out, const char *name, ch
     free(b);
 }
 
+/* The float model at fpath run over n inputs of in_size values each (when
+ * ref is not NULL, its first output, out_size values an input, copied
+ * there), min/max ranges taken of every tensor, and the model quantized
+ * into qpath with them; 0, or the failing step's code (reported) */
+static int calibrate_and_quantize(const char *fpath, const float *inputs, int n, size_t in_size, float *ref,
+                                  size_t out_size, const char *qpath, quantize_report *rep)
+{
+    char err[512];
+    net *fn = NULL;
+    calib_ranges *c = NULL;
+    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
+    int rc = net_load(&fn, fpath, &opt, err, sizeof err);
+    if (rc == 0)
+        rc = calib_create(&c, net_tensor_count(fn), CALIB_MINMAX, 0, err, sizeof err);
+    for (int k = 0; k < n && rc == 0; k++) {
+        net_run_observed(fn, inputs + (size_t)k * in_size, calib_observe, c);
+        if (ref)
+            memcpy(ref + (size_t)k * out_size, net_output_data(fn, 0), out_size * sizeof *ref);
+    }
+    if (rc == 0)
+        rc = quantize_model(fpath, c, 0, qpath, rep, err, sizeof err);
+    CHECK(rc == 0, "calibrate and quantize %s: %s", fpath, err);
+    net_free(fn);
+    calib_free(c);
+    return rc;
+}
+
 /* A 1x1 convolution (8 -> 16, linear) whose last channel is nearly its bias
  * (weights of 1e-4, bias 1): its bias in units of input scale x weight
  * scale is some 10^8, so the 32-bit form needs so many zero bits that no
@@ -802,22 +829,8 @@ static void test_narrow_growth(void)
     for (int k = 0; k < PICS; k++)
         for (int i = 0; i < N_IN; i++)
             pics[k][i] = frand();
-    net *n = NULL;
-    calib_ranges *c = NULL;
-    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
     quantize_report rep = {0};
-    int rc = net_load(&n, fpath, &opt, err, sizeof err);
-    CHECK(rc == 0, "load: %s", err);
-    if (rc == 0 && calib_create(&c, net_tensor_count(n), CALIB_MINMAX, 0, err, sizeof err) == 0) {
-        for (int k = 0; k < PICS; k++) {
-            net_run_observed(n, pics[k], calib_observe, c);
-            memcpy(ref[k], net_output_data(n, 0), sizeof ref[k]);
-        }
-        rc = quantize_model(fpath, c, 0, qpath, &rep, err, sizeof err);
-        CHECK(rc == 0, "quantize: %s", err);
-    }
-    net_free(n);
-    calib_free(c);
+    int rc = calibrate_and_quantize(fpath, &pics[0][0], PICS, N_IN, &ref[0][0], N_OUT, qpath, &rep);
     if (rc != 0)
         return;
     CHECK(rep.narrow == 1 && rep.widened == 0, "%d layers in the 32-bit form, %d widened: want 1 and 0",
@@ -851,8 +864,8 @@ static void test_narrow_growth(void)
         tfl_close(&qm);
     }
 
-    opt.keep_tensors = 0;
-    n = NULL;
+    net *n = NULL;
+    net_options opt = {.max_isa = isa_select()};
     rc = net_load(&n, qpath, &opt, err, sizeof err);
     CHECK(rc == 0, "load %s: %s", qpath, err);
     if (rc == 0) {
@@ -917,23 +930,15 @@ static void test_fused_block(int side, int stride)
 
     const size_t n_in = (size_t)side * side * CIN, n_out = (size_t)os * os * CIN;
     float *input = malloc(n_in * sizeof *input), *fused = malloc(n_out * sizeof *fused);
-    net *n = NULL;
-    calib_ranges *c = NULL;
-    net_options opt = {.max_isa = isa_select(), .keep_tensors = 1};
-    int rc = net_load(&n, fpath, &opt, err, sizeof err);
-    CHECK(rc == 0 && input && fused, "load: %s", err);
-    if (rc == 0 && calib_create(&c, net_tensor_count(n), CALIB_MINMAX, 0, err, sizeof err) == 0) {
+    CHECK(input && fused, "out of memory");
+    if (input && fused) {
         for (size_t i = 0; i < n_in; i++)
             input[i] = frand();
-        net_run_observed(n, input, calib_observe, c);
         quantize_report rep;
-        rc = quantize_model(fpath, c, 0, qpath, &rep, err, sizeof err);
-        CHECK(rc == 0, "quantize: %s", err);
+        calibrate_and_quantize(fpath, input, 1, n_in, NULL, 0, qpath, &rep);
     }
-    net_free(n);
-    calib_free(c);
-    opt.keep_tensors = 0;
-    n = NULL;
+    net *n = NULL;
+    net_options opt = {.max_isa = isa_select()};
     if (input && fused && net_load(&n, qpath, &opt, err, sizeof err) == 0) {
         CHECK(net_fused_blocks(n) == 1, "side %d stride %d: %d fused blocks, want 1 (is the block big enough?)",
               side, stride, net_fused_blocks(n));
