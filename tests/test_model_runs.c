@@ -22,29 +22,30 @@
 #include "app/app.h"
 #include "check.h"
 
+/* Values of output o of n */
+static size_t output_size(const net *n, int o)
+{
+    const net_output_info *info = net_output(n, o);
+    size_t k = 1;
+    for (int r = 0; r < info->rank; r++)
+        k *= (size_t)info->shape[r];
+    return k;
+}
+
 /* All outputs of n, one after the other */
 static size_t outputs_size(const net *n)
 {
     size_t total = 0;
-    for (int o = 0; o < net_output_count(n); o++) {
-        const net_output_info *info = net_output(n, o);
-        size_t k = 1;
-        for (int r = 0; r < info->rank; r++)
-            k *= (size_t)info->shape[r];
-        total += k;
-    }
+    for (int o = 0; o < net_output_count(n); o++)
+        total += output_size(n, o);
     return total;
 }
 
 static void outputs_copy(const net *n, float *dst)
 {
     for (int o = 0; o < net_output_count(n); o++) {
-        const net_output_info *info = net_output(n, o);
-        size_t k = 1;
-        for (int r = 0; r < info->rank; r++)
-            k *= (size_t)info->shape[r];
-        memcpy(dst, net_output_data(n, o), k * sizeof *dst);
-        dst += k;
+        memcpy(dst, net_output_data(n, o), output_size(n, o) * sizeof *dst);
+        dst += output_size(n, o);
     }
 }
 
