@@ -831,8 +831,9 @@ const net_postprocess *net_detection_postprocess(const net *n);
  * would need more than opt->max_memory is refused (MNV_EUNSUPPORTED, the
  * need and the cap in MiB in err) before that memory is allocated; so is a
  * tensor of more than INT_MAX elements or a side, stride or kernel extent
- * beyond 2^24. The fused blocks' band buffers are left out (the layers then
- * run one by one) when they alone would pass the cap. opt may be NULL. */
+ * beyond 2^24. The fused blocks are left out (the layers then run one by
+ * one) when their band buffers, or keeping their inputs apart from their
+ * outputs in the arena, alone would pass the cap. opt may be NULL. */
 int net_load(net **out, const char *path, const net_options *opt, char *err, size_t errlen);
 void net_free(net *n);
 

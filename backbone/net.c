@@ -907,36 +907,38 @@ static int fusable(const net *n, int i)
     return n->stores[e->out].last == i + 1 && n->stores[d->out].last == i + 2;
 }
 
-/* 1 if stores a and b share bytes of the arena */
-static int stores_overlap(const net *n, int a, int b)
+/* Marks the blocks to fuse (fused = 3 on their first layer): each run of
+ * three fusable layers whose big tensor reaches the bound of its type. Done
+ * before the arena plan, which must keep each block's input apart from its
+ * output, and undone where that (finish) or the band buffers (plan_blocks)
+ * would pass the memory cap. */
+static void choose_blocks(net *n)
 {
-    const char *a0 = (const char *)n->ptr[a], *b0 = (const char *)n->ptr[b];
-    return a0 < b0 + n->stores[b].bytes && b0 < a0 + n->stores[a].bytes;
+    for (int i = 0; i + 2 < n->n_layers; i++) {
+        if (!fusable(n, i))
+            continue;
+        const layer *e = &n->layers[i];
+        const size_t elem = layer_elem_size(e->kind);
+        const size_t mid = (size_t)e->desc.out_w * e->desc.out_c * elem * (size_t)e->desc.out_h;
+        if (mid < (elem == 1 ? BLOCK_MIN_MID_Q8 : BLOCK_MIN_MID))
+            continue;
+        n->layers[i].fused = 3;
+        i += 2;
+    }
 }
 
 static int plan_blocks(net *n, size_t max_memory)
 {
     size_t need = 0;
-    for (int i = 0; i + 2 < n->n_layers; i++) {
-        if (!fusable(n, i))
-            continue;
-        /* The arena plan saw the block's input die at its first layer and
-         * its output born at its last, so it may have placed one over the
-         * other; band by band, the first bands' outputs would then overwrite
-         * input rows the later bands still read. (Not so in the default
-         * models: the intermediates, alive in between, sit apart from both.) */
-        const layer *p = &n->layers[i + 2];
-        if (stores_overlap(n, n->layers[i].in0, p->out) || (p->in1 >= 0 && stores_overlap(n, p->in1, p->out)))
+    for (int i = 0; i < n->n_layers; i++) {
+        if (n->layers[i].fused != 3)
             continue;
         layer *e = &n->layers[i], *d = &n->layers[i + 1];
         const size_t elem = layer_elem_size(e->kind);
         size_t row = (size_t)e->desc.out_w * e->desc.out_c * elem; /* bytes */
-        if (row * (size_t)e->desc.out_h < (elem == 1 ? BLOCK_MIN_MID_Q8 : BLOCK_MIN_MID))
-            continue;
         int s = d->desc.stride_h;
         int rows = (int)(BLOCK_BAND_BYTES / row);
         int band = rows > 3 ? (rows - 3) / s + 1 : 1;
-        e->fused = 3;
         e->band_rows = band;
         /* room for two bands' rows, so the halo moves to the front only
          * every other band */
@@ -1070,7 +1072,37 @@ static int finish(importer *im)
      * 2.30 to 2.13 ms at 2 threads on a 2-vCPU Zen 5 (the quantize layer
      * 0.06 to 0.02 ms, the stem and first depthwise a third each). */
     last[0] = n->n_layers;
-    n->arena_bytes = arena_plan(sizes, first, last, n->n_stores, 64, offs);
+    /* A fused block writes its output band by band while later bands still
+     * read its input, so the two must not share bytes; the plan, made for
+     * the layers one by one, sees the input die at the block's first layer
+     * and may put the output over it. Where it did, the input lives on to
+     * the block's last layer and the plan is made again (each round
+     * settles a block for good: stores alive together never share bytes;
+     * the default models need none, and so keep their smallest arena).
+     * Where the blocks alone would pass the memory limit, none is fused. */
+    choose_blocks(n);
+    for (;;) {
+        n->arena_bytes = arena_plan(sizes, first, last, n->n_stores, 64, offs);
+        if (n->arena_bytes == 0 || n->arena_bytes == SIZE_MAX) /* no plan: reported below */
+            break;
+        int again = 0;
+        for (int i = 0; i < n->n_layers; i++) {
+            const int x = n->layers[i].in0, y = i + 2 < n->n_layers ? n->layers[i + 2].out : 0;
+            if (n->layers[i].fused && offs[x] < offs[y] + sizes[y] && offs[y] < offs[x] + sizes[x]) {
+                last[x] = i + 2;
+                again = 1;
+            }
+        }
+        if (!again)
+            break;
+    }
+    if (n->arena_bytes > im->max_memory - n->weight_bytes && net_fused_blocks(n) > 0) {
+        for (int i = 0; i < n->n_layers; i++)
+            n->layers[i].fused = 0;
+        for (int s = 1; s < n->n_stores; s++)
+            last[s] = n->stores[s].last;
+        n->arena_bytes = arena_plan(sizes, first, last, n->n_stores, 64, offs);
+    }
     free(sizes), free(first), free(last);
     if (n->arena_bytes > im->max_memory - n->weight_bytes) {
         free(offs);
