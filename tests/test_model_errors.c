@@ -55,6 +55,38 @@ static void fill(float *v, size_t n, unsigned seed)
         v[i] = frand(&seed);
 }
 
+/* The model at path with kernels up to isa and the memory limit max_memory
+ * (0: the default); NULL, the failure reported, where it does not load. */
+static net *load_model(const char *path, mnv_isa isa, size_t max_memory)
+{
+    net *n = NULL;
+    char err[512];
+    net_options opt = {.max_isa = isa, .max_memory = max_memory};
+    int rc = net_load(&n, path, &opt, err, sizeof err);
+    CHECK(rc == 0, "[%s] %s", isa_name(isa), err);
+    return rc ? NULL : n;
+}
+
+/* A float convolution of in (cin channels) to a new 1 x oh x ow x cout
+ * tensor named name: k x k, stride s, SAME padding, activation act; a
+ * depthwise one (cout = cin) where dw. w and b stay the caller's until
+ * the model is built. Returns the output tensor. */
+static int add_conv(tfb_model *m, int in, int oh, int ow, int cin, int cout, int k, int s, int dw, int act,
+                    const float *w, const float *b, const char *name)
+{
+    char wn[64], bn[64];
+    snprintf(wn, sizeof wn, "%s/w", name), snprintf(bn, sizeof bn, "%s/b", name);
+    const size_t nw = (size_t)cout * k * k * (dw ? 1 : cin);
+    int tw = dw ? tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){1, k, k, cout}, wn, w, nw * sizeof(float))
+                : tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){cout, k, k, cin}, wn, w, nw * sizeof(float));
+    int tb = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 1, (int[]){cout}, bn, b, (size_t)cout * sizeof(float));
+    int out = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){1, oh, ow, cout}, name, NULL, 0);
+    tfb_op *op = tfb_add_op(m, dw ? TFL_OP_DEPTHWISE_CONV_2D : TFL_OP_CONV_2D, (int[]){in, tw, tb}, 3,
+                            (int[]){out}, 1);
+    op->activation = act, op->stride_w = op->stride_h = s;
+    return out;
+}
+
 static void test_rejections(void)
 {
     float w[4 * 3 * 3 * 3], bias[4];
@@ -447,22 +479,10 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
     fill(wp, CO * E, 15), fill(bp, CO, 16), fill(input, (size_t)H * W * C, 17);
     tfb_model m = {0};
     int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, C}, "x", NULL, 0);
-    int twe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){E, k, k, C}, "we", we,
-                             (size_t)E * k * k * C * sizeof(float));
-    int tbe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "be", be, sizeof be);
-    int ex = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, EH, EW, E}, "ex", NULL, 0);
-    int twd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 3, 3, E}, "wd", wd, sizeof wd);
-    int tbd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "bd", bd, sizeof bd);
-    int dw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, E}, "dw", NULL, 0);
-    int twp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){CO, 1, 1, E}, "wp", wp, sizeof wp);
-    int tbp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){CO}, "bp", bp, sizeof bp);
-    int pr = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, CO}, "pr", NULL, 0);
+    int ex = add_conv(&m, x, EH, EW, C, E, k, ps, 0, TFL_ACT_RELU6, we, be, "ex");
+    int dw = add_conv(&m, ex, OH, OW, E, E, 3, stride, 1, TFL_ACT_RELU6, wd, bd, "dw");
+    int pr = add_conv(&m, dw, OH, OW, E, CO, 1, 1, 0, TFL_ACT_NONE, wp, bp, "pr");
     int sum = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, OH, OW, CO}, "sum", NULL, 0);
-    tfb_op *op = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, twe, tbe}, 3, (int[]){ex}, 1);
-    op->activation = TFL_ACT_RELU6, op->stride_w = op->stride_h = ps;
-    op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){ex, twd, tbd}, 3, (int[]){dw}, 1);
-    op->activation = TFL_ACT_RELU6, op->stride_w = op->stride_h = stride;
-    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){dw, twp, tbp}, 3, (int[]){pr}, 1);
     if (residual)
         tfb_add_op(&m, TFL_OP_ADD, (int[]){pr, x}, 2, (int[]){sum}, 1);
     m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = residual ? sum : pr, m.n_outputs = 1;
@@ -481,13 +501,10 @@ static void test_fused_block(mnv_isa isa, int stem, int stride)
     const int saved = omp_get_max_threads();
     for (int threads = 1; threads <= 3; threads++) {
         omp_set_num_threads(threads);
-        net *n = NULL;
-        char err[512];
-        net_options opt = {.max_isa = isa};
-        int rc = net_load(&n, path, &opt, err, sizeof err);
-        CHECK(rc == 0, "%s", err);
-        if (rc)
+        net *n = load_model(path, isa, 0);
+        if (!n)
             break;
+        char err[512];
         CHECK(net_fused_blocks(n) == 1, "[%s] %d fused blocks, want 1", isa_name(isa), net_fused_blocks(n));
         net_run(n, input);
         const size_t nout = (size_t)OH * OW * CO;
@@ -558,24 +575,10 @@ static void test_fused_block_over_input(mnv_isa isa)
     fill(bd, E, 26), fill(wp, CO * E, 27), fill(bp, CO, 28), fill(input, H * W * C, 29);
     tfb_model m = {0};
     int x = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, C}, "x", NULL, 0);
-    int tw0 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){XC, 1, 1, C}, "w0", w0, sizeof w0);
-    int tb0 = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){XC}, "b0", b0, sizeof b0);
-    int in = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, XC}, "in", NULL, 0);
-    int twe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){E, 1, 1, XC}, "we", we, sizeof we);
-    int tbe = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "be", be, sizeof be);
-    int ex = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, E}, "ex", NULL, 0);
-    int twd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, 3, 3, E}, "wd", wd, sizeof wd);
-    int tbd = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){E}, "bd", bd, sizeof bd);
-    int dw = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, E}, "dw", NULL, 0);
-    int twp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){CO, 1, 1, E}, "wp", wp, sizeof wp);
-    int tbp = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 1, (int[]){CO}, "bp", bp, sizeof bp);
-    int pr = tfb_add_tensor(&m, TFL_TYPE_FLOAT32, 4, (int[]){1, H, W, CO}, "pr", NULL, 0);
-    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){x, tw0, tb0}, 3, (int[]){in}, 1);
-    tfb_op *op = tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){in, twe, tbe}, 3, (int[]){ex}, 1);
-    op->activation = TFL_ACT_RELU6;
-    op = tfb_add_op(&m, TFL_OP_DEPTHWISE_CONV_2D, (int[]){ex, twd, tbd}, 3, (int[]){dw}, 1);
-    op->activation = TFL_ACT_RELU6;
-    tfb_add_op(&m, TFL_OP_CONV_2D, (int[]){dw, twp, tbp}, 3, (int[]){pr}, 1);
+    int in = add_conv(&m, x, H, W, C, XC, 1, 1, 0, TFL_ACT_NONE, w0, b0, "in");
+    int ex = add_conv(&m, in, H, W, XC, E, 1, 1, 0, TFL_ACT_RELU6, we, be, "ex");
+    int dw = add_conv(&m, ex, H, W, E, E, 3, 1, 1, TFL_ACT_RELU6, wd, bd, "dw");
+    int pr = add_conv(&m, dw, H, W, E, CO, 1, 1, 0, TFL_ACT_NONE, wp, bp, "pr");
     m.inputs[0] = x, m.n_inputs = 1, m.outputs[0] = pr, m.n_outputs = 1;
     const char *path = write_model(&m, "block-over-input.tflite", 0);
 
@@ -592,12 +595,8 @@ static void test_fused_block_over_input(mnv_isa isa)
     const int saved = omp_get_max_threads();
     for (int threads = 1; threads <= 2; threads++) {
         omp_set_num_threads(threads);
-        net *n = NULL;
-        char err[512];
-        net_options opt = {.max_isa = isa};
-        int rc = net_load(&n, path, &opt, err, sizeof err);
-        CHECK(rc == 0, "%s", err);
-        if (rc)
+        net *n = load_model(path, isa, 0);
+        if (!n)
             break;
         CHECK(net_fused_blocks(n) == 1, "[%s] block over its input: %d fused blocks, want 1", isa_name(isa),
               net_fused_blocks(n));
@@ -610,12 +609,8 @@ static void test_fused_block_over_input(mnv_isa isa)
     omp_set_num_threads(saved);
     /* Kept apart, the arena needs 3.4 MB, shared 2.4 MB: under a limit
      * between the two the model still loads, with the block unfused. */
-    net *n = NULL;
-    char err[512];
-    net_options opt = {.max_isa = isa, .max_memory = 3000000};
-    int rc = net_load(&n, path, &opt, err, sizeof err);
-    CHECK(rc == 0, "[%s] block over its input, 3 MB limit: %s", isa_name(isa), err);
-    if (rc)
+    net *n = load_model(path, isa, 3000000);
+    if (!n)
         return;
     CHECK(net_fused_blocks(n) == 0 && net_arena_bytes(n) < 3000000,
           "[%s] block over its input, 3 MB limit: %d fused blocks, arena %zu bytes", isa_name(isa),
