@@ -69,17 +69,17 @@ static net *load_model(const char *path, mnv_isa isa, size_t max_memory)
 
 /* A float convolution of in (cin channels) to a new 1 x oh x ow x cout
  * tensor named name: k x k, stride s, SAME padding, activation act; a
- * depthwise one (cout = cin) where dw. w and b stay the caller's until
- * the model is built. Returns the output tensor. */
+ * depthwise one (cout = cin) where dw. name, w and b stay the caller's
+ * until the model is built (the builder keeps pointers); the weight and
+ * bias tensors are all named alike, which TFLite allows. Returns the
+ * output tensor. */
 static int add_conv(tfb_model *m, int in, int oh, int ow, int cin, int cout, int k, int s, int dw, int act,
                     const float *w, const float *b, const char *name)
 {
-    char wn[64], bn[64];
-    snprintf(wn, sizeof wn, "%s/w", name), snprintf(bn, sizeof bn, "%s/b", name);
     const size_t nw = (size_t)cout * k * k * (dw ? 1 : cin);
-    int tw = dw ? tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){1, k, k, cout}, wn, w, nw * sizeof(float))
-                : tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){cout, k, k, cin}, wn, w, nw * sizeof(float));
-    int tb = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 1, (int[]){cout}, bn, b, (size_t)cout * sizeof(float));
+    int tw = dw ? tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){1, k, k, cout}, "weights", w, nw * sizeof(float))
+                : tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){cout, k, k, cin}, "weights", w, nw * sizeof(float));
+    int tb = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 1, (int[]){cout}, "bias", b, (size_t)cout * sizeof(float));
     int out = tfb_add_tensor(m, TFL_TYPE_FLOAT32, 4, (int[]){1, oh, ow, cout}, name, NULL, 0);
     tfb_op *op = tfb_add_op(m, dw ? TFL_OP_DEPTHWISE_CONV_2D : TFL_OP_CONV_2D, (int[]){in, tw, tb}, 3,
                             (int[]){out}, 1);
