@@ -1087,8 +1087,10 @@ static int finish(importer *im)
             break;
         int again = 0;
         for (int i = 0; i < n->n_layers; i++) {
-            const int x = n->layers[i].in0, y = i + 2 < n->n_layers ? n->layers[i + 2].out : 0;
-            if (n->layers[i].fused && offs[x] < offs[y] + sizes[y] && offs[y] < offs[x] + sizes[x]) {
+            if (!n->layers[i].fused)
+                continue;
+            const int x = n->layers[i].in0, y = n->layers[i + 2].out;
+            if (offs[x] < offs[y] + sizes[y] && offs[y] < offs[x] + sizes[x]) {
                 last[x] = i + 2;
                 again = 1;
             }

@@ -44,8 +44,9 @@ static size_t outputs_size(const net *n)
 static void outputs_copy(const net *n, float *dst)
 {
     for (int o = 0; o < net_output_count(n); o++) {
-        memcpy(dst, net_output_data(n, o), output_size(n, o) * sizeof *dst);
-        dst += output_size(n, o);
+        const size_t k = output_size(n, o);
+        memcpy(dst, net_output_data(n, o), k * sizeof *dst);
+        dst += k;
     }
 }
 
