@@ -201,6 +201,17 @@ static inline __attribute__((always_inline)) void v_pack_store(int nv, int8_t *p
     }
 }
 
+/* Four rows r[0..3] of exactly 16 channels each (one vector a row) that lie
+ * one after another at p, as one 64-byte store: v_pack_bytes leaves 128-bit
+ * lane l with the 4-byte groups of channels 4l..4l+3 of rows 0..3, which one
+ * dword permute puts in row order (a layer's stacked tiles, gemm_tall_regs). */
+static inline __attribute__((always_inline)) void v_pack_store_rows4(int8_t *p, const vi *r, vi zp16, vi lo8,
+                                                                     vi hi8, int mode)
+{
+    const vi rows = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    _mm512_storeu_si512(p, _mm512_permutexvar_epi32(rows, v_pack_bytes(4, r, zp16, lo8, hi8, mode)));
+}
+
 #define GEMM_VNNI 1
 #define GEMM_MR 6
 #define GEMM_NV 4
