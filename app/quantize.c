@@ -9,12 +9,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app/app.h"
 #include "capture/capture.h"
@@ -296,6 +298,63 @@ done:
     return rc;
 }
 
+/* 1 if a and b name the same existing file */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* 0 if a file can be made in path's folder, else the errno saying why not:
+ * checked before the calibration, which takes seconds, so that a mistyped
+ * --output fails at once and not after all the work. */
+static int output_folder_error(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return ENOMEM;
+    struct stat st;
+    const char *dir = dirname(copy);
+    int e = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : access(dir, W_OK | X_OK) != 0 ? errno : 0;
+    free(copy);
+    return e;
+}
+
+/* The reasons not to start: the output's folder cannot take it, the input
+ * is no float model, or the output would overwrite the model or its
+ * settings. Each prints its line; returns the exit status, 0 to go on. */
+static int quantize_refuses(const detector *d, const char *output)
+{
+    int e = output_folder_error(output);
+    if (e) {
+        fprintf(stderr, "mnv2det quantize: --output %s: cannot write there: %s\n", output, strerror(e));
+        return 1;
+    }
+    int int8 = 0, n = net_layer_count(d->net);
+    for (int i = 0; i < n; i++) {
+        net_layer_info li;
+        net_layer_get(d->net, i, &li);
+        int8 += li.int8;
+    }
+    if (int8) {
+        fprintf(stderr, "mnv2det quantize: %s is already quantized (%d of %d layers int8): give the float model\n",
+                d->model_path, int8, n);
+        return 2;
+    }
+    if (same_file(output, d->model_path)) {
+        fprintf(stderr, "mnv2det quantize: --output %s is the model itself: give another path\n", output);
+        return 2;
+    }
+    char *cfg = d->config_path ? model_sibling(output, ".cfg") : NULL;
+    const int cfg_clash = cfg && same_file(cfg, d->config_path);
+    if (cfg_clash)
+        fprintf(stderr,
+                "mnv2det quantize: --output %s would write its settings over %s, the model's: give another path\n",
+                output, d->config_path);
+    free(cfg);
+    return cfg_clash ? 2 : 0;
+}
+
 /* Empirical bias correction, one convolution at a time in network order,
  * each measured with the ones before it corrected. Correcting them all from
  * one measurement does not work: a convolution's measured shift includes
@@ -405,6 +464,10 @@ int quantize_main(int argc, char **argv)
         memory_limit_from_env(&opt.max_memory, err, sizeof err) != 0 ||
         detector_open(&d, &dp, &opt, err, sizeof err) != 0) {
         rc = quantize_error("%s", err);
+        goto done;
+    }
+    if ((rc = quantize_refuses(&d, output)) != 0) {
+        detector_close(&d);
         goto done;
     }
     calib_ranges *ranges = NULL;

@@ -3,7 +3,8 @@
 # same model; the settings file follows the output; bias correction is on
 # unless --no-bias-correction (and leaves no file behind); bad input gets one line
 # naming it and the reason, exit status 2 (1 for a file that cannot be
-# written), and leaves no output behind. Usage: test_cli_quantize.sh MNV2DET
+# written), and leaves no output behind; an output over the model or its
+# settings is refused. Usage: test_cli_quantize.sh MNV2DET
 set -u
 bin=$1
 data=$MNV2DET_TEST_DATA
@@ -69,9 +70,27 @@ expect 2 "--percentile is for --method percentile" "$tmp/x.tflite" -m "$float" -
 expect 2 "unknown option '--bogus'" "$tmp/x.tflite" --bogus
 expect 2 "absent.tflite" "$tmp/x.tflite" -m "$tmp/absent.tflite" --calibrate "$tmp/pics" -o "$tmp/x.tflite"
 # an int8 model is no float model to quantize
-expect 2 "QUANTIZE) cannot be quantized" "$tmp/y.tflite" -m "$tmp/a.tflite" --calibrate "$tmp/pics" \
-  -o "$tmp/y.tflite"
-expect 1 "cannot write" "$tmp/no/dir/x.tflite" -m "$float" --calibrate "$tmp/pics" -o "$tmp/no/dir/x.tflite"
+expect 2 "a.tflite is already quantized (.* layers int8): give the float model" "$tmp/y.tflite" \
+  -m "$tmp/a.tflite" --calibrate "$tmp/pics" -o "$tmp/y.tflite"
+# a folder that is not there: at once, before the calibration, naming --output
+expect 1 "--output $tmp/no/dir/x.tflite: cannot write there: No such file" "$tmp/no/dir/x.tflite" \
+  -m "$float" --calibrate "$tmp/pics" -o "$tmp/no/dir/x.tflite"
+
+# the output must not replace the model or its settings: refused, both left as they were
+cp "$float" "$tmp/m.tflite"
+cp "${float%.tflite}.cfg" "$tmp/z.cfg"
+# with the labels file the settings name (beside them)
+cp "$(dirname "$float")/$(sed -n 's/^labels *= *\([^ #]*\).*/\1/p' "$tmp/z.cfg")" "$tmp/"
+"$bin" quantize -m "$tmp/m.tflite" --calibrate "$one" -o "$tmp/../$(basename "$tmp")/m.tflite" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "m.tflite is the model itself" "$tmp/err" &&
+   cmp -s "$float" "$tmp/m.tflite"; then ok
+else fail "output over the model: status $rc, stderr: $(cat "$tmp/err")"; fi
+"$bin" quantize -m "$tmp/m.tflite" -c "$tmp/z.cfg" --calibrate "$one" -o "$tmp/z.tflite" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "would write its settings over .*z.cfg" "$tmp/err" &&
+   cmp -s "${float%.tflite}.cfg" "$tmp/z.cfg" && [ ! -e "$tmp/z.tflite" ]; then ok
+else fail "settings over the model's: status $rc, stderr: $(cat "$tmp/err")"; fi
 
 echo "quantize on the command line: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
